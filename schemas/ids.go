@@ -1,0 +1,37 @@
+package schemas
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"strings"
+)
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// PaymentID derives a payment's ID from the merchant and the client's Idempotency-Key.
+//
+// Deriving it (rather than drawing a random one) means every retry of a create, at any layer,
+// names the same payment, and the idempotency key itself (free text chosen by the client,
+// which may contain anything) never appears in IDs, logs or the Temporal UI.
+func PaymentID(merchantID, idempotencyKey string) string {
+	return "pay_" + digest32("payment", merchantID, idempotencyKey)
+}
+
+// PaymentWorkflowID is the readable workflow ID operators see: payment/<merchant>/<payment>.
+func PaymentWorkflowID(merchantID, paymentID string) string {
+	return "payment/" + merchantID + "/" + paymentID
+}
+
+// EventID derives an event's ID from what makes the event unique, so that a retried publish
+// carries the same ID and consumers can drop the duplicate.
+func EventID(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x1f")))
+	return "evt_" + hex.EncodeToString(h[:16])
+}
+
+// digest32 is 24 lowercase base32 characters (120 bits) of SHA-256 over the parts.
+func digest32(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return strings.ToLower(idEncoding.EncodeToString(h[:15]))
+}
