@@ -1,0 +1,216 @@
+// Package ledger is Durapay's double-entry ledger, the source of truth for balances.
+//
+// Amounts are signed minor units: a debit is positive, a credit negative, so the postings of
+// every transaction sum to zero in each currency. Postings are never changed or deleted (the
+// database refuses); a correction is a new, reversing transaction.
+package ledger
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/durapay/durapay/internal/money"
+	"github.com/durapay/durapay/internal/pg"
+)
+
+// AccountKind names what an account holds.
+type AccountKind string
+
+const (
+	// StripeClearing is the platform's receivable from Stripe: funds captured and not yet
+	// paid out to Durapay. An asset: it grows with debits.
+	StripeClearing AccountKind = "stripe_clearing"
+	// MerchantBalance is what Durapay owes a merchant. A liability: it grows with credits.
+	MerchantBalance AccountKind = "merchant_balance"
+)
+
+// PlatformOwner owns the accounts that are Durapay's own rather than a merchant's.
+const PlatformOwner = "platform"
+
+// Account identifies a ledger account; the database creates it on first use.
+type Account struct {
+	Owner    string
+	Kind     AccountKind
+	Currency money.Currency
+}
+
+// Posting moves Amount minor units into (debit, positive) or out of (credit, negative) Account.
+type Posting struct {
+	Account Account
+	Amount  int64
+}
+
+// Transaction is one balanced business operation.
+type Transaction struct {
+	// ID derives from the business operation (see TransactionID), so that posting the same
+	// operation twice is recognised.
+	ID         string
+	Kind       string
+	MerchantID string
+	PaymentID  string
+	Created    time.Time
+	Postings   []Posting
+}
+
+var (
+	ErrUnbalanced = errors.New("ledger transaction does not balance")
+	// ErrConflict: a transaction with this ID exists with other contents.
+	ErrConflict = errors.New("ledger transaction ID already used for a different transaction")
+)
+
+// TransactionID derives a transaction's ID from the operation it records.
+func TransactionID(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x1f")))
+	return "ltx_" + hex.EncodeToString(h[:16])
+}
+
+// Capture records captured card funds: Stripe now owes the platform the amount (debit
+// clearing) and the platform owes it to the merchant (credit the merchant's balance).
+func Capture(paymentID, merchantID string, amount money.Amount, at time.Time) Transaction {
+	return Transaction{
+		ID: TransactionID(paymentID, "capture"), Kind: "payment_capture", MerchantID: merchantID, PaymentID: paymentID, Created: at,
+		Postings: []Posting{
+			{Account: Account{Owner: PlatformOwner, Kind: StripeClearing, Currency: amount.Currency}, Amount: amount.Minor},
+			{Account: Account{Owner: merchantID, Kind: MerchantBalance, Currency: amount.Currency}, Amount: -amount.Minor},
+		},
+	}
+}
+
+// Validate checks the double-entry rule: at least two non-zero postings summing to zero in
+// each currency.
+func (t Transaction) Validate() error {
+	if t.ID == "" || t.Kind == "" || t.MerchantID == "" {
+		return fmt.Errorf("ledger transaction needs an ID, a kind and a merchant")
+	}
+	if len(t.Postings) < 2 {
+		return fmt.Errorf("%w: %s has %d postings", ErrUnbalanced, t.ID, len(t.Postings))
+	}
+	sums := map[money.Currency]int64{}
+	for _, p := range t.Postings {
+		if p.Amount == 0 {
+			return fmt.Errorf("%w: %s has a zero posting", ErrUnbalanced, t.ID)
+		}
+		sums[p.Account.Currency] += p.Amount
+	}
+	for c, sum := range sums {
+		if sum != 0 {
+			return fmt.Errorf("%w: %s sums to %d in %s", ErrUnbalanced, t.ID, sum, c)
+		}
+	}
+	return nil
+}
+
+// Post writes t inside the caller's database transaction (postings are checked for balance
+// when it commits). It reports whether t was new: posting a transaction already recorded
+// changes nothing, and a different transaction under a used ID is ErrConflict.
+func Post(ctx context.Context, tx pgx.Tx, t Transaction) (posted bool, err error) {
+	if err := t.Validate(); err != nil {
+		return false, err
+	}
+	var paymentID any
+	if t.PaymentID != "" {
+		paymentID = t.PaymentID
+	}
+	// ON CONFLICT DO NOTHING RETURNING: postings are written only for a transaction this call
+	// inserted, so a retried activity cannot post twice.
+	err = tx.QueryRow(ctx, `
+		INSERT INTO ledger_transactions (id, kind, merchant_id, payment_id, created_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO NOTHING RETURNING id`, t.ID, t.Kind, t.MerchantID, paymentID, t.Created).Scan(new(string))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, sameAsStored(ctx, tx, t)
+	}
+	if err != nil {
+		return false, fmt.Errorf("insert ledger transaction %s: %w", t.ID, err)
+	}
+	batch := &pgx.Batch{}
+	for _, p := range t.Postings {
+		batch.Queue(`INSERT INTO ledger_accounts (owner, kind, currency) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			p.Account.Owner, p.Account.Kind, p.Account.Currency)
+		batch.Queue(`
+			INSERT INTO ledger_postings (transaction_id, account_id, amount, currency)
+			SELECT $1, id, $2, currency FROM ledger_accounts WHERE owner = $3 AND kind = $4 AND currency = $5`,
+			t.ID, p.Amount, p.Account.Owner, p.Account.Kind, p.Account.Currency)
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return false, fmt.Errorf("insert postings of %s: %w", t.ID, err)
+	}
+	return true, nil
+}
+
+// sameAsStored returns ErrConflict unless the stored transaction t.ID has t's contents.
+func sameAsStored(ctx context.Context, q pg.Querier, t Transaction) error {
+	stored, err := Get(ctx, q, t.ID)
+	if err != nil {
+		return err
+	}
+	if stored.Kind != t.Kind || stored.MerchantID != t.MerchantID || stored.PaymentID != t.PaymentID ||
+		!slices.Equal(sorted(stored.Postings), sorted(t.Postings)) {
+		return fmt.Errorf("%w: %s", ErrConflict, t.ID)
+	}
+	return nil
+}
+
+func sorted(ps []Posting) []Posting {
+	out := slices.Clone(ps)
+	slices.SortFunc(out, func(a, b Posting) int {
+		return cmp.Or(cmp.Compare(a.Account.Owner, b.Account.Owner), cmp.Compare(a.Account.Kind, b.Account.Kind),
+			cmp.Compare(a.Account.Currency, b.Account.Currency), cmp.Compare(a.Amount, b.Amount))
+	})
+	return out
+}
+
+// Get reads a transaction with its postings, or pg.ErrNotFound.
+func Get(ctx context.Context, q pg.Querier, id string) (Transaction, error) {
+	t := Transaction{ID: id}
+	var paymentID *string
+	err := q.QueryRow(ctx, `SELECT kind, merchant_id, payment_id, created_at FROM ledger_transactions WHERE id = $1`, id).
+		Scan(&t.Kind, &t.MerchantID, &paymentID, &t.Created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Transaction{}, pg.ErrNotFound
+	}
+	if err != nil {
+		return Transaction{}, fmt.Errorf("read ledger transaction %s: %w", id, err)
+	}
+	if paymentID != nil {
+		t.PaymentID = *paymentID
+	}
+	rows, err := q.Query(ctx, `
+		SELECT a.owner, a.kind, a.currency, p.amount FROM ledger_postings p
+		  JOIN ledger_accounts a ON a.id = p.account_id
+		 WHERE p.transaction_id = $1 ORDER BY p.id`, id)
+	if err != nil {
+		return Transaction{}, fmt.Errorf("read postings of %s: %w", id, err)
+	}
+	t.Postings, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Posting, error) {
+		var p Posting
+		err := row.Scan(&p.Account.Owner, &p.Account.Kind, &p.Account.Currency, &p.Amount)
+		return p, err
+	})
+	if err != nil {
+		return Transaction{}, fmt.Errorf("read postings of %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// Balance is the sum of an account's postings (debits minus credits); zero for an account
+// that has none.
+func Balance(ctx context.Context, q pg.Querier, a Account) (int64, error) {
+	var sum int64
+	err := q.QueryRow(ctx, `
+		SELECT coalesce(sum(p.amount), 0)::bigint FROM ledger_postings p
+		  JOIN ledger_accounts a ON a.id = p.account_id
+		 WHERE a.owner = $1 AND a.kind = $2 AND a.currency = $3`, a.Owner, a.Kind, a.Currency).Scan(&sum)
+	if err != nil {
+		return 0, fmt.Errorf("balance of %s/%s/%s: %w", a.Owner, a.Kind, a.Currency, err)
+	}
+	return sum, nil
+}

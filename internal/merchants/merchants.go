@@ -1,0 +1,111 @@
+// Package merchants stores merchants and their API keys.
+package merchants
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/big"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/durapay/durapay/internal/pg"
+)
+
+// Merchant is a business that takes payments through Durapay.
+type Merchant struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// APIKey identifies the merchant behind a request. Only the key's hash is stored.
+type APIKey struct {
+	ID         string
+	MerchantID string
+	Prefix     string
+	Kind       string
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+}
+
+// Mode is the key's environment marker, as in Stripe's sk_test_ / sk_live_.
+type Mode string
+
+const (
+	ModeTest Mode = "test"
+	ModeLive Mode = "live"
+)
+
+var merchantIDPattern = regexp.MustCompile(`^mer_[A-Za-z0-9_]+$`)
+
+// NewID draws a merchant ID.
+func NewID() string { return "mer_" + randomBase62(20) }
+
+// Create inserts a merchant; creating one that exists is a no-op.
+func Create(ctx context.Context, q pg.Querier, m Merchant) error {
+	if !merchantIDPattern.MatchString(m.ID) {
+		return fmt.Errorf("invalid merchant ID %q", m.ID)
+	}
+	_, err := q.Exec(ctx, `INSERT INTO merchants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, m.ID, m.Name)
+	if err != nil {
+		return fmt.Errorf("create merchant %s: %w", m.ID, err)
+	}
+	return nil
+}
+
+// IssueSecretKey creates a secret API key for the merchant and returns it in clear, the only
+// time it exists so: the caller shows it once.
+func IssueSecretKey(ctx context.Context, q pg.Querier, merchantID string, mode Mode) (string, APIKey, error) {
+	plain := "sk_" + string(mode) + "_" + randomBase62(32)
+	k := APIKey{ID: "key_" + randomBase62(20), MerchantID: merchantID, Prefix: plain[:12], Kind: "secret"}
+	err := q.QueryRow(ctx, `
+		INSERT INTO api_keys (id, merchant_id, key_hash, key_prefix, kind) VALUES ($1, $2, $3, $4, $5)
+		RETURNING created_at`, k.ID, k.MerchantID, HashKey(plain), k.Prefix, k.Kind).Scan(&k.CreatedAt)
+	if err != nil {
+		return "", APIKey{}, fmt.Errorf("issue API key for %s: %w", merchantID, err)
+	}
+	return plain, k, nil
+}
+
+// HashKey is how a presented key is looked up. SHA-256 suffices: keys are long random
+// strings, not passwords, so there is nothing for a slow hash to protect.
+func HashKey(plain string) []byte {
+	h := sha256.Sum256([]byte(plain))
+	return h[:]
+}
+
+// FindKey returns the live (unrevoked) key with this hash, or pg.ErrNotFound.
+func FindKey(ctx context.Context, q pg.Querier, hash []byte) (APIKey, error) {
+	var k APIKey
+	err := q.QueryRow(ctx, `
+		SELECT id, merchant_id, key_prefix, kind, created_at, revoked_at
+		  FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, hash).
+		Scan(&k.ID, &k.MerchantID, &k.Prefix, &k.Kind, &k.CreatedAt, &k.RevokedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return APIKey{}, pg.ErrNotFound
+	}
+	if err != nil {
+		return APIKey{}, fmt.Errorf("find API key: %w", err)
+	}
+	return k, nil
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+func randomBase62(n int) string {
+	b := make([]byte, n)
+	max := big.NewInt(int64(len(base62)))
+	for i := range b {
+		v, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			panic(fmt.Sprintf("crypto/rand: %v", err))
+		}
+		b[i] = base62[v.Int64()]
+	}
+	return string(b)
+}
