@@ -42,7 +42,7 @@ func ValidateEvent(raw []byte) error {
 		return fmt.Errorf("decode event: %w", err)
 	}
 	if err := sch.Validate(doc); err != nil {
-		return fmt.Errorf("event %s: %w", name, err)
+		return fmt.Errorf("event %s: %#v", name, err) // %#v lists every failed keyword
 	}
 	return nil
 }

@@ -1,0 +1,56 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/schemas"
+)
+
+// PublishEventName is the activity's registered name.
+const PublishEventName = "events.Publish"
+
+// PublishEventRequest is one event for one topic.
+type PublishEventRequest struct {
+	Topic string
+	// Key is the ID of the object the event is about; it picks the partition.
+	Key   string
+	Event schemas.Event
+}
+
+// PublishEvent writes the event and returns once the in-sync replicas have it. Kafka has no
+// idempotent producer in kafka-go, so a retried publish may store the event twice; both
+// copies carry the same deterministic event ID, which consumers dedupe on.
+func (e *Events) PublishEvent(ctx context.Context, req PublishEventRequest) error {
+	value, err := json.Marshal(req.Event)
+	if err != nil {
+		return fmt.Errorf("encode event %s: %w", req.Event.ID, err)
+	}
+	msg := kafka.Message{
+		Topic: req.Topic,
+		Key:   []byte(req.Key),
+		Value: value,
+		Headers: []kafka.Header{
+			{Key: "event-id", Value: []byte(req.Event.ID)},
+			{Key: "event-type", Value: []byte(req.Event.Type)},
+			{Key: "schema-version", Value: []byte(strconv.Itoa(req.Event.SchemaVersion))},
+			{Key: "content-type", Value: []byte("application/json")},
+		},
+	}
+	if err := e.w.WriteMessages(ctx, msg); err != nil {
+		return fmt.Errorf("publish %s %s to %s: %w", req.Event.Type, req.Event.ID, req.Topic, err)
+	}
+	return nil
+}
+
+// ExecPublishEvent runs the activity from workflow code as a regular activity: it runs after
+// the client has its answer, and scheduling it is what ends the workflow task that carries
+// that answer.
+func ExecPublishEvent(ctx workflow.Context, req PublishEventRequest) error {
+	return workflow.ExecuteActivity(ctx, PublishEventName, req).Get(ctx, nil)
+}

@@ -1,0 +1,70 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/internal/ledger"
+	"github.com/durapay/durapay/internal/money"
+	"github.com/durapay/durapay/internal/payments"
+	"github.com/durapay/durapay/schemas"
+)
+
+// RecordPaymentName is the activity's registered name.
+const RecordPaymentName = "store.RecordPayment"
+
+// ErrTypeLedgerConflict: a ledger transaction ID was already used for other postings. A
+// bug, never fixed by retrying.
+const ErrTypeLedgerConflict = "LedgerConflict"
+
+// RecordPaymentRequest is the payment after a state change.
+type RecordPaymentRequest struct {
+	Payment        schemas.Payment
+	IdempotencyKey string
+	RequestHash    string
+	WorkflowID     string
+	// Version orders the workflow's state changes; an older or repeated version is a no-op.
+	Version int64
+	// At is the workflow time of the change.
+	At time.Time
+}
+
+// RecordPayment writes the payment's read-model row and, once funds are captured, the
+// ledger's capture transaction, in one database transaction: the read model never shows a
+// capture the ledger lacks. Running it twice changes nothing (version check, deterministic
+// ledger transaction ID).
+func (s *Store) RecordPayment(ctx context.Context, req RecordPaymentRequest) error {
+	p := req.Payment
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := payments.Save(ctx, tx, payments.Record{Payment: p, IdempotencyKey: req.IdempotencyKey,
+			RequestHash: req.RequestHash, WorkflowID: req.WorkflowID, Version: req.Version, UpdatedAt: req.At})
+		if err != nil || p.AmountCaptured == 0 {
+			return err
+		}
+		captured, err := money.NewAmount(p.AmountCaptured, p.Currency)
+		if err != nil {
+			return fmt.Errorf("captured amount of %s: %w", p.ID, err)
+		}
+		_, err = ledger.Post(ctx, tx, ledger.Capture(p.ID, p.Merchant, captured, req.At))
+		return err
+	})
+	if errors.Is(err, ledger.ErrConflict) {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeLedgerConflict, err)
+	}
+	if err != nil {
+		return fmt.Errorf("record payment %s version %d: %w", p.ID, req.Version, err)
+	}
+	return nil
+}
+
+// ExecRecordPayment runs the activity from workflow code as a local activity: a single
+// short transaction that the synchronous answer waits for.
+func ExecRecordPayment(ctx workflow.Context, req RecordPaymentRequest) error {
+	return workflow.ExecuteLocalActivity(ctx, RecordPaymentName, req).Get(ctx, nil)
+}

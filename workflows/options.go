@@ -1,0 +1,50 @@
+// Package workflows holds Durapay's deterministic workflow code. It reads no clock, config,
+// environment or randomness of the process: only its input, workflow time and activity
+// results. workflowcheck and replay tests hold it to that.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// The few retry and timeout policies workflows use, by purpose.
+var (
+	// stripeCall is a Stripe request the customer may be waiting for, run as a local activity.
+	// Retries (5xx, network, 429) reuse the step's idempotency key, and stop after 12 hours:
+	// well inside the 24 hours during which Stripe still recognises the key, so no retry can
+	// ever act twice. Declines and invalid requests are marked non-retryable by the activity.
+	stripeCall = workflow.LocalActivityOptions{
+		StartToCloseTimeout:    20 * time.Second, // above the Stripe client's 15 s HTTP timeout
+		ScheduleToCloseTimeout: 12 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    250 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	}
+
+	// dbWrite is one short Postgres transaction, run as a local activity. It retries without
+	// a limit: the write is idempotent and the payment must not move on unrecorded.
+	dbWrite = workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    100 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+		},
+	}
+
+	// eventPublish is a Kafka write after the client has its answer, as a regular activity.
+	// It retries without a limit: the event ID is deterministic and consumers dedupe.
+	eventPublish = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	}
+)
