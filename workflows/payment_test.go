@@ -55,9 +55,15 @@ func newHarness(t *testing.T, publishDelay time.Duration) *harness {
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflowID})
 	h := &harness{TestWorkflowEnvironment: env}
 	env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.RecordPaymentRequest) error { h.recorded = append(h.recorded, req); return nil })
+		func(_ context.Context, req activities.RecordPaymentRequest) error {
+			h.recorded = append(h.recorded, req)
+			return nil
+		})
 	env.OnActivity(activities.PublishEventName, mock.Anything, mock.Anything).After(publishDelay).Return(
-		func(_ context.Context, req activities.PublishEventRequest) error { h.published = append(h.published, req); return nil })
+		func(_ context.Context, req activities.PublishEventRequest) error {
+			h.published = append(h.published, req)
+			return nil
+		})
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return h
 }

@@ -43,7 +43,7 @@ func TestSaveAppliesOnlyNewerVersions(t *testing.T) {
 	}{
 		{record(1, schemas.PaymentProcessing), true},
 		{v2, true},
-		{v2, false},                                   // a retried write
+		{v2, false}, // a retried write
 		{record(1, schemas.PaymentProcessing), false}, // a late, older write
 	}
 	for i, s := range steps {
