@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/durapay/durapay/schemas"
+)
+
+// Stable error codes, the machine-readable part of every error answer. Clients branch on
+// them: never rename one.
+const (
+	codeInvalidJSON               = "invalid_json"
+	codeParameterUnknown          = "parameter_unknown"
+	codeParameterMissing          = "parameter_missing"
+	codeParameterInvalid          = "parameter_invalid"
+	codeAmountInvalid             = "amount_invalid"
+	codeAmountTooLarge            = "amount_too_large"
+	codeCurrencyInvalid           = "currency_invalid"
+	codeCurrencyUnsupported       = "currency_unsupported"
+	codePaymentMethodInvalid      = "payment_method_invalid"
+	codeMetadataInvalid           = "metadata_invalid"
+	codeIdempotencyKeyMissing     = "idempotency_key_missing"
+	codeIdempotencyKeyInvalid     = "idempotency_key_invalid"
+	codeIdempotencyKeyReused      = "idempotency_key_reused"
+	codeIdempotencyKeyUnavailable = "idempotency_key_unavailable"
+	codeUnsupportedMediaType      = "unsupported_media_type"
+	codeRequestTooLarge           = "request_too_large"
+	codeAuthenticationRequired    = "authentication_required"
+	codeAPIKeyInvalid             = "api_key_invalid"
+	codeResourceMissing           = "resource_missing"
+	codeMethodNotAllowed          = "method_not_allowed"
+	codeServiceUnavailable        = "service_unavailable"
+	codeInternal                  = "internal_error"
+)
+
+// errorClass is an error code's HTTP status and Stripe-style error type.
+type errorClass struct {
+	status  int
+	errType string
+}
+
+// errorTable is the one place that maps error codes to HTTP. Payment failures reported by
+// Stripe carry Stripe's own codes (card_declined, ...) and are classed by their type instead
+// (see paymentFailureError).
+var errorTable = map[string]errorClass{
+	codeInvalidJSON:               {http.StatusBadRequest, "invalid_request_error"},
+	codeParameterUnknown:          {http.StatusBadRequest, "invalid_request_error"},
+	codeParameterMissing:          {http.StatusBadRequest, "invalid_request_error"},
+	codeParameterInvalid:          {http.StatusBadRequest, "invalid_request_error"},
+	codeAmountInvalid:             {http.StatusBadRequest, "invalid_request_error"},
+	codeAmountTooLarge:            {http.StatusBadRequest, "invalid_request_error"},
+	codeCurrencyInvalid:           {http.StatusBadRequest, "invalid_request_error"},
+	codeCurrencyUnsupported:       {http.StatusBadRequest, "invalid_request_error"},
+	codePaymentMethodInvalid:      {http.StatusBadRequest, "invalid_request_error"},
+	codeMetadataInvalid:           {http.StatusBadRequest, "invalid_request_error"},
+	codeIdempotencyKeyMissing:     {http.StatusBadRequest, "invalid_request_error"},
+	codeIdempotencyKeyInvalid:     {http.StatusBadRequest, "invalid_request_error"},
+	codeIdempotencyKeyReused:      {http.StatusUnprocessableEntity, "idempotency_error"},
+	codeIdempotencyKeyUnavailable: {http.StatusConflict, "idempotency_error"},
+	codeUnsupportedMediaType:      {http.StatusUnsupportedMediaType, "invalid_request_error"},
+	codeRequestTooLarge:           {http.StatusRequestEntityTooLarge, "invalid_request_error"},
+	codeAuthenticationRequired:    {http.StatusUnauthorized, "authentication_error"},
+	codeAPIKeyInvalid:             {http.StatusUnauthorized, "authentication_error"},
+	codeResourceMissing:           {http.StatusNotFound, "invalid_request_error"},
+	codeMethodNotAllowed:          {http.StatusMethodNotAllowed, "invalid_request_error"},
+	codeServiceUnavailable:        {http.StatusServiceUnavailable, "api_error"},
+	codeInternal:                  {http.StatusInternalServerError, "api_error"},
+}
+
+// apiError is an error a handler returns to be answered as JSON.
+type apiError struct {
+	code    string
+	param   string
+	message string
+	// class overrides the table, for failures whose code is Stripe's.
+	class *errorClass
+	// declineCode and payment accompany a failed payment.
+	declineCode string
+	payment     *schemas.Payment
+	retryAfter  time.Duration
+	// cause is logged, never sent.
+	cause error
+}
+
+func (e *apiError) Error() string {
+	if e.cause != nil {
+		return e.code + ": " + e.message + ": " + e.cause.Error()
+	}
+	return e.code + ": " + e.message
+}
+
+func (e *apiError) Unwrap() error { return e.cause }
+
+func newError(code, param, message string) *apiError {
+	return &apiError{code: code, param: param, message: message}
+}
+
+// paymentFailureError answers a failed payment as Stripe would: 402 for card errors, 400 for
+// invalid requests, with the payment attached so the client still learns its ID.
+func paymentFailureError(p schemas.Payment) *apiError {
+	f := p.Failure
+	class := errorClass{http.StatusBadRequest, f.Type}
+	if f.Type == "card_error" {
+		class.status = http.StatusPaymentRequired
+	}
+	return &apiError{code: f.Code, message: f.Message, declineCode: f.DeclineCode, class: &class, payment: &p}
+}
+
+// errorBody is the JSON answer: {"error":{"type","code","decline_code","message","param"}}.
+type errorBody struct {
+	Error struct {
+		Type        string           `json:"type"`
+		Code        string           `json:"code"`
+		DeclineCode string           `json:"decline_code,omitempty"`
+		Message     string           `json:"message"`
+		Param       string           `json:"param,omitempty"`
+		RequestID   string           `json:"request_id,omitempty"`
+		Payment     *schemas.Payment `json:"payment,omitempty"`
+	} `json:"error"`
+}
+
+// writeError answers err and logs it once. An error that is not an *apiError is an internal
+// one: the client gets a generic message, never the error's text.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = &apiError{code: codeInternal, message: "An internal error occurred. Retry the request with the same Idempotency-Key.", cause: err}
+	}
+	class, known := errorTable[ae.code]
+	if ae.class != nil {
+		class, known = *ae.class, true
+	}
+	if !known {
+		class = errorTable[codeInternal]
+	}
+	var body errorBody
+	body.Error.Type, body.Error.Code, body.Error.Message, body.Error.Param = class.errType, ae.code, ae.message, ae.param
+	body.Error.DeclineCode, body.Error.Payment = ae.declineCode, ae.payment
+	body.Error.RequestID = requestIDFrom(r.Context())
+
+	entry := loggerFrom(r.Context()).WithFields(logrus.Fields{"error_code": ae.code, "status": class.status})
+	if ae.cause != nil {
+		entry = entry.WithError(ae.cause)
+	}
+	if class.status >= 500 {
+		entry.Error("request failed")
+	} else {
+		entry.Info("request refused")
+	}
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(ae.retryAfter.Seconds())))
+	}
+	writeJSON(w, class.status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,153 @@
+// frontend-api is Durapay's HTTP API: thin handlers that authenticate merchants, validate
+// requests and start or query workflows by name. It never imports workflows/ or activities/.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/client"
+
+	"github.com/durapay/durapay/internal/config"
+	"github.com/durapay/durapay/internal/logging"
+	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/temporalx"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "frontend-api:", err)
+		os.Exit(1)
+	}
+}
+
+// apiConfig is frontend-api's configuration, read from the environment.
+type apiConfig struct {
+	Addr        string `env:"API_ADDR, default=127.0.0.1:8080"`
+	MetricsAddr string `env:"API_METRICS_ADDR, default=127.0.0.1:9090"`
+
+	TemporalAddress   string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
+	TemporalNamespace string `env:"TEMPORAL_NAMESPACE, default=default"`
+	PaymentsTaskQueue string `env:"PAYMENTS_TASK_QUEUE, default=payments"`
+
+	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
+	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS, default=20"`
+	RedisURL         string `env:"REDIS_URL, default=redis://127.0.0.1:6379/0" secret:"url"`
+
+	// CreateTimeout bounds how long POST /v1/payments waits for the first outcome before it
+	// answers 202 processing.
+	CreateTimeout  time.Duration `env:"CREATE_PAYMENT_TIMEOUT, default=25s"`
+	MaxBodyBytes   int64         `env:"MAX_BODY_BYTES, default=65536"`
+	APIKeyCacheTTL time.Duration `env:"API_KEY_CACHE_TTL, default=5m"`
+
+	LogLevel        string        `env:"LOG_LEVEL, default=info"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=30s"`
+}
+
+// server holds frontend-api's dependencies.
+type server struct {
+	cfg       apiConfig
+	log       *logrus.Entry
+	pool      *pgxpool.Pool
+	redis     *redis.Client
+	temporal  client.Client
+	workflows paymentWorkflows
+	keys      *keyResolver
+	metrics   *metrics
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	var cfg apiConfig
+	if err := config.Load(ctx, getenv, &cfg); err != nil {
+		return err
+	}
+	log, err := logging.New(stdout, cfg.LogLevel, "frontend-api")
+	if err != nil {
+		return err
+	}
+	log.WithField("config", strings.Join(config.Describe(cfg), " ")).Info("starting")
+
+	pool, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	redisOpts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(redisOpts)
+	defer rdb.Close()
+	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tc, err := temporalx.Dial(dialCtx, cfg.TemporalAddress, cfg.TemporalNamespace, logging.Temporal(log))
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s := &server{
+		cfg: cfg, log: log, pool: pool, redis: rdb, temporal: tc,
+		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue},
+		keys:      &keyResolver{pool: pool, redis: rdb, ttl: cfg.APIKeyCacheTTL},
+		metrics:   newMetrics(registry),
+	}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	return serve(ctx, log, cfg.ShutdownTimeout,
+		&http.Server{Addr: cfg.Addr, Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+			WriteTimeout: cfg.CreateTimeout + 10*time.Second, IdleTimeout: 2 * time.Minute},
+		&http.Server{Addr: cfg.MetricsAddr, Handler: metricsMux, ReadHeaderTimeout: 5 * time.Second})
+}
+
+// serve runs the servers until ctx ends, then shuts them down gracefully: in-flight requests
+// get up to timeout to finish.
+func serve(ctx context.Context, log *logrus.Entry, timeout time.Duration, servers ...*http.Server) error {
+	errc := make(chan error, len(servers))
+	for _, srv := range servers {
+		ln, err := net.Listen("tcp", srv.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", srv.Addr, err)
+		}
+		log.WithField("addr", ln.Addr().String()).Info("listening")
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
+
+// access says who may call a route.
+type access int
+
+const (
+	public   access = iota // health checks
+	merchant               // a merchant's secret API key
+)
+
+// route is one entry of the API's route table.
+type route struct {
+	method  string
+	path    string
+	access  access
+	handler func(http.ResponseWriter, *http.Request) error
+}
+
+// routeTable lists every route of the API with who may call it. Tests walk it.
+func (s *server) routeTable() []route {
+	return []route{
+		{http.MethodGet, "/healthz", public, s.healthz},
+		{http.MethodGet, "/readyz", public, s.readyz},
+		{http.MethodPost, "/v1/payments", merchant, s.createPayment},
+		{http.MethodGet, "/v1/payments/{id}", merchant, s.getPayment},
+	}
+}
+
+// routes builds the HTTP handler: request ID, access log and metrics, panic recovery, then
+// the router, which authenticates per route.
+func (s *server) routes() http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = s.handle(func(http.ResponseWriter, *http.Request) error {
+		return newError(codeResourceMissing, "", "Unrecognized request URL.")
+	})
+	r.MethodNotAllowedHandler = s.handle(func(http.ResponseWriter, *http.Request) error {
+		return newError(codeMethodNotAllowed, "", "This method is not allowed on this URL.")
+	})
+	r.Use(nameRoute)
+	for _, rt := range s.routeTable() {
+		var h http.Handler = s.handle(rt.handler)
+		if rt.access == merchant {
+			h = s.authenticate(h)
+		}
+		r.Handle(rt.path, h).Methods(rt.method)
+	}
+	return s.withRequestID(s.observe(s.recoverPanics(r)))
+}
+
+// handle adapts a handler that returns an error; the error is answered in one place.
+func (s *server) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+// nameRoute records the matched route's template for the access log and metrics.
+func nameRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		infoFrom(r.Context()).route = routeName(r)
+		next.ServeHTTP(w, r)
+	})
+}

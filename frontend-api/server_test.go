@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/sirupsen/logrus"
+
+	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/pgtest"
+	"github.com/durapay/durapay/internal/testenv"
+	"github.com/durapay/durapay/schemas"
+)
+
+// fakeWorkflows stands in for Temporal in handler tests (the end-to-end tests use the real
+// server). It records calls and answers with the configured function.
+type fakeWorkflows struct {
+	mu      sync.Mutex
+	creates []schemas.PaymentInput
+	create  func(ctx context.Context, in schemas.PaymentInput) (schemas.CreatePaymentResult, error)
+	get     func(merchantID, paymentID string) (schemas.Payment, error)
+}
+
+func (f *fakeWorkflows) Create(ctx context.Context, in schemas.PaymentInput, _ string) (schemas.CreatePaymentResult, error) {
+	f.mu.Lock()
+	f.creates = append(f.creates, in)
+	f.mu.Unlock()
+	if f.create == nil {
+		return succeeded(in), nil
+	}
+	return f.create(ctx, in)
+}
+
+func (f *fakeWorkflows) Get(_ context.Context, merchantID, paymentID string) (schemas.Payment, error) {
+	if f.get == nil {
+		return schemas.Payment{}, errNoWorkflow
+	}
+	return f.get(merchantID, paymentID)
+}
+
+func (f *fakeWorkflows) calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.creates)
+}
+
+func succeeded(in schemas.PaymentInput) schemas.CreatePaymentResult {
+	return schemas.CreatePaymentResult{Payment: schemas.Payment{ID: in.PaymentID, Object: "payment", Merchant: in.MerchantID,
+		Amount: in.Amount, Currency: in.Currency, Status: schemas.PaymentSucceeded, CaptureMethod: in.CaptureMethod,
+		PaymentMethod: in.PaymentMethod, Metadata: map[string]string{}, AmountCaptured: in.Amount,
+		StripePaymentIntentID: "pi_fake", Created: 1_700_000_000}}
+}
+
+type fixture struct {
+	srv       *server
+	http      *httptest.Server
+	workflows *fakeWorkflows
+	merchant  string
+	key       string
+}
+
+func redisForTests(t *testing.T) *redis.Client {
+	t.Helper()
+	opts, err := redis.ParseURL(testenv.Getenv("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		testenv.Unavailable(t, "Redis", err, testenv.StartRedis)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	rdb := redisForTests(t)
+	merchantID := merchants.NewID()
+	if err := merchants.Create(ctx, pool, merchants.Merchant{ID: merchantID, Name: "Test shop"}); err != nil {
+		t.Fatal(err)
+	}
+	key, _, err := merchants.IssueSecretKey(ctx, pool, merchantID, merchants.ModeTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	fw := &fakeWorkflows{}
+	s := &server{
+		cfg:       apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096},
+		log:       logrus.NewEntry(log),
+		pool:      pool,
+		redis:     rdb,
+		workflows: fw,
+		keys:      &keyResolver{pool: pool, redis: rdb, ttl: time.Minute},
+		metrics:   newMetrics(prometheus.NewRegistry()),
+	}
+	hs := httptest.NewServer(s.routes())
+	t.Cleanup(hs.Close)
+	return &fixture{srv: s, http: hs, workflows: fw, merchant: merchantID, key: key}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (f *fixture) do(t *testing.T, method, path, key, idempotencyKey, body string, headers ...string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, f.http.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.SetBasicAuth(key, "")
+	}
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+func (r reply) errorCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+func (r reply) errorField(name string) string {
+	e, _ := r.body["error"].(map[string]any)
+	v, _ := e[name].(string)
+	return v
+}
+
+const visa = `{"amount":2000,"currency":"usd","payment_method":"pm_card_visa"}`
+
+func hexHash(key string) string { return hex.EncodeToString(merchants.HashKey(key)) }
+
+// redisAt is a client for an address where no Redis answers.
+func redisAt(t *testing.T, addr string) *redis.Client {
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/durapay/durapay/schemas"
+)
+
+// paymentWorkflows is what the handlers need from Temporal. frontend-api knows workflows
+// only by the names and types in schemas/.
+type paymentWorkflows interface {
+	// Create starts the payment's workflow, or reaches the running one, and waits for its
+	// answer. updateID names this request: the workflow tells the first from retries by it.
+	Create(ctx context.Context, in schemas.PaymentInput, updateID string) (schemas.CreatePaymentResult, error)
+	// Get asks a running payment workflow for its state.
+	Get(ctx context.Context, merchantID, paymentID string) (schemas.Payment, error)
+}
+
+var (
+	// errWorkflowClosed: the payment's workflow has finished, so its answer is in Postgres.
+	errWorkflowClosed = errors.New("payment workflow already closed")
+	errNoWorkflow     = errors.New("no such payment workflow")
+)
+
+type temporalPayments struct {
+	client    client.Client
+	taskQueue string
+}
+
+// Create sends the CreatePayment update with Update-With-Start on workflow ID
+// payment/<merchant>/<payment>: USE_EXISTING makes a retry reach the same workflow, and
+// REJECT_DUPLICATE keeps a finished payment from ever being started again.
+func (t temporalPayments) Create(ctx context.Context, in schemas.PaymentInput, updateID string) (schemas.CreatePaymentResult, error) {
+	start := t.client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       schemas.PaymentWorkflowID(in.MerchantID, in.PaymentID),
+		TaskQueue:                t.taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			schemas.SearchMerchantID.ValueSet(in.MerchantID),
+			schemas.SearchAmountMinor.ValueSet(in.Amount),
+			schemas.SearchCurrency.ValueSet(in.Currency),
+			schemas.SearchPaymentStatus.ValueSet(string(schemas.PaymentProcessing)),
+		),
+	}, schemas.PaymentWorkflowName, in)
+	handle, err := t.client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID:     updateID,
+			UpdateName:   schemas.UpdateCreatePayment,
+			Args:         []any{schemas.CreatePaymentRequest{RequestHash: in.RequestHash}},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return schemas.CreatePaymentResult{}, errWorkflowClosed
+		}
+		return schemas.CreatePaymentResult{}, fmt.Errorf("update-with-start %s: %w", in.PaymentID, err)
+	}
+	var res schemas.CreatePaymentResult
+	if err := handle.Get(ctx, &res); err != nil {
+		return schemas.CreatePaymentResult{}, fmt.Errorf("create payment %s: %w", in.PaymentID, err)
+	}
+	return res, nil
+}
+
+func (t temporalPayments) Get(ctx context.Context, merchantID, paymentID string) (schemas.Payment, error) {
+	v, err := t.client.QueryWorkflow(ctx, schemas.PaymentWorkflowID(merchantID, paymentID), "", schemas.QueryPayment)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return schemas.Payment{}, errNoWorkflow
+	}
+	if err != nil {
+		return schemas.Payment{}, fmt.Errorf("query payment %s: %w", paymentID, err)
+	}
+	var p schemas.Payment
+	if err := v.Get(&p); err != nil {
+		return schemas.Payment{}, fmt.Errorf("decode payment %s: %w", paymentID, err)
+	}
+	return p, nil
+}

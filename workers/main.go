@@ -1,0 +1,123 @@
+// The worker process: it runs Durapay's workflows and activities on the task queues its
+// configuration names (TASK_QUEUES), so pools can scale apart.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/worker"
+	"golang.org/x/time/rate"
+
+	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/config"
+	"github.com/durapay/durapay/internal/eventbus"
+	"github.com/durapay/durapay/internal/logging"
+	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/temporalx"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "workers:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	var cfg workerConfig
+	if err := config.Load(ctx, getenv, &cfg); err != nil {
+		return err
+	}
+	log, err := logging.New(stdout, cfg.LogLevel, "workers")
+	if err != nil {
+		return err
+	}
+	log.WithField("config", strings.Join(config.Describe(cfg), " ")).Info("starting")
+
+	pool, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	kafkaWriter := eventbus.NewWriter(cfg.KafkaBrokers)
+	defer kafkaWriter.Close()
+	d := deps{
+		stripe: activities.NewStripe(
+			stripeclient.New(stripeclient.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase, Timeout: cfg.StripeTimeout}),
+			rate.NewLimiter(rate.Limit(cfg.StripeRateLimit), max(1, int(cfg.StripeRateLimit/5)))),
+		store:  activities.NewStore(pool),
+		events: activities.NewEvents(kafkaWriter),
+	}
+	regs := registrations(d)
+	if err := cfg.validate(taskQueues(regs)); err != nil {
+		return err
+	}
+
+	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tc, err := temporalx.Dial(dialCtx, cfg.TemporalAddress, cfg.TemporalNamespace, logging.Temporal(log))
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	var started []worker.Worker
+	// Stopping a worker waits for its in-flight tasks, up to WorkerStopTimeout.
+	defer func() {
+		for _, w := range started {
+			w.Stop()
+		}
+		log.Info("stopped")
+	}()
+	for _, r := range regs {
+		if !slices.Contains(cfg.TaskQueues, r.taskQueue) {
+			continue
+		}
+		w := worker.New(tc, r.taskQueue, worker.Options{
+			MaxConcurrentActivityExecutionSize:      cfg.MaxConcurrentActivities,
+			MaxConcurrentLocalActivityExecutionSize: cfg.MaxConcurrentLocalActivities,
+			MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxConcurrentWorkflowTasks,
+			WorkerStopTimeout:                       cfg.ShutdownTimeout,
+		})
+		register(w, r)
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker for %s: %w", r.taskQueue, err)
+		}
+		started = append(started, w)
+		log.WithField("task_queue", r.taskQueue).Info("serving task queue")
+	}
+
+	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: healthAndMetrics(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.WithError(err).Error("health and metrics server failed")
+		}
+	}()
+	<-ctx.Done()
+	log.Info("shutting down: draining in-flight tasks")
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
+	_ = srv.Shutdown(shutdownCtx)
+	return nil
+}
+
+func healthAndMetrics() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.Handle("GET /metrics", promhttp.Handler())
+	return mux
+}

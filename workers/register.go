@@ -1,0 +1,61 @@
+package main
+
+import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/workflows"
+)
+
+// Every workflow and activity Durapay runs, by task queue, under explicit names. The names
+// are stored in workflow histories forever: review a change here like a public API change.
+type registration struct {
+	taskQueue  string
+	workflows  []named
+	activities []named
+}
+
+type named struct {
+	name string
+	fn   any
+}
+
+// deps are the activity structs, built once per process.
+type deps struct {
+	stripe *activities.Stripe
+	store  *activities.Store
+	events *activities.Events
+}
+
+func registrations(d deps) []registration {
+	return []registration{{
+		taskQueue: schemas.TaskQueuePayments,
+		workflows: []named{{schemas.PaymentWorkflowName, workflows.PaymentWorkflow}},
+		activities: []named{
+			{activities.CreatePaymentIntentName, d.stripe.CreatePaymentIntent},
+			{activities.RecordPaymentName, d.store.RecordPayment},
+			{activities.PublishEventName, d.events.PublishEvent},
+		},
+	}}
+}
+
+func taskQueues(regs []registration) []string {
+	out := make([]string, len(regs))
+	for i, r := range regs {
+		out[i] = r.taskQueue
+	}
+	return out
+}
+
+// register adds a registration's workflows and activities to a worker.
+func register(w worker.Registry, r registration) {
+	for _, wf := range r.workflows {
+		w.RegisterWorkflowWithOptions(wf.fn, workflow.RegisterOptions{Name: wf.name})
+	}
+	for _, a := range r.activities {
+		w.RegisterActivityWithOptions(a.fn, activity.RegisterOptions{Name: a.name})
+	}
+}
