@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -32,34 +33,55 @@ func NewDB(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	url, drop, err := CreateDatabase(ctx)
+	var unreachable *UnreachableError
+	if errors.As(err, &unreachable) {
+		testenv.Unavailable(t, "Postgres", unreachable.Err, testenv.StartPostgres)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Logf("drop test database: %v", err)
+		}
+	})
+	return url
+}
+
+// UnreachableError: the Postgres server for tests does not answer.
+type UnreachableError struct{ Err error }
+
+func (e *UnreachableError) Error() string { return "Postgres is not reachable: " + e.Err.Error() }
+
+// CreateDatabase clones a fresh migrated database and returns its URL and a function that
+// drops it. For TestMain, which has no testing.T; tests use NewDB.
+func CreateDatabase(ctx context.Context) (url string, drop func() error, err error) {
 	admin, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
-		testenv.Unavailable(t, "Postgres", err, testenv.StartPostgres)
+		return "", nil, &UnreachableError{Err: err}
 	}
 	defer admin.Close(ctx)
-
 	template, err := ensureTemplate(ctx, admin)
 	if err != nil {
-		t.Fatalf("prepare template database: %v", err)
+		return "", nil, fmt.Errorf("prepare template database: %w", err)
 	}
 	name := "durapay_test_" + randomHex(8)
 	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {
-		t.Fatalf("clone test database: %v", err)
+		return "", nil, fmt.Errorf("clone test database: %w", err)
 	}
-	t.Cleanup(func() {
+	drop = func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, AdminURL())
 		if err != nil {
-			t.Logf("drop test database %s: %v", name, err)
-			return
+			return err
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Logf("drop test database %s: %v", name, err)
-		}
-	})
-	return withDatabase(AdminURL(), name)
+		_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		return err
+	}
+	return withDatabase(AdminURL(), name), drop, nil
 }
 
 // NewPool is NewDB with a pool on it, closed when t ends.

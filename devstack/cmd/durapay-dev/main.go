@@ -1,0 +1,189 @@
+// durapay-dev runs Durapay locally (`make dev`): the Temporal dev server, Kafka (kfake),
+// the Stripe sandbox, migrations on the machine's Postgres and Redis, the workers and
+// frontend-api. Ctrl-C stops everything it started; the next run resumes the same state.
+//
+//	durapay-dev            run the platform
+//	durapay-dev migrate    only apply migrations (`make migrate`)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/durapay/durapay/devstack"
+	"github.com/durapay/durapay/internal/config"
+	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/schemas"
+)
+
+// devConfig is what `make dev` reads from the environment; each default is the local one.
+type devConfig struct {
+	StateDir       string   `env:"DURAPAY_STATE_DIR, default=.devstate"`
+	BinDir         string   `env:"DURAPAY_BIN_DIR, default=bin"`
+	DatabaseURL    string   `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
+	RedisURL       string   `env:"REDIS_URL, default=redis://127.0.0.1:6379/0" secret:"url"`
+	KafkaBrokers   []string `env:"KAFKA_BROKERS"`
+	KafkaPort      int      `env:"DEV_KAFKA_PORT, default=9092"`
+	TemporalPort   int      `env:"DEV_TEMPORAL_PORT, default=7233"`
+	TemporalUIPort int      `env:"DEV_TEMPORAL_UI_PORT, default=8233"`
+	SandboxPort    int      `env:"DEV_STRIPE_SANDBOX_PORT, default=12180"`
+	APIAddr        string   `env:"API_ADDR, default=127.0.0.1:8080"`
+	LogLevel       string   `env:"LOG_LEVEL, default=info"`
+}
+
+// devStripeKey is the secret key the workers present to the sandbox, which accepts any
+// sk_test_ key.
+const devStripeKey = "sk_test_durapay_dev_sandbox"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "\ndurapay-dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	var cfg devConfig
+	if err := config.Load(ctx, getenv, &cfg); err != nil {
+		return err
+	}
+	if len(args) > 0 && args[0] == "migrate" {
+		if err := devstack.CheckServices(ctx, cfg.DatabaseURL, cfg.RedisURL); err != nil {
+			return err
+		}
+		if err := pg.Migrate(ctx, cfg.DatabaseURL); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "migrations applied to", pg.Redact(cfg.DatabaseURL))
+		return nil
+	}
+
+	stack, err := devstack.Start(ctx, devstack.Config{
+		StateDir: cfg.StateDir, TemporalCLI: filepath.Join(cfg.BinDir, "temporal"),
+		TemporalPort: cfg.TemporalPort, TemporalUIPort: cfg.TemporalUIPort,
+		DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL,
+		KafkaBrokers: cfg.KafkaBrokers, KafkaPort: cfg.KafkaPort, SandboxPort: cfg.SandboxPort,
+		Log: out,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(out, "durapay-dev: stopping Temporal, Kafka and the Stripe sandbox")
+		if err := stack.Close(); err != nil {
+			fmt.Fprintln(out, "durapay-dev:", err)
+		}
+	}()
+
+	pool, err := pg.Connect(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	merchant, err := devstack.SeedDevMerchant(ctx, pool, cfg.StateDir)
+	pool.Close()
+	if err != nil {
+		return err
+	}
+
+	common := []string{
+		"TEMPORAL_ADDRESS=" + stack.TemporalAddress,
+		"DATABASE_URL=" + cfg.DatabaseURL,
+		"REDIS_URL=" + cfg.RedisURL,
+		"KAFKA_BROKERS=" + strings.Join(stack.KafkaBrokers, ","),
+		"LOG_LEVEL=" + cfg.LogLevel,
+	}
+	workers, err := devstack.StartProcess("workers", filepath.Join(cfg.BinDir, "workers"), append(common,
+		"STRIPE_API_BASE="+stack.SandboxURL, "STRIPE_SECRET_KEY="+devStripeKey), out)
+	if err != nil {
+		return err
+	}
+	defer stopLogged(out, workers)
+	api, err := devstack.StartProcess("frontend-api", filepath.Join(cfg.BinDir, "frontend-api"), append(common,
+		"API_ADDR="+cfg.APIAddr), out)
+	if err != nil {
+		return err
+	}
+	defer stopLogged(out, api)
+	if err := waitReady(ctx, "http://"+cfg.APIAddr+"/readyz", api); err != nil {
+		return err
+	}
+	printBanner(out, cfg, stack, merchant)
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out, "\ndurapay-dev: stopping frontend-api and workers (draining in-flight work)")
+		return nil
+	case err := <-workers.Exited():
+		return fmt.Errorf("workers exited: %v", err)
+	case err := <-api.Exited():
+		return fmt.Errorf("frontend-api exited: %v", err)
+	}
+}
+
+func stopLogged(out io.Writer, p *devstack.Process) {
+	if err := p.Stop(35 * time.Second); err != nil {
+		fmt.Fprintf(out, "durapay-dev: %s: %v\n", p.Name, err)
+	}
+}
+
+// waitReady polls frontend-api's readiness until it answers 200.
+func waitReady(ctx context.Context, url string, p *devstack.Process) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case err := <-p.Exited():
+			return fmt.Errorf("frontend-api exited while starting: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return errors.New("frontend-api did not become ready within 2 minutes")
+}
+
+func printBanner(out io.Writer, cfg devConfig, s *devstack.Stack, m devstack.DevMerchant) {
+	kafka := strings.Join(s.KafkaBrokers, ",")
+	if s.KafkaLocal {
+		kafka += " (kfake, in memory)"
+	}
+	fmt.Fprintf(out, `
+Durapay is running.
+
+  API               http://%[1]s
+  Temporal UI       %[2]s
+  Temporal gRPC     %[3]s
+  Stripe sandbox    %[4]s
+  Kafka             %[5]s   topics: %[6]s
+  Postgres          %[7]s
+  Redis             %[8]s
+  State             %[9]s
+
+  Development merchant %[10]s, secret key:
+      %[11]s
+
+  Try it:
+      curl -u %[11]s: -H 'Idempotency-Key: k1' -H 'Content-Type: application/json' \
+           -d '{"amount":2000,"currency":"usd","payment_method":"pm_card_visa"}' http://%[1]s/v1/payments
+
+Ctrl-C stops everything.
+`, cfg.APIAddr, s.TemporalUI, s.TemporalAddress, s.SandboxURL, kafka, strings.Join(schemas.Topics(), ","),
+		pg.Redact(cfg.DatabaseURL), cfg.RedisURL, cfg.StateDir, m.ID, m.SecretKey)
+}

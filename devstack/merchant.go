@@ -1,0 +1,54 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/pg"
+)
+
+// DevMerchant is the merchant `make dev` creates, with its secret key in clear. The key is
+// kept in the state directory (never committed) so a restart prints the same key.
+type DevMerchant struct {
+	ID        string `json:"id"`
+	SecretKey string `json:"secret_key"`
+}
+
+// DevMerchantID is the development merchant's readable ID.
+const DevMerchantID = "mer_dev"
+
+// SeedDevMerchant returns the development merchant, creating it and a key if the database
+// lacks them (a first run, or a reset database).
+func SeedDevMerchant(ctx context.Context, q pg.Querier, stateDir string) (DevMerchant, error) {
+	path := filepath.Join(stateDir, "dev-merchant.json")
+	if b, err := os.ReadFile(path); err == nil {
+		var m DevMerchant
+		if json.Unmarshal(b, &m) == nil && m.SecretKey != "" {
+			key, err := merchants.FindKey(ctx, q, merchants.HashKey(m.SecretKey))
+			if err == nil && key.MerchantID == m.ID {
+				return m, nil
+			}
+			if err != nil && !errors.Is(err, pg.ErrNotFound) {
+				return DevMerchant{}, err
+			}
+		}
+	}
+	if err := merchants.Create(ctx, q, merchants.Merchant{ID: DevMerchantID, Name: "Durapay development merchant"}); err != nil {
+		return DevMerchant{}, err
+	}
+	secret, _, err := merchants.IssueSecretKey(ctx, q, DevMerchantID, merchants.ModeTest)
+	if err != nil {
+		return DevMerchant{}, err
+	}
+	m := DevMerchant{ID: DevMerchantID, SecretKey: secret}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return DevMerchant{}, fmt.Errorf("save dev merchant: %w", err)
+	}
+	return m, nil
+}

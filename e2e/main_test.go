@@ -1,0 +1,353 @@
+// Package e2e drives Durapay over HTTP against the real local stack: the Temporal dev server
+// (pinned CLI), kfake, the Stripe sandbox, Postgres and Redis, with the frontend-api and
+// workers binaries built from this checkout. Nothing here is mocked.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/segmentio/kafka-go"
+	"github.com/stripe/stripe-go/v76"
+	"go.temporal.io/sdk/client"
+
+	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/devstack"
+	"github.com/durapay/durapay/devstack/stripesandbox"
+	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/pgtest"
+	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/testenv"
+	"github.com/durapay/durapay/schemas"
+)
+
+// env is the running stack, shared by the package's tests; envErr says why there is none.
+var (
+	env    *stackEnv
+	envErr error
+)
+
+type merchant struct {
+	ID  string
+	Key string
+}
+
+type stackEnv struct {
+	stack    *devstack.Stack
+	apiURL   string
+	temporal client.Client
+	pool     *pgxpool.Pool
+	// Two merchants, to prove that neither sees the other's objects.
+	a, b merchant
+
+	api, workers *devstack.Process
+	workerEnv    []string
+	binDir       string
+	logPath      string
+	closers      []func()
+}
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		env, envErr = startEnv()
+		defer env.close()
+		code := m.Run()
+		if code != 0 && env != nil {
+			fmt.Fprintf(os.Stderr, "\nlast lines of %s:\n%s\n", env.logPath, tail(env.logPath, 60))
+		}
+		return code
+	}()
+	os.Exit(code)
+}
+
+// requireEnv returns the stack, or fails (in CI) or skips the test saying what is missing.
+func requireEnv(t *testing.T) *stackEnv {
+	t.Helper()
+	if envErr != nil {
+		testenv.Unavailable(t, "the end-to-end stack", envErr,
+			"make tools && "+testenv.StartPostgres+" && "+testenv.StartRedis)
+	}
+	return env
+}
+
+func startEnv() (_ *stackEnv, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	e := &stackEnv{}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+	cli, err := filepath.Abs(testenv.Getenv("TEMPORAL_CLI", "../bin/temporal"))
+	if err != nil {
+		return nil, err
+	}
+	stateDir, err := os.MkdirTemp("", "durapay-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func() { _ = os.RemoveAll(stateDir) })
+	e.logPath = filepath.Join(stateDir, "processes.log")
+	logFile, err := os.Create(e.logPath)
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func() { _ = logFile.Close() })
+
+	dbURL, drop, err := pgtest.CreateDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func() { _ = drop() })
+	redisURL := testenv.Getenv("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+	ports := make([]int, 6)
+	for i := range ports {
+		if ports[i], err = devstack.FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	temporalPort, kafkaPort, sandboxPort, apiPort, apiMetricsPort, workerPort := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
+	e.apiURL = "http://127.0.0.1:" + strconv.Itoa(apiPort)
+
+	e.stack, err = devstack.Start(ctx, devstack.Config{
+		StateDir: stateDir, TemporalCLI: cli, TemporalPort: temporalPort,
+		DatabaseURL: dbURL, RedisURL: redisURL, KafkaPort: kafkaPort, SandboxPort: sandboxPort, Log: logFile,
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func() { _ = e.stack.Close() })
+
+	if e.pool, err = pg.Connect(ctx, dbURL, 4); err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, e.pool.Close)
+	for _, m := range []*merchant{&e.a, &e.b} {
+		m.ID = merchants.NewID()
+		if err := merchants.Create(ctx, e.pool, merchants.Merchant{ID: m.ID, Name: "E2E " + m.ID}); err != nil {
+			return nil, err
+		}
+		if m.Key, _, err = merchants.IssueSecretKey(ctx, e.pool, m.ID, merchants.ModeTest); err != nil {
+			return nil, err
+		}
+	}
+
+	e.binDir = filepath.Join(stateDir, "bin")
+	build := exec.CommandContext(ctx, "go", "build", "-o", e.binDir+"/", "../frontend-api", "../workers")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build binaries: %v\n%s", err, out)
+	}
+	common := []string{
+		"TEMPORAL_ADDRESS=" + e.stack.TemporalAddress, "DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL,
+		"KAFKA_BROKERS=" + strings.Join(e.stack.KafkaBrokers, ","), "LOG_LEVEL=info",
+	}
+	e.workerEnv = append(common, "STRIPE_API_BASE="+e.stack.SandboxURL, "STRIPE_SECRET_KEY=sk_test_e2e",
+		"WORKER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(workerPort), "STRIPE_RATE_LIMIT=1000")
+	if err := e.startWorkers(); err != nil {
+		return nil, err
+	}
+	e.api, err = devstack.StartProcess("frontend-api", filepath.Join(e.binDir, "frontend-api"), append(common,
+		"API_ADDR=127.0.0.1:"+strconv.Itoa(apiPort), "API_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(apiMetricsPort)), logFile)
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func() { _ = e.api.Stop(30 * time.Second) })
+	if err := waitReady(ctx, e.apiURL+"/readyz"); err != nil {
+		return nil, err
+	}
+	if e.temporal, err = client.DialContext(ctx, client.Options{HostPort: e.stack.TemporalAddress}); err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, e.temporal.Close)
+	return e, nil
+}
+
+// startWorkers starts (or, after a kill, restarts) the worker process.
+func (e *stackEnv) startWorkers() error {
+	logFile, err := os.OpenFile(e.logPath, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	p, err := devstack.StartProcess("workers", filepath.Join(e.binDir, "workers"), e.workerEnv, logFile)
+	if err != nil {
+		logFile.Close()
+		return err
+	}
+	e.workers = p
+	e.closers = append(e.closers, func() { _ = p.Stop(30 * time.Second); _ = logFile.Close() })
+	return nil
+}
+
+func (e *stackEnv) close() {
+	if e == nil {
+		return
+	}
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
+
+func waitReady(ctx context.Context, url string) error {
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready: %v", url, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func tail(path string, lines int) string {
+	b, _ := os.ReadFile(path)
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
+
+// response is an HTTP answer with its JSON body decoded.
+type response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    []byte
+}
+
+func (r response) errorField(name string) string {
+	e, _ := r.Body["error"].(map[string]any)
+	v, _ := e[name].(string)
+	return v
+}
+
+// call sends one API request as merchant m (no key when m is nil).
+func (e *stackEnv) call(t *testing.T, m *merchant, method, path, idempotencyKey string, body any) response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.apiURL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m != nil {
+		req.SetBasicAuth(m.Key, "")
+	}
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	_ = json.Unmarshal(raw, &out.Body)
+	return out
+}
+
+// findEvent reads the payments topic from the beginning until it finds the event of this
+// type about this payment.
+func (e *stackEnv) findEvent(t *testing.T, paymentID, eventType string) (schemas.Event, kafka.Message) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: e.stack.KafkaBrokers, Topic: schemas.TopicPayments,
+		GroupID: "e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36), StartOffset: kafka.FirstOffset, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	for {
+		msg, err := r.FetchMessage(ctx)
+		if err != nil {
+			t.Fatalf("no %s event for %s on %s: %v", eventType, paymentID, schemas.TopicPayments, err)
+		}
+		if string(msg.Key) != paymentID {
+			continue
+		}
+		var ev schemas.Event
+		if err := json.Unmarshal(msg.Value, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == eventType {
+			return ev, msg
+		}
+	}
+}
+
+// paymentIntentsFor counts the PaymentIntents the sandbox holds for a payment, found as
+// Durapay's webhook routing finds them: by metadata.
+func (e *stackEnv) paymentIntentsFor(t *testing.T, paymentID string) int {
+	t.Helper()
+	sc := stripeclient.New(stripeclient.Config{SecretKey: "sk_test_e2e", APIBase: e.stack.SandboxURL, Timeout: 5 * time.Second})
+	it := sc.PaymentIntents.Search(&stripe.PaymentIntentSearchParams{SearchParams: stripe.SearchParams{
+		Query: "metadata['" + activities.MetadataPaymentID + "']:'" + paymentID + "'"}})
+	n := 0
+	for it.Next() {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// createsApplied counts the create requests the sandbox executed (not replayed) for an
+// idempotency key.
+func (e *stackEnv) createsApplied(idempotencyKey string) (applied, total int) {
+	for _, r := range e.stack.Sandbox.Requests() {
+		if r.Method == http.MethodPost && r.Path == "/v1/payment_intents" && r.IdempotencyKey == idempotencyKey {
+			total++
+			executed := r.Fault == "" || r.Fault == string(stripesandbox.FaultDropAfterApply)
+			if executed && !r.Replayed && r.Status != http.StatusConflict {
+				applied++
+			}
+		}
+	}
+	return applied, total
+}
+
+// eventually retries check until it returns nil or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
