@@ -14,15 +14,20 @@ WORKFLOWCHECK_VERSION := v0.6.0
 TOOLS := $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) $(BIN)/.stripe-mock-$(STRIPE_MOCK_VERSION)
 LINT_TOOLS := $(BIN)/.staticcheck-$(STATICCHECK_VERSION) $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
 
-.PHONY: help dev test lint build tools migrate clean
+.PHONY: help dev test unit lint bench build tools migrate clean
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 dev: tools build ## run the platform locally (Ctrl-C stops it)
 	$(BIN)/durapay-dev
 
-test: tools ## run every test, integration and end-to-end included
+test: lint unit ## lint, then every test: unit, integration and end-to-end
+
+unit: tools ## every test without the linters
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+bench: tools ## measure create latency on an idle local stack (prints p50/p90/p99)
+	DURAPAY_BENCH=1 $(GO) test -count=1 -run 'TestCreateLatency' -v ./e2e | grep -E 'sequential|^(ok|FAIL|---)'
 
 lint: $(LINT_TOOLS) ## go vet, gofmt, staticcheck, workflowcheck
 	$(GO) vet ./...
