@@ -14,7 +14,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 TOOLS := $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) $(BIN)/.stripe-mock-$(STRIPE_MOCK_VERSION)
 LINT_TOOLS := $(BIN)/.staticcheck-$(STATICCHECK_VERSION) $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
 
-.PHONY: help dev test unit lint bench build tools migrate clean
+.PHONY: help dev test unit lint bench histories build tools migrate clean
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
@@ -34,6 +34,10 @@ lint: $(LINT_TOOLS) ## go vet, gofmt, staticcheck, workflowcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(BIN)/staticcheck ./...
 	$(BIN)/workflowcheck ./workflows/...
+
+histories: tools ## re-record the workflow histories that replay tests hold the workflow code to
+	DURAPAY_RECORD_HISTORIES=1 $(GO) test -count=1 ./e2e
+	$(GO) test -count=1 -run TestReplayRecordedHistories ./workflows
 
 build: ## build frontend-api, workers and the dev supervisor into ./bin
 	$(GO) build -o $(BIN)/ ./frontend-api ./workers ./devstack/cmd/durapay-dev

@@ -30,6 +30,9 @@ const (
 	// ErrTypeStripeUnavailable: 5xx, 409 (a concurrent request with the key) or the network.
 	// Retried with the same idempotency key.
 	ErrTypeStripeUnavailable = "StripeUnavailable"
+	// ErrTypeStripeCircuitOpen: the circuit breaker holds calls back while Stripe fails.
+	// Retried after NextRetryDelay, when the breaker lets a trial call through.
+	ErrTypeStripeCircuitOpen = "StripeCircuitOpen"
 )
 
 // rateLimitRetryDelay is how long to wait after Stripe answers 429. Stripe asks clients to
@@ -60,6 +63,7 @@ type StripeFailure struct {
 //	429 rate_limit, lock_timeout               yes, after rateLimitRetryDelay   StripeRateLimited
 //	409 (same key in flight), 5xx api_error    yes       StripeUnavailable
 //	network error, timeout                     yes       StripeUnavailable
+//	(circuit breaker open, see Stripe.call)    yes, when it may close   StripeCircuitOpen
 //
 // Retries reuse the request's idempotency key, so a retry of a request Stripe did apply
 // returns the saved result instead of acting twice.

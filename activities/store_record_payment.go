@@ -29,6 +29,8 @@ type RecordPaymentRequest struct {
 	IdempotencyKey string
 	RequestHash    string
 	WorkflowID     string
+	// Attention says why the payment waits for an operator; nil when it does not.
+	Attention *schemas.Attention
 	// Version orders the workflow's state changes; an older or repeated version is a no-op.
 	Version int64
 	// At is the workflow time of the change.
@@ -43,7 +45,7 @@ func (s *Store) RecordPayment(ctx context.Context, req RecordPaymentRequest) err
 	p := req.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := payments.Save(ctx, tx, payments.Record{Payment: p, IdempotencyKey: req.IdempotencyKey,
-			RequestHash: req.RequestHash, WorkflowID: req.WorkflowID, Version: req.Version, UpdatedAt: req.At})
+			RequestHash: req.RequestHash, WorkflowID: req.WorkflowID, Attention: req.Attention, Version: req.Version, UpdatedAt: req.At})
 		if err != nil || p.AmountCaptured == 0 {
 			return err
 		}

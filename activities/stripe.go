@@ -1,17 +1,15 @@
-// Package activities holds every side effect of Durapay's workflows: Stripe, Postgres, Kafka.
-//
-// One struct per dependency family (Stripe, Store, Events), dependencies injected through a
-// constructor, one file per activity with its request type and a helper for workflow code.
-// Every activity is safe to run twice: external writes carry deterministic idempotency keys
-// and database writes use business keys with ON CONFLICT.
 package activities
 
 import (
 	"context"
+	"errors"
 
+	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/time/rate"
+
+	"github.com/durapay/durapay/internal/breaker"
 )
 
 // Stripe calls Stripe's API.
@@ -23,19 +21,46 @@ type Stripe struct {
 	// task-queue limit does not see. Configure STRIPE_RATE_LIMIT as the account's limit
 	// divided by the number of worker replicas.
 	limiter *rate.Limiter
+	// breaker stops calling Stripe while it is failing; nil calls always.
+	breaker *breaker.Breaker
 }
 
-// NewStripe wires the Stripe activities to a client and a rate limiter.
-func NewStripe(api *client.API, limiter *rate.Limiter) *Stripe {
-	return &Stripe{api: api, limiter: limiter}
+// NewStripe wires the Stripe activities to a client, a rate limiter and a circuit breaker
+// (nil for none).
+func NewStripe(api *client.API, limiter *rate.Limiter, br *breaker.Breaker) *Stripe {
+	return &Stripe{api: api, limiter: limiter, breaker: br}
 }
 
-// wait takes a token from the rate limiter, or gives up when the activity's deadline would
-// pass first (the activity is then retried).
-func (s *Stripe) wait(ctx context.Context) error {
+// call makes one Stripe request through the rate limiter and the circuit breaker, and
+// returns its error classified for Temporal.
+func (s *Stripe) call(ctx context.Context, request func() error) error {
 	if err := s.limiter.Wait(ctx); err != nil {
 		return temporal.NewApplicationErrorWithOptions("Stripe rate limit of this worker: "+err.Error(), ErrTypeStripeRateLimited,
 			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: rateLimitRetryDelay})
 	}
-	return nil
+	if s.breaker == nil {
+		return ClassifyStripeError(request())
+	}
+	err := s.breaker.Do(request)
+	var open *breaker.OpenError
+	if errors.As(err, &open) {
+		// Retried once the breaker may close: the payment waits instead of failing.
+		return temporal.NewApplicationErrorWithOptions(open.Error(), ErrTypeStripeCircuitOpen,
+			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: open.RetryAfter})
+	}
+	return ClassifyStripeError(err)
+}
+
+// IsStripeOutage says which errors from stripe-go mean that Stripe is failing, for the
+// circuit breaker: 5xx answers and the network. A decline or a refused parameter is Stripe
+// answering, and a 429 is Stripe pacing us (retried after a delay, not an outage).
+func IsStripeOutage(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		return se.HTTPStatusCode >= 500
+	}
+	return true
 }

@@ -6,17 +6,18 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/schemas"
 )
 
 // CreatePaymentIntentName is the activity's registered name.
 const CreatePaymentIntentName = "stripe.CreatePaymentIntent"
 
-// Metadata keys Durapay sets on every PaymentIntent, so that a Stripe object (and a webhook
-// about it) leads back to its payment and workflow.
+// Metadata keys Durapay sets on every PaymentIntent (see schemas).
 const (
-	MetadataPaymentID  = "durapay_payment_id"
-	MetadataMerchantID = "durapay_merchant_id"
-	MetadataWorkflowID = "durapay_workflow_id"
+	MetadataPaymentID  = schemas.StripeMetadataPaymentID
+	MetadataMerchantID = schemas.StripeMetadataMerchantID
+	MetadataWorkflowID = schemas.StripeMetadataWorkflowID
 )
 
 // CreatePaymentIntentRequest creates and confirms a PaymentIntent in one call.
@@ -35,24 +36,30 @@ type CreatePaymentIntentRequest struct {
 	Metadata       map[string]string
 }
 
-// PaymentIntent is what Durapay keeps of Stripe's answer.
+// PaymentIntent is what Durapay keeps of a Stripe PaymentIntent.
 type PaymentIntent struct {
 	ID               string
 	Status           string
 	AmountCapturable int64
 	AmountReceived   int64
 	NextAction       json.RawMessage
+	// CancellationReason is Stripe's, for a canceled PaymentIntent.
+	CancellationReason string
+	// LastPaymentError explains why the last confirmation failed (status
+	// requires_payment_method): a decline, or failed authentication.
+	LastPaymentError *StripeFailure
 }
 
 // CreatePaymentIntent creates the PaymentIntent with confirm=true: one round trip both
 // creates and attempts the payment.
 func (s *Stripe) CreatePaymentIntent(ctx context.Context, req CreatePaymentIntentRequest) (PaymentIntent, error) {
-	if err := s.wait(ctx); err != nil {
-		return PaymentIntent{}, err
-	}
-	pi, err := s.api.PaymentIntents.New(paymentIntentParams(ctx, req))
+	var pi *stripe.PaymentIntent
+	err := s.call(ctx, func() (err error) {
+		pi, err = s.api.PaymentIntents.New(paymentIntentParams(ctx, req))
+		return err
+	})
 	if err != nil {
-		return PaymentIntent{}, ClassifyStripeError(err)
+		return PaymentIntent{}, err
 	}
 	return fromStripe(pi), nil
 }
@@ -83,7 +90,12 @@ func paymentIntentParams(ctx context.Context, req CreatePaymentIntentRequest) *s
 }
 
 func fromStripe(pi *stripe.PaymentIntent) PaymentIntent {
-	out := PaymentIntent{ID: pi.ID, Status: string(pi.Status), AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived}
+	out := PaymentIntent{ID: pi.ID, Status: string(pi.Status), AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived,
+		CancellationReason: string(pi.CancellationReason)}
+	if e := pi.LastPaymentError; e != nil {
+		out.LastPaymentError = &StripeFailure{Type: string(e.Type), Code: string(e.Code), DeclineCode: string(e.DeclineCode),
+			Message: e.Msg, PaymentIntentID: pi.ID}
+	}
 	// next_action is passed on exactly as Stripe wrote it (the client's Stripe.js reads it),
 	// not as stripe-go's struct re-encodes it with every unset field as null.
 	if pi.NextAction != nil && pi.LastResponse != nil {

@@ -34,8 +34,7 @@ func newStripeFixture(t *testing.T) *stripeFixture {
 	cfg := &stripeclient.Config{SecretKey: "sk_test_activities", APIBase: srv.URL, Timeout: 5 * time.Second}
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivityWithOptions(activities.NewStripe(stripeclient.New(*cfg), rate.NewLimiter(rate.Inf, 1)).CreatePaymentIntent,
-		activity.RegisterOptions{Name: activities.CreatePaymentIntentName})
+	registerStripe(env, activities.NewStripe(stripeclient.New(*cfg), rate.NewLimiter(rate.Inf, 1), nil))
 	return &stripeFixture{sandbox: sb, env: env, client: cfg}
 }
 
@@ -61,6 +60,19 @@ func (f *stripeFixture) paymentIntentsFor(t *testing.T, paymentID string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// registerStripe registers the Stripe activities under their names, as the worker does.
+func registerStripe(env *testsuite.TestActivityEnvironment, s *activities.Stripe) {
+	for name, fn := range map[string]any{
+		activities.CreatePaymentIntentName:   s.CreatePaymentIntent,
+		activities.RetrievePaymentIntentName: s.RetrievePaymentIntent,
+		activities.FindPaymentIntentName:     s.FindPaymentIntent,
+		activities.CapturePaymentIntentName:  s.CapturePaymentIntent,
+		activities.CancelPaymentIntentName:   s.CancelPaymentIntent,
+	} {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
 }
 
 func createRequest(paymentID, pm string) activities.CreatePaymentIntentRequest {

@@ -12,11 +12,13 @@ import (
 	"github.com/durapay/durapay/internal/pg"
 )
 
-// DevMerchant is the merchant `make dev` creates, with its secret key in clear. The key is
-// kept in the state directory (never committed) so a restart prints the same key.
+// DevMerchant is the merchant `make dev` creates, with its secret key in clear, and a staff
+// key (roles admin, operator, finance) for the admin API. The keys are kept in the state
+// directory (never committed) so a restart prints the same keys.
 type DevMerchant struct {
 	ID        string `json:"id"`
 	SecretKey string `json:"secret_key"`
+	StaffKey  string `json:"staff_key"`
 }
 
 // DevMerchantID is the development merchant's readable ID.
@@ -28,13 +30,14 @@ func SeedDevMerchant(ctx context.Context, q pg.Querier, stateDir string) (DevMer
 	path := filepath.Join(stateDir, "dev-merchant.json")
 	if b, err := os.ReadFile(path); err == nil {
 		var m DevMerchant
-		if json.Unmarshal(b, &m) == nil && m.SecretKey != "" {
+		if json.Unmarshal(b, &m) == nil && m.SecretKey != "" && m.StaffKey != "" {
 			key, err := merchants.FindKey(ctx, q, merchants.HashKey(m.SecretKey))
-			if err == nil && key.MerchantID == m.ID {
-				return m, nil
-			}
 			if err != nil && !errors.Is(err, pg.ErrNotFound) {
 				return DevMerchant{}, err
+			}
+			staff, staffErr := merchants.FindKey(ctx, q, merchants.HashKey(m.StaffKey))
+			if err == nil && key.MerchantID == m.ID && staffErr == nil && staff.Kind == merchants.KindStaff {
+				return m, nil
 			}
 		}
 	}
@@ -45,7 +48,11 @@ func SeedDevMerchant(ctx context.Context, q pg.Querier, stateDir string) (DevMer
 	if err != nil {
 		return DevMerchant{}, err
 	}
-	m := DevMerchant{ID: DevMerchantID, SecretKey: secret}
+	staff, _, err := merchants.IssueStaffKey(ctx, q, "make dev", merchants.RoleAdmin, merchants.RoleOperator, merchants.RoleFinance)
+	if err != nil {
+		return DevMerchant{}, err
+	}
+	m := DevMerchant{ID: DevMerchantID, SecretKey: secret, StaffKey: staff}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return DevMerchant{}, fmt.Errorf("save dev merchant: %w", err)

@@ -34,6 +34,14 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
+// The webhook secrets of the rotation the tests run in, and the (short) time a customer has
+// to authenticate.
+const (
+	webhookSecretOld = "whsec_e2e_old"
+	webhookSecretNew = "whsec_e2e_new"
+	actionTimeout    = 8 * time.Second
+)
+
 // env is the running stack, shared by the package's tests; envErr says why there is none.
 var (
 	env    *stackEnv
@@ -50,8 +58,9 @@ type stackEnv struct {
 	apiURL   string
 	temporal client.Client
 	pool     *pgxpool.Pool
-	// Two merchants, to prove that neither sees the other's objects.
-	a, b merchant
+	// Two merchants, to prove that neither sees the other's objects, and a staff key.
+	a, b  merchant
+	staff merchant
 
 	api, workers *devstack.Process
 	workerEnv    []string
@@ -113,7 +122,8 @@ func startEnv() (_ *stackEnv, err error) {
 		return nil, err
 	}
 	e.closers = append(e.closers, func() { _ = drop() })
-	redisURL := testenv.Getenv("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+	// Its own Redis database: the stack's circuit breaker state must not reach other tests.
+	redisURL := testenv.Getenv("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 	ports := make([]int, 6)
 	for i := range ports {
@@ -127,6 +137,9 @@ func startEnv() (_ *stackEnv, err error) {
 	e.stack, err = devstack.Start(ctx, devstack.Config{
 		StateDir: stateDir, TemporalCLI: cli, TemporalPort: temporalPort,
 		DatabaseURL: dbURL, RedisURL: redisURL, KafkaPort: kafkaPort, SandboxPort: sandboxPort, Log: logFile,
+		// The sandbox signs with the endpoint's old secret: the API, holding the new and the
+		// old one, is in the middle of a rotation.
+		SandboxWebhookURL: e.apiURL + "/v1/webhooks/stripe", SandboxWebhookSecrets: []string{webhookSecretOld},
 	})
 	if err != nil {
 		return nil, err
@@ -146,6 +159,9 @@ func startEnv() (_ *stackEnv, err error) {
 			return nil, err
 		}
 	}
+	if e.staff.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e operator", merchants.RoleOperator); err != nil {
+		return nil, err
+	}
 
 	e.binDir = filepath.Join(stateDir, "bin")
 	build := exec.CommandContext(ctx, "go", "build", "-o", e.binDir+"/", "../frontend-api", "../workers")
@@ -157,12 +173,16 @@ func startEnv() (_ *stackEnv, err error) {
 		"KAFKA_BROKERS=" + strings.Join(e.stack.KafkaBrokers, ","), "LOG_LEVEL=info",
 	}
 	e.workerEnv = append(common, "STRIPE_API_BASE="+e.stack.SandboxURL, "STRIPE_SECRET_KEY=sk_test_e2e",
-		"WORKER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(workerPort), "STRIPE_RATE_LIMIT=1000")
+		"WORKER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(workerPort), "STRIPE_RATE_LIMIT=1000",
+		// A breaker that opens and closes within a test; the backfill runs when a test asks.
+		"STRIPE_BREAKER_MIN_REQUESTS=6", "STRIPE_BREAKER_OPEN_TIMEOUT=2s",
+		"STRIPE_EVENTS_BACKFILL_EVERY=1h", "STRIPE_EVENTS_BACKFILL_LOOKBACK=1h")
 	if err := e.startWorkers(); err != nil {
 		return nil, err
 	}
 	e.api, err = devstack.StartProcess("frontend-api", filepath.Join(e.binDir, "frontend-api"), append(common,
-		"API_ADDR=127.0.0.1:"+strconv.Itoa(apiPort), "API_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(apiMetricsPort)), logFile)
+		"API_ADDR=127.0.0.1:"+strconv.Itoa(apiPort), "API_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(apiMetricsPort),
+		"STRIPE_WEBHOOK_SECRETS="+webhookSecretNew+","+webhookSecretOld, "PAYMENT_ACTION_TIMEOUT="+actionTimeout.String()), logFile)
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,9 +17,35 @@ import (
 	"github.com/durapay/durapay/internal/pg"
 )
 
-// keyResolver finds the merchant behind a secret API key: Redis first, Postgres on a miss.
-// The cache holds hash -> merchant ID only; Postgres stays the truth, so a Redis outage slows
-// authentication down but never lets a request through or locks merchants out.
+// principal is who sent a request: a merchant (secret key) or one of Durapay's staff (a
+// staff key with roles).
+type principal struct {
+	KeyID      string   `json:"k"`
+	MerchantID string   `json:"m,omitempty"`
+	Name       string   `json:"n,omitempty"`
+	Roles      []string `json:"r,omitempty"`
+}
+
+// id names the principal in logs, histories and idempotency records.
+func (p principal) id() string {
+	if p.MerchantID != "" {
+		return p.MerchantID
+	}
+	return "staff:" + p.KeyID
+}
+
+func (p principal) hasAnyRole(roles ...string) bool {
+	for _, r := range roles {
+		if slices.Contains(p.Roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// keyResolver finds the principal behind an API key: Redis first, Postgres on a miss. The
+// cache holds hash -> principal only; Postgres stays the truth, so a Redis outage slows
+// authentication down but never lets a request through or locks anyone out.
 type keyResolver struct {
 	pool  *pgxpool.Pool
 	redis *redis.Client
@@ -26,25 +54,28 @@ type keyResolver struct {
 
 const apiKeyCachePrefix = "durapay:apikey:"
 
-// merchantFor returns the merchant ID for a presented key, or pg.ErrNotFound.
-func (k *keyResolver) merchantFor(ctx context.Context, presented string) (string, error) {
+// principalFor returns who holds the presented key, or pg.ErrNotFound.
+func (k *keyResolver) principalFor(ctx context.Context, presented string) (principal, error) {
 	hash := merchants.HashKey(presented)
 	cacheKey := apiKeyCachePrefix + hex.EncodeToString(hash)
-	merchantID, err := k.redis.Get(ctx, cacheKey).Result()
-	if err == nil {
-		return merchantID, nil
+	var p principal
+	cached, err := k.redis.Get(ctx, cacheKey).Bytes()
+	if err == nil && json.Unmarshal(cached, &p) == nil && p.KeyID != "" {
+		return p, nil
 	}
-	if !errors.Is(err, redis.Nil) {
+	if err != nil && !errors.Is(err, redis.Nil) {
 		loggerFrom(ctx).WithError(err).Warn("API key cache unavailable; reading Postgres")
 	}
 	key, err := merchants.FindKey(ctx, k.pool, hash)
 	if err != nil {
-		return "", err
+		return principal{}, err
 	}
-	if err := k.redis.Set(ctx, cacheKey, key.MerchantID, k.ttl).Err(); err != nil {
+	p = principal{KeyID: key.ID, MerchantID: key.MerchantID, Name: key.Name, Roles: key.Roles}
+	encoded, _ := json.Marshal(p) // plain fields: cannot fail
+	if err := k.redis.Set(ctx, cacheKey, encoded, k.ttl).Err(); err != nil {
 		loggerFrom(ctx).WithError(err).Warn("API key cache write failed")
 	}
-	return key.MerchantID, nil
+	return p, nil
 }
 
 // presentedKey reads the key as Stripe accepts it: HTTP Basic with the key as the user name
@@ -59,9 +90,10 @@ func presentedKey(r *http.Request) string {
 	return ""
 }
 
-// authenticate lets a request through only with a live secret key, and puts its merchant in
-// the request's context.
-func (s *server) authenticate(next http.Handler) http.Handler {
+// authenticate lets a request through only with a live key allowed on the route, and puts
+// its principal in the request's context. A key of the wrong kind (a merchant's key on an
+// operator route) is 403: the caller is known, the action is not theirs.
+func (s *server) authenticate(level access, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := presentedKey(r)
 		if key == "" {
@@ -70,7 +102,7 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 				"No API key provided. Use HTTP Basic auth with your secret key as the user name (curl -u sk_...:) or an Authorization: Bearer header."))
 			return
 		}
-		merchantID, err := s.keys.merchantFor(r.Context(), key)
+		p, err := s.keys.principalFor(r.Context(), key)
 		if errors.Is(err, pg.ErrNotFound) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Durapay"`)
 			writeError(w, r, newError(codeAPIKeyInvalid, "", "Invalid API key."))
@@ -80,9 +112,24 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 			writeError(w, r, &apiError{code: codeServiceUnavailable, message: "Authentication is temporarily unavailable.", retryAfter: time.Second, cause: err})
 			return
 		}
-		infoFrom(r.Context()).merchant = merchantID
-		ctx := context.WithValue(r.Context(), merchantKey, merchantID)
-		ctx = context.WithValue(ctx, loggerKey, loggerFrom(ctx).WithField("merchant", merchantID))
+		infoFrom(r.Context()).principal = p.id()
+		if !allowed(level, p) {
+			writeError(w, r, newError(codePermissionDenied, "", "This API key is not allowed to use this route."))
+			return
+		}
+		ctx := context.WithValue(r.Context(), principalKey, p)
+		ctx = context.WithValue(ctx, loggerKey, loggerFrom(ctx).WithField("principal", p.id()))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+func allowed(level access, p principal) bool {
+	switch level {
+	case merchant:
+		return p.MerchantID != ""
+	case operator:
+		return p.MerchantID == "" && p.hasAnyRole(merchants.RoleOperator, merchants.RoleAdmin)
+	default:
+		return false
+	}
 }

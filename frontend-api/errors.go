@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -34,6 +35,11 @@ const (
 	codeAuthenticationRequired    = "authentication_required"
 	codeAPIKeyInvalid             = "api_key_invalid"
 	codeResourceMissing           = "resource_missing"
+	codePermissionDenied          = "permission_denied"
+	codeIdempotencyKeyInUse       = "idempotency_key_in_use"
+	codePaymentUnexpectedState    = "payment_unexpected_state"
+	codeWebhookSignatureInvalid   = "webhook_signature_invalid"
+	codeProviderUnavailable       = "provider_unavailable"
 	codeMethodNotAllowed          = "method_not_allowed"
 	codeServiceUnavailable        = "service_unavailable"
 	codeInternal                  = "internal_error"
@@ -68,6 +74,11 @@ var errorTable = map[string]errorClass{
 	codeAuthenticationRequired:    {http.StatusUnauthorized, "authentication_error"},
 	codeAPIKeyInvalid:             {http.StatusUnauthorized, "authentication_error"},
 	codeResourceMissing:           {http.StatusNotFound, "invalid_request_error"},
+	codePermissionDenied:          {http.StatusForbidden, "invalid_request_error"},
+	codeIdempotencyKeyInUse:       {http.StatusConflict, "idempotency_error"},
+	codePaymentUnexpectedState:    {http.StatusConflict, "invalid_request_error"},
+	codeWebhookSignatureInvalid:   {http.StatusBadRequest, "invalid_request_error"},
+	codeProviderUnavailable:       {http.StatusServiceUnavailable, "api_error"},
 	codeMethodNotAllowed:          {http.StatusMethodNotAllowed, "invalid_request_error"},
 	codeServiceUnavailable:        {http.StatusServiceUnavailable, "api_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},
@@ -125,20 +136,19 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// writeError answers err and logs it once. An error that is not an *apiError is an internal
-// one: the client gets a generic message, never the error's text.
+// writeError answers err and logs it once.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
-	if !errors.As(err, &ae) {
-		ae = &apiError{code: codeInternal, message: "An internal error occurred. Retry the request with the same Idempotency-Key.", cause: err}
+	status, body, retryAfter := renderError(r, err)
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
 	}
-	class, known := errorTable[ae.code]
-	if ae.class != nil {
-		class, known = *ae.class, true
-	}
-	if !known {
-		class = errorTable[codeInternal]
-	}
+	writeJSON(w, status, body)
+}
+
+// renderError turns err into its HTTP status and body, and logs it. An error that is not
+// an *apiError is an internal one: the client gets a generic message, never the error's text.
+func renderError(r *http.Request, err error) (int, errorBody, time.Duration) {
+	ae, class := classify(err)
 	var body errorBody
 	body.Error.Type, body.Error.Code, body.Error.Message, body.Error.Param = class.errType, ae.code, ae.message, ae.param
 	body.Error.DeclineCode, body.Error.Payment = ae.declineCode, ae.payment
@@ -153,10 +163,23 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		entry.Info("request refused")
 	}
-	if ae.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(ae.retryAfter.Seconds())))
+	return class.status, body, ae.retryAfter
+}
+
+// classify finds err's apiError (an internal error for anything else) and its class.
+func classify(err error) (*apiError, errorClass) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = &apiError{code: codeInternal, message: "An internal error occurred. Retry the request with the same Idempotency-Key.", cause: err}
 	}
-	writeJSON(w, class.status, body)
+	class, known := errorTable[ae.code]
+	if ae.class != nil {
+		class, known = *ae.class, true
+	}
+	if !known {
+		class = errorTable[codeInternal]
+	}
+	return ae, class
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -23,10 +23,13 @@ import (
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
 
+	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/logging"
 	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/temporalx"
+	"github.com/durapay/durapay/schemas"
 )
 
 func main() {
@@ -53,7 +56,17 @@ type apiConfig struct {
 
 	// CreateTimeout bounds how long POST /v1/payments waits for the first outcome before it
 	// answers 202 processing.
-	CreateTimeout  time.Duration `env:"CREATE_PAYMENT_TIMEOUT, default=25s"`
+	CreateTimeout time.Duration `env:"CREATE_PAYMENT_TIMEOUT, default=25s"`
+	// The deadlines and retry budget of new payments (see schemas.PaymentPolicy).
+	ActionTimeout       time.Duration `env:"PAYMENT_ACTION_TIMEOUT, default=1h"`
+	AuthorizationWindow time.Duration `env:"PAYMENT_AUTHORIZATION_WINDOW, default=164h"`
+	StripeRetryBudget   time.Duration `env:"STRIPE_RETRY_BUDGET, default=12h"`
+
+	// StripeWebhookSecrets verify Stripe's webhooks: the endpoint's signing secret, or two
+	// (comma-separated) while it is rolled.
+	StripeWebhookSecrets   []string      `env:"STRIPE_WEBHOOK_SECRETS" secret:"true"`
+	StripeWebhookTolerance time.Duration `env:"STRIPE_WEBHOOK_TOLERANCE, default=300s"`
+
 	MaxBodyBytes   int64         `env:"MAX_BODY_BYTES, default=65536"`
 	APIKeyCacheTTL time.Duration `env:"API_KEY_CACHE_TTL, default=5m"`
 
@@ -71,11 +84,33 @@ type server struct {
 	workflows paymentWorkflows
 	keys      *keyResolver
 	metrics   *metrics
+	webhooks  stripeevents.Verifier
+	router    *stripeevents.Router
+	// stripeBreaker names the workers' circuit breaker whose state new payments check.
+	stripeBreaker string
+}
+
+func (c apiConfig) validate() error {
+	if c.StripeRetryBudget <= 0 || c.StripeRetryBudget > schemas.MaxStripeRetryBudget {
+		return fmt.Errorf("STRIPE_RETRY_BUDGET must be positive and at most %s: Stripe forgets idempotency keys after 24 hours", schemas.MaxStripeRetryBudget)
+	}
+	if c.ActionTimeout <= 0 || c.AuthorizationWindow <= 0 || c.AuthorizationWindow > 7*24*time.Hour {
+		return fmt.Errorf("PAYMENT_ACTION_TIMEOUT must be positive, PAYMENT_AUTHORIZATION_WINDOW positive and under the card networks' 7 days")
+	}
+	return nil
+}
+
+// policy is the deadlines every new payment gets.
+func (c apiConfig) policy() schemas.PaymentPolicy {
+	return schemas.PaymentPolicy{ActionTimeout: c.ActionTimeout, AuthorizationWindow: c.AuthorizationWindow, StripeRetryBudget: c.StripeRetryBudget}
 }
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	var cfg apiConfig
 	if err := config.Load(ctx, getenv, &cfg); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
 		return err
 	}
 	log, err := logging.New(stdout, cfg.LogLevel, "frontend-api")
@@ -110,6 +145,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue},
 		keys:      &keyResolver{pool: pool, redis: rdb, ttl: cfg.APIKeyCacheTTL},
 		metrics:   newMetrics(registry),
+		webhooks:  stripeevents.Verifier{Secrets: cfg.StripeWebhookSecrets, Tolerance: cfg.StripeWebhookTolerance, Now: time.Now},
+		router:    stripeevents.NewRouter(pool, tc),
+
+		stripeBreaker: breaker.Stripe,
+	}
+	if len(cfg.StripeWebhookSecrets) == 0 {
+		log.Warn("STRIPE_WEBHOOK_SECRETS is empty: every Stripe webhook will be refused")
 	}
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))

@@ -21,7 +21,7 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	loggerKey
-	merchantKey
+	principalKey
 )
 
 func requestIDFrom(ctx context.Context) string {
@@ -36,11 +36,14 @@ func loggerFrom(ctx context.Context) *logrus.Entry {
 	return logrus.NewEntry(logrus.StandardLogger())
 }
 
-// merchantFrom is the authenticated merchant; routes behind authenticate always have one.
-func merchantFrom(ctx context.Context) string {
-	id, _ := ctx.Value(merchantKey).(string)
-	return id
+// principalFrom is who sent the request; routes behind authenticate always have one.
+func principalFrom(ctx context.Context) principal {
+	p, _ := ctx.Value(principalKey).(principal)
+	return p
 }
+
+// merchantFrom is the authenticated merchant of a merchant route.
+func merchantFrom(ctx context.Context) string { return principalFrom(ctx).MerchantID }
 
 var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
@@ -111,7 +114,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 		s.metrics.requestDuration.WithLabelValues(info.route, r.Method, strconv.Itoa(rec.status)).Observe(elapsed.Seconds())
 		loggerFrom(r.Context()).WithFields(logrus.Fields{
 			"method": r.Method, "route": info.route, "status": rec.status, "bytes": rec.bytes,
-			"duration_ms": float64(elapsed.Microseconds()) / 1000, "merchant": info.merchant, "remote": r.RemoteAddr,
+			"duration_ms": float64(elapsed.Microseconds()) / 1000, "principal": info.principal, "remote": r.RemoteAddr,
 		}).Info("request")
 	})
 }
@@ -119,8 +122,8 @@ func (s *server) observe(next http.Handler) http.Handler {
 type requestInfoKey struct{}
 
 type requestInfo struct {
-	route    string
-	merchant string
+	route     string
+	principal string
 }
 
 func infoFrom(ctx context.Context) *requestInfo {

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/money"
 	"github.com/durapay/durapay/internal/payments"
 	"github.com/durapay/durapay/internal/pg"
@@ -81,9 +82,9 @@ func (b createPaymentBody) toInput() (schemas.PaymentInput, error) {
 	switch capture {
 	case "":
 		capture = schemas.CaptureAutomatic
-	case schemas.CaptureAutomatic:
+	case schemas.CaptureAutomatic, schemas.CaptureManual:
 	default:
-		return schemas.PaymentInput{}, newError(codeParameterInvalid, "capture_method", `capture_method must be "automatic".`)
+		return schemas.PaymentInput{}, newError(codeParameterInvalid, "capture_method", `capture_method must be "automatic" or "manual".`)
 	}
 	if len(b.Description) > maxDescriptionLength {
 		return schemas.PaymentInput{}, newError(codeParameterInvalid, "description", fmt.Sprintf("description must be at most %d characters.", maxDescriptionLength))
@@ -160,12 +161,16 @@ func (s *server) createPayment(w http.ResponseWriter, r *http.Request) error {
 	in.MerchantID, in.IdempotencyKey = merchantID, key
 	in.PaymentID = schemas.PaymentID(merchantID, key)
 	in.RequestHash = requestHash(in)
+	in.Policy = s.cfg.policy()
 
 	// A retry of a create whose outcome is recorded is answered from Postgres, without
 	// touching Temporal.
 	if rec, err := payments.GetByIdempotencyKey(ctx, s.pool, merchantID, key); err == nil {
 		return replay(w, rec, in.RequestHash)
 	} else if !errors.Is(err, pg.ErrNotFound) {
+		return err
+	}
+	if err := s.stripeAvailable(ctx); err != nil {
 		return err
 	}
 
@@ -227,6 +232,22 @@ func (s *server) getPayment(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// stripeAvailable refuses a new payment while the workers' circuit breaker holds Stripe
+// calls back: the payment could not start now, and the client is told when to come back.
+// Should Redis not answer, the payment goes ahead: the workers' breaker still protects Stripe.
+func (s *server) stripeAvailable(ctx context.Context) error {
+	wait, err := breaker.OpenFor(ctx, s.redis, s.stripeBreaker)
+	if err != nil {
+		loggerFrom(ctx).WithError(err).Warn("circuit breaker state unknown; accepting the payment")
+		return nil
+	}
+	if wait > 0 {
+		return &apiError{code: codeProviderUnavailable, retryAfter: wait,
+			message: "The card processor is failing; new payments are paused. Retry after the time in Retry-After, with the same Idempotency-Key."}
+	}
+	return nil
+}
+
 // replay answers a retried create from the recorded payment.
 func replay(w http.ResponseWriter, rec payments.Record, requestHash string) error {
 	if rec.RequestHash != requestHash {
@@ -240,16 +261,21 @@ func reusedKey() error {
 		"This Idempotency-Key was already used with a different request. Use a new key for a new payment.")
 }
 
-// writePayment answers a create with the payment: 201, or the failure in an error body
-// (402 for a card error) that still carries the payment.
+// writePayment answers a create with the payment: 201; 202 while its outcome is not known
+// (processing, or parked for an operator); or the failure in an error body (402 for a card
+// error) that still carries the payment.
 func writePayment(w http.ResponseWriter, p schemas.Payment, replayed bool) error {
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	if p.Status == schemas.PaymentFailed && p.Failure != nil {
+	switch {
+	case p.Status == schemas.PaymentFailed && p.Failure != nil:
 		return paymentFailureError(p)
+	case p.Status == schemas.PaymentProcessing:
+		writeJSON(w, http.StatusAccepted, p)
+	default:
+		writeJSON(w, http.StatusCreated, p)
 	}
-	writeJSON(w, http.StatusCreated, p)
 	return nil
 }
 

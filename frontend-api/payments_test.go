@@ -40,7 +40,7 @@ func TestAuthentication(t *testing.T) {
 		}
 	}
 	cached, err := f.srv.redis.Get(context.Background(), apiKeyCachePrefix+hexHash(f.key)).Result()
-	if err != nil || cached != f.merchant {
+	if err != nil || !strings.Contains(cached, `"m":"`+f.merchant+`"`) {
 		t.Errorf("API key cache holds %q (%v), want the merchant", cached, err)
 	}
 }
@@ -92,7 +92,7 @@ func TestBadInput(t *testing.T) {
 		{"unsupported currency", `{"amount":2000,"currency":"isk","payment_method":"pm_card_visa"}`, "", "", 400, codeCurrencyUnsupported, "currency"},
 		{"payment method missing", `{"amount":2000,"currency":"usd"}`, "", "", 400, codeParameterMissing, "payment_method"},
 		{"card number instead of a token", `{"amount":2000,"currency":"usd","payment_method":"4242424242424242"}`, "", "", 400, codePaymentMethodInvalid, "payment_method"},
-		{"manual capture not offered", `{"amount":2000,"currency":"usd","payment_method":"pm_card_visa","capture_method":"later"}`, "", "", 400, codeParameterInvalid, "capture_method"},
+		{"unknown capture method", `{"amount":2000,"currency":"usd","payment_method":"pm_card_visa","capture_method":"later"}`, "", "", 400, codeParameterInvalid, "capture_method"},
 		{"description too long", `{"amount":2000,"currency":"usd","payment_method":"pm_card_visa","description":"` + strings.Repeat("d", 1001) + `"}`, "", "", 400, codeParameterInvalid, "description"},
 		{"reserved metadata key", `{"amount":2000,"currency":"usd","payment_method":"pm_card_visa","metadata":{"durapay_payment_id":"x"}}`, "", "", 400, codeMetadataInvalid, "metadata"},
 		{"metadata not strings", `{"amount":2000,"currency":"usd","payment_method":"pm_card_visa","metadata":{"n":1}}`, "", "", 400, codeParameterInvalid, "metadata"},
@@ -295,9 +295,41 @@ func TestRouting(t *testing.T) {
 	if r := f.do(t, "GET", "/healthz", "", "", ""); r.status != 200 {
 		t.Errorf("healthz: %d", r.status)
 	}
+}
+
+// Every route of the table is called without a key, with a merchant's key and with a staff
+// key: each answers only whom its access level names.
+func TestEveryRouteChecksWhoCalls(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	staffKey, _, err := merchants.IssueStaffKey(context.Background(), f.srv.pool, "ops", merchants.RoleOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, rt := range f.srv.routeTable() {
-		if strings.HasPrefix(rt.path, "/v1/") && rt.access != merchant {
-			t.Errorf("%s %s is not authenticated", rt.method, rt.path)
+		path := strings.ReplaceAll(rt.path, "{id}", schemas.PaymentID(f.merchant, "route-walk"))
+		if strings.HasPrefix(rt.path, "/v1/") && rt.access == public {
+			t.Errorf("%s %s is public", rt.method, rt.path)
+		}
+		if strings.HasPrefix(rt.path, "/v1/admin/") != (rt.access == operator) {
+			t.Errorf("%s %s: admin routes, and only they, are for operators", rt.method, rt.path)
+		}
+		noKey := f.do(t, rt.method, path, "", "", "")
+		asMerchant := f.do(t, rt.method, path, f.key, "", "")
+		asStaff := f.do(t, rt.method, path, staffKey, "", "")
+		switch rt.access {
+		case merchant:
+			if noKey.status != 401 || asStaff.status != 403 || asMerchant.status == 401 || asMerchant.status == 403 {
+				t.Errorf("%s %s (merchant): no key %d, staff %d, merchant %d", rt.method, rt.path, noKey.status, asStaff.status, asMerchant.status)
+			}
+		case operator:
+			if noKey.status != 401 || asMerchant.status != 403 || asStaff.status == 401 || asStaff.status == 403 {
+				t.Errorf("%s %s (operator): no key %d, merchant %d, staff %d", rt.method, rt.path, noKey.status, asMerchant.status, asStaff.status)
+			}
+		case signed:
+			if noKey.status != 400 || noKey.errorCode() != codeWebhookSignatureInvalid {
+				t.Errorf("%s %s (signed) without a signature: %d %s", rt.method, rt.path, noKey.status, noKey.raw)
+			}
 		}
 	}
 }

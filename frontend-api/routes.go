@@ -12,6 +12,8 @@ type access int
 const (
 	public   access = iota // health checks
 	merchant               // a merchant's secret API key
+	operator               // a staff key with the operator or admin role
+	signed                 // Stripe: authenticated by the webhook signature on the body
 )
 
 // route is one entry of the API's route table.
@@ -29,6 +31,12 @@ func (s *server) routeTable() []route {
 		{http.MethodGet, "/readyz", public, s.readyz},
 		{http.MethodPost, "/v1/payments", merchant, s.createPayment},
 		{http.MethodGet, "/v1/payments/{id}", merchant, s.getPayment},
+		{http.MethodPost, "/v1/payments/{id}/capture", merchant, s.capturePayment},
+		{http.MethodPost, "/v1/payments/{id}/cancel", merchant, s.cancelPayment},
+		{http.MethodPost, "/v1/webhooks/stripe", signed, s.stripeWebhook},
+		{http.MethodGet, "/v1/admin/payments/{id}", operator, s.adminGetPayment},
+		{http.MethodPost, "/v1/admin/payments/{id}/retry", operator, s.adminRetryPayment},
+		{http.MethodPost, "/v1/admin/payments/{id}/cancel", operator, s.adminCancelPayment},
 	}
 }
 
@@ -45,8 +53,8 @@ func (s *server) routes() http.Handler {
 	r.Use(nameRoute)
 	for _, rt := range s.routeTable() {
 		var h http.Handler = s.handle(rt.handler)
-		if rt.access == merchant {
-			h = s.authenticate(h)
+		if rt.access == merchant || rt.access == operator {
+			h = s.authenticate(rt.access, h)
 		}
 		r.Handle(rt.path, h).Methods(rt.method)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/pgtest"
+	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/testenv"
 	"github.com/durapay/durapay/schemas"
 )
@@ -29,6 +30,19 @@ type fakeWorkflows struct {
 	creates []schemas.PaymentInput
 	create  func(ctx context.Context, in schemas.PaymentInput) (schemas.CreatePaymentResult, error)
 	get     func(merchantID, paymentID string) (schemas.Payment, error)
+	updates []string
+	signals []string
+	update  func(merchantID, paymentID, name string, arg any) (schemas.Payment, error)
+}
+
+func (f *fakeWorkflows) Update(_ context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error) {
+	f.mu.Lock()
+	f.updates = append(f.updates, name)
+	f.mu.Unlock()
+	if f.update == nil {
+		return schemas.Payment{}, errWorkflowClosed
+	}
+	return f.update(merchantID, paymentID, name, arg)
 }
 
 func (f *fakeWorkflows) Create(ctx context.Context, in schemas.PaymentInput, _ string) (schemas.CreatePaymentResult, error) {
@@ -46,6 +60,14 @@ func (f *fakeWorkflows) Get(_ context.Context, merchantID, paymentID string) (sc
 		return schemas.Payment{}, errNoWorkflow
 	}
 	return f.get(merchantID, paymentID)
+}
+
+// SignalWorkflow makes fakeWorkflows the webhook router's Temporal too.
+func (f *fakeWorkflows) SignalWorkflow(_ context.Context, workflowID, _, name string, _ any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, name+" "+workflowID)
+	return nil
 }
 
 func (f *fakeWorkflows) calls() int {
@@ -107,7 +129,11 @@ func newFixture(t *testing.T) *fixture {
 		workflows: fw,
 		keys:      &keyResolver{pool: pool, redis: rdb, ttl: time.Minute},
 		metrics:   newMetrics(prometheus.NewRegistry()),
+		// Each fixture its own breaker, so that a test opening it affects no other.
+		stripeBreaker: "stripe-test-" + merchantID,
 	}
+	s.router = stripeevents.NewRouter(pool, fw)
+	s.webhooks = stripeevents.Verifier{Secrets: []string{testWebhookSecret}, Tolerance: 300 * time.Second, Now: time.Now}
 	hs := httptest.NewServer(s.routes())
 	t.Cleanup(hs.Close)
 	return &fixture{srv: s, http: hs, workflows: fw, merchant: merchantID, key: key}
@@ -160,6 +186,8 @@ func (r reply) errorField(name string) string {
 	v, _ := e[name].(string)
 	return v
 }
+
+const testWebhookSecret = "whsec_test"
 
 const visa = `{"amount":2000,"currency":"usd","payment_method":"pm_card_visa"}`
 

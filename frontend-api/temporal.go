@@ -21,6 +21,9 @@ type paymentWorkflows interface {
 	Create(ctx context.Context, in schemas.PaymentInput, updateID string) (schemas.CreatePaymentResult, error)
 	// Get asks a running payment workflow for its state.
 	Get(ctx context.Context, merchantID, paymentID string) (schemas.Payment, error)
+	// Update sends one of the payment's updates (capture, cancel, operator decision) and
+	// waits for its answer: the payment after it, or errWorkflowClosed.
+	Update(ctx context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error)
 }
 
 var (
@@ -71,6 +74,25 @@ func (t temporalPayments) Create(ctx context.Context, in schemas.PaymentInput, u
 		return schemas.CreatePaymentResult{}, fmt.Errorf("create payment %s: %w", in.PaymentID, err)
 	}
 	return res, nil
+}
+
+func (t temporalPayments) Update(ctx context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error) {
+	handle, err := t.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: schemas.PaymentWorkflowID(merchantID, paymentID), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return schemas.Payment{}, errWorkflowClosed
+	}
+	if err != nil {
+		return schemas.Payment{}, fmt.Errorf("%s %s: %w", name, paymentID, err)
+	}
+	var p schemas.Payment
+	if err := handle.Get(ctx, &p); err != nil {
+		return schemas.Payment{}, fmt.Errorf("%s %s: %w", name, paymentID, err)
+	}
+	return p, nil
 }
 
 func (t temporalPayments) Get(ctx context.Context, merchantID, paymentID string) (schemas.Payment, error) {

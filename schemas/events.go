@@ -13,10 +13,20 @@ const (
 // Topics lists every topic Durapay publishes to, for creating them.
 func Topics() []string { return []string{TopicPayments} }
 
-// Event types.
+// Event types. Each has a JSON Schema, events/<type>.v<version>.json.
 const (
+	// EventPaymentRequiresAction: the customer must authenticate (3-D Secure).
+	EventPaymentRequiresAction = "payment.requires_action"
+	// EventPaymentAuthorized: funds are held, waiting for a capture (manual capture).
+	EventPaymentAuthorized = "payment.authorized"
+	// EventPaymentCaptured: an authorization was captured (all or part of it).
+	EventPaymentCaptured = "payment.captured"
+	// EventPaymentSucceeded: the payment's funds are captured, whichever way.
 	EventPaymentSucceeded = "payment.succeeded"
-	EventPaymentFailed    = "payment.failed"
+	// EventPaymentCanceled: canceled before any funds moved (authorizations released).
+	EventPaymentCanceled = "payment.canceled"
+	// EventPaymentFailed: the payment cannot succeed (a decline, failed authentication).
+	EventPaymentFailed = "payment.failed"
 )
 
 // Event is the envelope of every Kafka message Durapay publishes. The message key is the ID

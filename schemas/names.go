@@ -16,17 +16,45 @@ const (
 	TaskQueuePayments = "payments"
 )
 
-// Workflow, update and query names.
+// Workflow, update, signal and query names.
 const (
 	PaymentWorkflowName = "PaymentWorkflow"
 
 	// UpdateCreatePayment is sent with Update-With-Start; it answers with the payment as soon
 	// as its first outcome is known and recorded.
 	UpdateCreatePayment = "CreatePayment"
+	// UpdateCapturePayment captures an authorized payment (CaptureRequest -> Payment).
+	UpdateCapturePayment = "CapturePayment"
+	// UpdateCancelPayment cancels a payment that has not succeeded (CancelRequest -> Payment).
+	UpdateCancelPayment = "CancelPayment"
+	// UpdateOperatorDecision answers a payment parked in needs_attention (OperatorDecision ->
+	// Payment). The admin API uses it; SignalOperatorDecision is the same decision sent
+	// fire-and-forget, as the Temporal UI and CLI send signals.
+	UpdateOperatorDecision = "OperatorDecision"
+	SignalOperatorDecision = "OperatorDecisionSignal"
+	// SignalStripeEvent tells a payment that Stripe reported a change (StripeEventSignal).
+	SignalStripeEvent = "StripeEvent"
 
 	// QueryPayment returns the payment as the workflow currently sees it.
 	QueryPayment = "Payment"
+
+	// StripeEventsBackfillWorkflowName delivers provider events that no webhook brought, run
+	// by the schedule ScheduleStripeEventsBackfill.
+	StripeEventsBackfillWorkflowName = "StripeEventsBackfill"
+	ScheduleStripeEventsBackfill     = "stripe-events-backfill"
 )
+
+// Metadata keys Durapay sets on every Stripe object it creates, so that the object (and a
+// webhook about it) leads back to its payment and workflow.
+const (
+	StripeMetadataPaymentID  = "durapay_payment_id"
+	StripeMetadataMerchantID = "durapay_merchant_id"
+	StripeMetadataWorkflowID = "durapay_workflow_id"
+)
+
+// SearchStatusNeedsAttention is the PaymentStatus search attribute of a payment parked for an
+// operator's decision; clients keep seeing the payment's own status meanwhile.
+const SearchStatusNeedsAttention = "needs_attention"
 
 // Typed search attributes. Their values carry no personal data.
 var (
@@ -55,4 +83,11 @@ func SearchAttributeTypes() map[string]string {
 const (
 	// ErrTypeIdempotencyKeyReused: the same Idempotency-Key arrived with a different request.
 	ErrTypeIdempotencyKeyReused = "IdempotencyKeyReused"
+	// ErrTypePaymentUnexpectedState: the payment's status does not allow the request (capturing
+	// a canceled payment, say).
+	ErrTypePaymentUnexpectedState = "PaymentUnexpectedState"
+	// ErrTypeCaptureAmountInvalid: amount_to_capture is not within 1..amount_capturable.
+	ErrTypeCaptureAmountInvalid = "CaptureAmountInvalid"
+	// ErrTypeInvalidDecision: an operator decision that is neither retry nor cancel.
+	ErrTypeInvalidDecision = "InvalidOperatorDecision"
 )

@@ -16,12 +16,25 @@ type workerConfig struct {
 	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS, default=20"`
 
 	KafkaBrokers []string `env:"KAFKA_BROKERS, default=127.0.0.1:9092"`
+	// RedisURL is where the circuit breaker shares its state with frontend-api.
+	RedisURL string `env:"REDIS_URL, default=redis://127.0.0.1:6379/0" secret:"url"`
 
 	StripeAPIBase   string        `env:"STRIPE_API_BASE, default=https://api.stripe.com"`
 	StripeSecretKey string        `env:"STRIPE_SECRET_KEY, required" secret:"true"`
 	StripeTimeout   time.Duration `env:"STRIPE_TIMEOUT, default=15s"`
 	// StripeRateLimit is this process's share of the account's Stripe request rate, per second.
 	StripeRateLimit float64 `env:"STRIPE_RATE_LIMIT, default=25"`
+	// The circuit breaker around Stripe: it opens when at least STRIPE_BREAKER_FAILURE_RATIO
+	// of the calls in STRIPE_BREAKER_INTERVAL failed (once STRIPE_BREAKER_MIN_REQUESTS were
+	// made), and lets a trial call through after STRIPE_BREAKER_OPEN_TIMEOUT.
+	StripeBreakerFailureRatio float64       `env:"STRIPE_BREAKER_FAILURE_RATIO, default=0.5"`
+	StripeBreakerMinRequests  uint32        `env:"STRIPE_BREAKER_MIN_REQUESTS, default=10"`
+	StripeBreakerOpenTimeout  time.Duration `env:"STRIPE_BREAKER_OPEN_TIMEOUT, default=30s"`
+	StripeBreakerInterval     time.Duration `env:"STRIPE_BREAKER_INTERVAL, default=60s"`
+	// StripeEventsBackfillEvery is how often the schedule reads Stripe's Events list for
+	// events no webhook brought; 0 leaves the schedule as it is (or absent).
+	StripeEventsBackfillEvery    time.Duration `env:"STRIPE_EVENTS_BACKFILL_EVERY, default=1m"`
+	StripeEventsBackfillLookback time.Duration `env:"STRIPE_EVENTS_BACKFILL_LOOKBACK, default=72h"`
 
 	MaxConcurrentActivities      int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES, default=200"`
 	MaxConcurrentLocalActivities int `env:"WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES, default=200"`
@@ -43,6 +56,9 @@ func (c workerConfig) validate(known []string) error {
 	}
 	if c.StripeRateLimit <= 0 {
 		return fmt.Errorf("STRIPE_RATE_LIMIT must be positive")
+	}
+	if c.StripeBreakerFailureRatio <= 0 || c.StripeBreakerFailureRatio > 1 {
+		return fmt.Errorf("STRIPE_BREAKER_FAILURE_RATIO must be in (0, 1]")
 	}
 	return nil
 }

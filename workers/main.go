@@ -16,16 +16,23 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/eventbus"
 	"github.com/durapay/durapay/internal/logging"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/temporalx"
+	"github.com/durapay/durapay/schemas"
 )
 
 func main() {
@@ -55,17 +62,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer pool.Close()
 	kafkaWriter := eventbus.NewWriter(cfg.KafkaBrokers)
 	defer kafkaWriter.Close()
-	d := deps{
-		stripe: activities.NewStripe(
-			stripeclient.New(stripeclient.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase, Timeout: cfg.StripeTimeout}),
-			rate.NewLimiter(rate.Limit(cfg.StripeRateLimit), max(1, int(cfg.StripeRateLimit/5)))),
-		store:  activities.NewStore(pool),
-		events: activities.NewEvents(kafkaWriter),
+	redisOpts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
 	}
-	regs := registrations(d)
-	if err := cfg.validate(taskQueues(regs)); err != nil {
-		return err
-	}
+	rdb := redis.NewClient(redisOpts)
+	defer rdb.Close()
 
 	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -74,6 +76,27 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	defer tc.Close()
+
+	stripeAPI := stripeclient.New(stripeclient.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase, Timeout: cfg.StripeTimeout})
+	stripeBreaker := breaker.New(breaker.Settings{Name: breaker.Stripe, FailureRatio: cfg.StripeBreakerFailureRatio,
+		MinRequests: cfg.StripeBreakerMinRequests, OpenTimeout: cfg.StripeBreakerOpenTimeout, Interval: cfg.StripeBreakerInterval},
+		rdb, log, activities.IsStripeOutage)
+	d := deps{
+		stripe: activities.NewStripe(stripeAPI,
+			rate.NewLimiter(rate.Limit(cfg.StripeRateLimit), max(1, int(cfg.StripeRateLimit/5))), stripeBreaker),
+		stripeEvents: activities.NewStripeEvents(stripeAPI, stripeevents.NewRouter(pool, tc), pool),
+		store:        activities.NewStore(pool),
+		events:       activities.NewEvents(kafkaWriter),
+	}
+	regs := registrations(d)
+	if err := cfg.validate(taskQueues(regs)); err != nil {
+		return err
+	}
+	if slices.Contains(cfg.TaskQueues, schemas.TaskQueuePayments) && cfg.StripeEventsBackfillEvery > 0 {
+		if err := ensureBackfillSchedule(ctx, tc, cfg); err != nil {
+			return err
+		}
+	}
 
 	var started []worker.Worker
 	// Stopping a worker waits for its in-flight tasks, up to WorkerStopTimeout.
@@ -112,6 +135,38 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelShutdown()
 	_ = srv.Shutdown(shutdownCtx)
+	return nil
+}
+
+// ensureBackfillSchedule creates the Stripe events backfill schedule, or updates its
+// interval. Every worker process of the payments pool does so at start; they agree.
+func ensureBackfillSchedule(ctx context.Context, tc client.Client, cfg workerConfig) error {
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: cfg.StripeEventsBackfillEvery}}}
+	action := &client.ScheduleWorkflowAction{
+		ID: schemas.ScheduleStripeEventsBackfill, Workflow: schemas.StripeEventsBackfillWorkflowName, TaskQueue: schemas.TaskQueuePayments,
+		Args:                []any{schemas.StripeEventsBackfillInput{Lookback: cfg.StripeEventsBackfillLookback, Overlap: 5 * time.Minute}},
+		WorkflowRunTimeout:  10 * time.Minute,
+		WorkflowTaskTimeout: 10 * time.Second,
+	}
+	_, err := tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: schemas.ScheduleStripeEventsBackfill, Spec: spec, Action: action, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	})
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		if err != nil {
+			return fmt.Errorf("create schedule %s: %w", schemas.ScheduleStripeEventsBackfill, err)
+		}
+		return nil
+	}
+	err = tc.ScheduleClient().GetHandle(ctx, schemas.ScheduleStripeEventsBackfill).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			in.Description.Schedule.Spec = &spec
+			in.Description.Schedule.Action = action
+			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("update schedule %s: %w", schemas.ScheduleStripeEventsBackfill, err)
+	}
 	return nil
 }
 

@@ -25,17 +25,26 @@ type named struct {
 
 // deps are the activity structs, built once per process.
 type deps struct {
-	stripe *activities.Stripe
-	store  *activities.Store
-	events *activities.Events
+	stripe       *activities.Stripe
+	stripeEvents *activities.StripeEvents
+	store        *activities.Store
+	events       *activities.Events
 }
 
 func registrations(d deps) []registration {
 	return []registration{{
 		taskQueue: schemas.TaskQueuePayments,
-		workflows: []named{{schemas.PaymentWorkflowName, workflows.PaymentWorkflow}},
+		workflows: []named{
+			{schemas.PaymentWorkflowName, workflows.PaymentWorkflow},
+			{schemas.StripeEventsBackfillWorkflowName, workflows.StripeEventsBackfillWorkflow},
+		},
 		activities: []named{
 			{activities.CreatePaymentIntentName, d.stripe.CreatePaymentIntent},
+			{activities.RetrievePaymentIntentName, d.stripe.RetrievePaymentIntent},
+			{activities.FindPaymentIntentName, d.stripe.FindPaymentIntent},
+			{activities.CapturePaymentIntentName, d.stripe.CapturePaymentIntent},
+			{activities.CancelPaymentIntentName, d.stripe.CancelPaymentIntent},
+			{activities.BackfillStripeEventsName, d.stripeEvents.BackfillStripeEvents},
 			{activities.RecordPaymentName, d.store.RecordPayment},
 			{activities.PublishEventName, d.events.PublishEvent},
 		},

@@ -12,13 +12,15 @@ import (
 
 // The few retry and timeout policies workflows use, by purpose.
 var (
-	// stripeCall is a Stripe request the customer may be waiting for, run as a local activity.
-	// Retries (5xx, network, 429) reuse the step's idempotency key, and stop after 12 hours:
-	// well inside the 24 hours during which Stripe still recognises the key, so no retry can
-	// ever act twice. Declines and invalid requests are marked non-retryable by the activity.
+	// stripeCall is a Stripe request, run as a local activity: the customer or the merchant
+	// is often waiting for it. Retries (5xx, network, 429, an open circuit breaker) reuse the
+	// step's idempotency key. ScheduleToCloseTimeout, the retry budget, comes from the
+	// payment's policy (12 hours by default, at most 20): well inside the 24 hours during
+	// which Stripe still recognises the key, so no retry can ever act twice. When the budget
+	// is spent the payment is parked for an operator. Declines and invalid requests are
+	// marked non-retryable by the activity.
 	stripeCall = workflow.LocalActivityOptions{
-		StartToCloseTimeout:    20 * time.Second, // above the Stripe client's 15 s HTTP timeout
-		ScheduleToCloseTimeout: 12 * time.Hour,
+		StartToCloseTimeout: 20 * time.Second, // above the Stripe client's 15 s HTTP timeout
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    250 * time.Millisecond,
 			BackoffCoefficient: 2,
@@ -45,6 +47,19 @@ var (
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
 			MaximumInterval:    time.Minute,
+		},
+	}
+
+	// providerSync reads a provider's history in pages (the Stripe events backfill): a
+	// regular activity that heartbeats, retried a few times; the schedule runs it again soon.
+	providerSync = workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    3,
 		},
 	}
 )

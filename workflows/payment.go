@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -14,16 +15,32 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// Steps name the external writes of a payment. With the workflow ID they form the
-// idempotency key of each Stripe request: stable across attempts, runs and workers.
-const stepCreatePaymentIntent = "create_payment_intent"
+// Steps name the external calls of a payment. With the workflow ID they form the idempotency
+// key of each Stripe request: stable across attempts, runs and workers.
+const (
+	stepCreatePaymentIntent   = "create_payment_intent"
+	stepFindPaymentIntent     = "find_payment_intent"
+	stepRetrievePaymentIntent = "retrieve_payment_intent"
+	stepCapturePaymentIntent  = "capture_payment_intent"
+	stepCancelPaymentIntent   = "cancel_payment_intent"
+)
 
-// PaymentWorkflow carries one payment from the merchant's request to its outcome.
+// Failure code of a payment whose customer did not authenticate in time.
+const codeAuthenticationTimeout = "payment_intent_authentication_timeout"
+
+// errOperatorCancel ends a step when the operator of a parked payment decided to cancel it.
+var errOperatorCancel = errors.New("an operator decided to cancel the payment")
+
+// PaymentWorkflow carries one payment from the merchant's request to its final state:
+// succeeded, failed or canceled.
 //
 // It is started by Update-With-Start: the CreatePayment update waits until the first outcome
-// (succeeded, failed, ...) is known and recorded in Postgres, and answers with the payment, so
-// the merchant's HTTP request gets its answer in one round trip. Events are published after
-// the answer.
+// (succeeded, requires_action, requires_capture, failed) is known and recorded in Postgres,
+// and answers with the payment, so the merchant's HTTP request gets its answer in one round
+// trip. Events are published after the answer. Then, until the payment is final, it waits
+// for the merchant (capture and cancel updates), for Stripe (webhook signals) or for a
+// deadline (authentication, authorization window). A step that retries cannot fix parks the
+// payment in needs_attention until an operator decides to retry or cancel it.
 func PaymentWorkflow(ctx workflow.Context, in schemas.PaymentInput) (schemas.Payment, error) {
 	p, err := newPayment(ctx, in)
 	if err != nil {
@@ -35,6 +52,7 @@ func PaymentWorkflow(ctx workflow.Context, in schemas.PaymentInput) (schemas.Pay
 // payment is the workflow's state.
 type payment struct {
 	in         schemas.PaymentInput
+	policy     schemas.PaymentPolicy
 	workflowID string
 	logger     log.Logger
 
@@ -42,12 +60,41 @@ type payment struct {
 	// version counts state changes; it orders read-model writes and names events.
 	version   int64
 	changedAt time.Time
+	// statusSince is when the payment entered its current status; deadlines count from it.
+	statusSince time.Time
 	// answerable is set once the state the create update answers with is recorded.
 	answerable bool
 	// firstUpdateID is the create update that started the payment; later ones are replays.
 	firstUpdateID string
 	// unpublished holds events of recorded changes, in order, until Kafka has them.
 	unpublished []schemas.Event
+
+	// commands are the merchant's capture and cancel requests, run one at a time in order.
+	commands []*command
+	// stripeEvents are signalled Stripe events not yet applied; seenEvents drops duplicates.
+	stripeEvents []schemas.StripeEventSignal
+	seenEvents   map[string]bool
+
+	// attention is set while the payment waits for an operator, decision once one decided.
+	attention *schemas.Attention
+	decision  *schemas.OperatorDecision
+	// parkings counts how often the payment was parked; it names operator retries' keys.
+	parkings int
+	// idle is true while the workflow waits for input (or has finished): an update handler
+	// may then report the state as settled.
+	idle bool
+	// closing is set once the payment is final and the workflow about to return.
+	closing bool
+}
+
+// command is a merchant's request, queued by an update handler and run by the main loop.
+type command struct {
+	capture *schemas.CaptureRequest
+	cancel  *schemas.CancelRequest
+
+	done   bool
+	result schemas.Payment
+	err    error
 }
 
 func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error) {
@@ -58,6 +105,7 @@ func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error)
 	}
 	p := &payment{
 		in:         in,
+		policy:     withDefaults(in.Policy),
 		workflowID: info.WorkflowExecution.ID,
 		logger:     log.With(workflow.GetLogger(ctx), "PaymentID", in.PaymentID, "MerchantID", in.MerchantID),
 		state: schemas.Payment{
@@ -66,17 +114,63 @@ func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error)
 			PaymentMethod: in.PaymentMethod, Description: in.Description, Metadata: metadata,
 			Created: info.WorkflowStartTime.Unix(),
 		},
+		statusSince: info.WorkflowStartTime,
+		seenEvents:  map[string]bool{},
 	}
 	if err := workflow.SetQueryHandler(ctx, schemas.QueryPayment, func() (schemas.Payment, error) {
 		return p.state, nil
 	}); err != nil {
 		return nil, fmt.Errorf("register query %s: %w", schemas.QueryPayment, err)
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, schemas.UpdateCreatePayment, p.answerCreate,
-		workflow.UpdateHandlerOptions{Validator: p.validateCreate}); err != nil {
-		return nil, fmt.Errorf("register update %s: %w", schemas.UpdateCreatePayment, err)
+	updates := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{schemas.UpdateCreatePayment, p.answerCreate, p.validateCreate},
+		{schemas.UpdateCapturePayment, p.requestCapture, p.validateCapture},
+		{schemas.UpdateCancelPayment, p.requestCancel, p.validateCancel},
+		{schemas.UpdateOperatorDecision, p.decide, p.validateDecision},
 	}
+	for _, u := range updates {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
+			return nil, fmt.Errorf("register update %s: %w", u.name, err)
+		}
+	}
+	events := workflow.GetSignalChannel(ctx, schemas.SignalStripeEvent)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var ev schemas.StripeEventSignal
+			events.Receive(ctx, &ev)
+			p.stripeEvents = append(p.stripeEvents, ev)
+		}
+	})
+	decisions := workflow.GetSignalChannel(ctx, schemas.SignalOperatorDecision)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var d schemas.OperatorDecision
+			decisions.Receive(ctx, &d)
+			if err := p.validateDecision(ctx, d); err != nil {
+				p.logger.Warn("Operator decision signal ignored", "Error", err)
+				continue
+			}
+			p.decision = &d
+		}
+	})
 	return p, nil
+}
+
+func withDefaults(pol schemas.PaymentPolicy) schemas.PaymentPolicy {
+	if pol.ActionTimeout <= 0 {
+		pol.ActionTimeout = schemas.DefaultActionTimeout
+	}
+	if pol.AuthorizationWindow <= 0 {
+		pol.AuthorizationWindow = schemas.DefaultAuthorizationWindow
+	}
+	if pol.StripeRetryBudget <= 0 || pol.StripeRetryBudget > schemas.MaxStripeRetryBudget {
+		pol.StripeRetryBudget = schemas.DefaultStripeRetryBudget
+	}
+	return pol
 }
 
 func (p *payment) run(ctx workflow.Context) (schemas.Payment, error) {
@@ -84,118 +178,430 @@ func (p *payment) run(ctx workflow.Context) (schemas.Payment, error) {
 		return p.state, err
 	}
 	p.answerable = true
+	for !p.state.Status.Terminal() {
+		if err := p.publish(ctx); err != nil {
+			return p.state, err
+		}
+		err := p.next(ctx)
+		if errors.Is(err, errOperatorCancel) {
+			err = p.cancelByOperator(ctx)
+		}
+		if err != nil {
+			return p.state, err
+		}
+	}
 	if err := p.publish(ctx); err != nil {
 		return p.state, err
 	}
-	// An update that arrived at the very end must still get its answer.
+	// Requests that arrived at the very end are answered (commands refused) before returning.
+	p.closing, p.idle = true, true
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return p.state, err
 	}
 	return p.state, nil
 }
 
-// validateCreate rejects a create whose request differs from the one that started the
-// payment: the client reused an Idempotency-Key. Rejected updates leave no trace in history.
-func (p *payment) validateCreate(_ workflow.Context, req schemas.CreatePaymentRequest) error {
-	if req.RequestHash != p.in.RequestHash {
-		return temporal.NewNonRetryableApplicationError(
-			"this Idempotency-Key was already used with a different request", schemas.ErrTypeIdempotencyKeyReused, nil)
+// next waits for a merchant's request, a Stripe event or the current status's deadline, and
+// handles the first that comes.
+func (p *payment) next(ctx workflow.Context) error {
+	ready := func() bool { return len(p.commands) > 0 || len(p.stripeEvents) > 0 }
+	deadline, expire := p.deadline()
+	p.idle = true
+	timedOut := !ready()
+	if wait := deadline.Sub(workflow.Now(ctx)); wait > 0 {
+		ok, err := workflow.AwaitWithTimeout(ctx, wait, ready)
+		if err != nil {
+			return err
+		}
+		timedOut = !ok
 	}
-	return nil
+	p.idle = false
+	switch {
+	case timedOut:
+		return expire(ctx)
+	case len(p.commands) > 0:
+		cmd := p.commands[0]
+		p.commands = p.commands[1:]
+		return p.execute(ctx, cmd)
+	default:
+		ev := p.stripeEvents[0]
+		p.stripeEvents = p.stripeEvents[1:]
+		return p.applyStripeEvent(ctx, ev)
+	}
 }
 
-// answerCreate answers every create update, the first and its retries, once the payment's
-// first outcome is recorded.
-func (p *payment) answerCreate(ctx workflow.Context, _ schemas.CreatePaymentRequest) (schemas.CreatePaymentResult, error) {
-	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
-	if p.firstUpdateID == "" {
-		p.firstUpdateID = updateID
+// deadline is when the current status expires, and what happens then: an authorization is
+// released before the card network's window closes; a payment still waiting for the
+// customer's authentication fails.
+func (p *payment) deadline() (time.Time, func(workflow.Context) error) {
+	if p.state.Status == schemas.PaymentRequiresCapture {
+		return p.statusSince.Add(p.policy.AuthorizationWindow), p.expireAuthorization
 	}
-	if err := workflow.Await(ctx, func() bool { return p.answerable }); err != nil {
-		return schemas.CreatePaymentResult{}, err
-	}
-	return schemas.CreatePaymentResult{Payment: p.state, Replayed: updateID != p.firstUpdateID}, nil
+	return p.statusSince.Add(p.policy.ActionTimeout), p.expireAction
 }
 
 // authorize creates and confirms the PaymentIntent and records the outcome.
 func (p *payment) authorize(ctx workflow.Context) error {
-	pi, err := activities.ExecCreatePaymentIntent(workflow.WithLocalActivityOptions(ctx, stripeCall),
-		activities.CreatePaymentIntentRequest{
-			IdempotencyKey: p.idempotencyKey(stepCreatePaymentIntent),
+	key := p.idempotencyKey(stepCreatePaymentIntent)
+	for {
+		pi, err := activities.ExecCreatePaymentIntent(p.stripeContext(ctx), activities.CreatePaymentIntentRequest{
+			IdempotencyKey: key,
 			PaymentID:      p.in.PaymentID, MerchantID: p.in.MerchantID, WorkflowID: p.workflowID,
 			Amount: p.in.Amount, Currency: p.in.Currency, PaymentMethod: p.in.PaymentMethod,
 			CaptureMethod: string(p.in.CaptureMethod), Description: p.in.Description, Metadata: p.in.Metadata,
 		})
-	if err != nil {
-		failure, errType, refused := activities.StripeFailureOf(err)
-		if !refused || (errType != activities.ErrTypeStripeCard && errType != activities.ErrTypeStripeInvalidRequest) {
-			return fmt.Errorf("create PaymentIntent: %w", err)
+		if err == nil {
+			return p.applyPaymentIntent(ctx, pi, "")
 		}
-		p.logger.Info("Payment refused by Stripe", "Code", failure.Code, "DeclineCode", failure.DeclineCode)
-		return p.change(ctx, schemas.EventPaymentFailed, func(s *schemas.Payment) {
-			s.Status = schemas.PaymentFailed
-			s.StripePaymentIntentID = failure.PaymentIntentID
-			s.Failure = &schemas.PaymentFailure{Type: failure.Type, Code: failure.Code, DeclineCode: failure.DeclineCode, Message: failure.Message}
-		})
+		if failure, refused := refusal(err); refused {
+			p.logger.Info("Payment refused by Stripe", "Code", failure.Code, "DeclineCode", failure.DeclineCode)
+			p.state.StripePaymentIntentID = failure.PaymentIntentID
+			return p.fail(ctx, failure)
+		}
+		decision, err := p.park(ctx, stepCreatePaymentIntent, err)
+		if err != nil {
+			return err
+		}
+		// Whatever the operator decided, first learn whether an earlier attempt created a
+		// PaymentIntent after all: it is then followed (or canceled), never doubled.
+		existing, err := p.findPaymentIntent(ctx)
+		switch {
+		case errors.Is(err, errOperatorCancel):
+			decision.Action = schemas.DecisionCancel
+		case err != nil:
+			return err
+		}
+		if existing.ID != "" {
+			p.state.StripePaymentIntentID = existing.ID
+		}
+		if decision.Action == schemas.DecisionCancel {
+			return p.cancelByOperator(ctx)
+		}
+		if existing.ID != "" {
+			return p.applyPaymentIntent(ctx, existing, "")
+		}
+		// No PaymentIntent exists: a new key, so that an idempotency error stays behind.
+		key = p.idempotencyKey(stepCreatePaymentIntent) + "/retry-" + strconv.Itoa(p.parkings)
 	}
-	return p.applyPaymentIntent(ctx, pi)
 }
 
-// applyPaymentIntent moves the payment to the state Stripe's PaymentIntent is in.
-func (p *payment) applyPaymentIntent(ctx workflow.Context, pi activities.PaymentIntent) error {
+// applyPaymentIntent moves the payment to the state Stripe's PaymentIntent is in. A final
+// payment, and a status the payment already has, change nothing: this is what makes
+// duplicate and reordered Stripe events harmless. cancelReason overrides Stripe's own reason
+// for a canceled PaymentIntent.
+func (p *payment) applyPaymentIntent(ctx workflow.Context, pi activities.PaymentIntent, cancelReason string) error {
+	prev := p.state.Status
+	if prev.Terminal() {
+		return nil
+	}
 	switch pi.Status {
 	case "succeeded":
-		return p.change(ctx, schemas.EventPaymentSucceeded, func(s *schemas.Payment) {
+		events := []string{schemas.EventPaymentSucceeded}
+		if prev == schemas.PaymentRequiresCapture {
+			events = []string{schemas.EventPaymentCaptured, schemas.EventPaymentSucceeded}
+		}
+		return p.change(ctx, events, func(s *schemas.Payment) {
 			s.Status = schemas.PaymentSucceeded
 			s.StripePaymentIntentID = pi.ID
-			s.AmountCaptured = pi.AmountReceived
+			s.AmountCaptured, s.AmountCapturable = pi.AmountReceived, 0
 			s.NextAction = nil
 		})
 	case "requires_capture":
-		return p.change(ctx, "", func(s *schemas.Payment) {
+		if prev == schemas.PaymentRequiresCapture {
+			return nil
+		}
+		return p.change(ctx, []string{schemas.EventPaymentAuthorized}, func(s *schemas.Payment) {
 			s.Status = schemas.PaymentRequiresCapture
 			s.StripePaymentIntentID = pi.ID
 			s.AmountCapturable = pi.AmountCapturable
+			s.NextAction = nil
 		})
 	case "requires_action":
-		return p.change(ctx, "", func(s *schemas.Payment) {
+		if prev == schemas.PaymentRequiresAction {
+			return nil
+		}
+		return p.change(ctx, []string{schemas.EventPaymentRequiresAction}, func(s *schemas.Payment) {
 			s.Status = schemas.PaymentRequiresAction
 			s.StripePaymentIntentID = pi.ID
 			s.NextAction = pi.NextAction
 		})
-	default:
-		return p.change(ctx, "", func(s *schemas.Payment) { s.StripePaymentIntentID = pi.ID })
+	case "canceled":
+		reason := cancelReason
+		if reason == "" {
+			reason = pi.CancellationReason
+		}
+		if reason == "" {
+			reason = "requested_by_customer"
+		}
+		return p.change(ctx, []string{schemas.EventPaymentCanceled}, func(s *schemas.Payment) {
+			s.Status = schemas.PaymentCanceled
+			s.StripePaymentIntentID = pi.ID
+			s.CancellationReason = reason
+			s.AmountCapturable = 0
+			s.NextAction = nil
+		})
+	case "requires_payment_method":
+		if pi.LastPaymentError != nil { // the customer's authentication or the card failed
+			p.state.StripePaymentIntentID = pi.ID
+			return p.fail(ctx, *pi.LastPaymentError)
+		}
+	}
+	if p.state.StripePaymentIntentID != pi.ID { // processing: Stripe's outcome comes later
+		return p.change(ctx, nil, func(s *schemas.Payment) { s.StripePaymentIntentID = pi.ID })
+	}
+	return nil
+}
+
+func (p *payment) fail(ctx workflow.Context, f activities.StripeFailure) error {
+	return p.change(ctx, []string{schemas.EventPaymentFailed}, func(s *schemas.Payment) {
+		s.Status = schemas.PaymentFailed
+		s.Failure = &schemas.PaymentFailure{Type: f.Type, Code: f.Code, DeclineCode: f.DeclineCode, Message: f.Message}
+		s.AmountCapturable = 0
+		s.NextAction = nil
+	})
+}
+
+// applyStripeEvent follows a Stripe event about the payment's PaymentIntent. It reads the
+// PaymentIntent rather than trusting the event, so an event delivered late or twice cannot
+// move the payment to an older state.
+func (p *payment) applyStripeEvent(ctx workflow.Context, ev schemas.StripeEventSignal) error {
+	if p.seenEvents[ev.EventID] {
+		return nil
+	}
+	p.seenEvents[ev.EventID] = true
+	if ev.ObjectID != p.state.StripePaymentIntentID {
+		p.logger.Warn("Stripe event about another object ignored", "EventID", ev.EventID, "ObjectID", ev.ObjectID)
+		return nil
+	}
+	pi, err := p.retrievePaymentIntent(ctx)
+	if err != nil {
+		return err
+	}
+	return p.applyPaymentIntent(ctx, pi, "")
+}
+
+// execute runs a merchant's capture or cancel. Its outcome goes to the waiting update; the
+// returned error is the workflow's own.
+func (p *payment) execute(ctx workflow.Context, cmd *command) error {
+	var err error
+	switch {
+	case cmd.capture != nil:
+		cmd.err, err = p.capture(ctx, *cmd.capture)
+	case cmd.cancel != nil:
+		reason := cmd.cancel.Reason
+		if reason == "" {
+			reason = "requested_by_customer"
+		}
+		cmd.err, err = p.cancel(ctx, reason, reason)
+	}
+	cmd.done, cmd.result = true, p.state
+	return err
+}
+
+// capture captures the authorization; refused is the answer for the merchant.
+func (p *payment) capture(ctx workflow.Context, req schemas.CaptureRequest) (refused, err error) {
+	if err := p.checkCapture(req); err != nil { // the state may have changed since validation
+		return err, nil
+	}
+	var pi activities.PaymentIntent
+	err = p.stripeStep(ctx, stepCapturePaymentIntent, func(ctx workflow.Context) (err error) {
+		pi, err = activities.ExecCapturePaymentIntent(ctx, activities.CapturePaymentIntentRequest{
+			IdempotencyKey: p.idempotencyKey(stepCapturePaymentIntent), ID: p.state.StripePaymentIntentID,
+			AmountToCapture: req.AmountToCapture})
+		return err
+	})
+	if _, isRefusal := refusal(err); isRefusal {
+		// Stripe found the PaymentIntent in another state (canceled or expired meanwhile).
+		return unexpectedState("capture", p.state.Status), p.resync(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return nil, p.applyPaymentIntent(ctx, pi, "")
+}
+
+// cancel cancels the PaymentIntent and records the payment canceled with reason (or, if the
+// PaymentIntent turns out to have succeeded, follows it). refused is for the merchant.
+func (p *payment) cancel(ctx workflow.Context, stripeReason, reason string) (refused, err error) {
+	if !cancelable(p.state.Status) {
+		return unexpectedState("cancel", p.state.Status), nil
+	}
+	pi, err := p.cancelPaymentIntent(ctx, stripeReason)
+	if _, isRefusal := refusal(err); isRefusal {
+		return unexpectedState("cancel", p.state.Status), p.resync(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return nil, p.applyPaymentIntent(ctx, pi, reason)
+}
+
+// cancelByOperator ends a parked payment on an operator's decision.
+func (p *payment) cancelByOperator(ctx workflow.Context) error {
+	if p.state.StripePaymentIntentID == "" { // nothing exists at Stripe
+		return p.change(ctx, []string{schemas.EventPaymentCanceled}, func(s *schemas.Payment) {
+			s.Status = schemas.PaymentCanceled
+			s.CancellationReason = schemas.CancelByOperator
+		})
+	}
+	_, err := p.cancel(ctx, "abandoned", schemas.CancelByOperator)
+	return err
+}
+
+// expireAuthorization releases an authorization that was not captured in time.
+func (p *payment) expireAuthorization(ctx workflow.Context) error {
+	p.logger.Info("Authorization not captured in time; releasing it", "Window", p.policy.AuthorizationWindow)
+	_, err := p.cancel(ctx, "abandoned", schemas.CancelAuthorizationExpired)
+	return err
+}
+
+// expireAction gives up on a customer who did not authenticate in time: the PaymentIntent
+// is canceled, so it can no longer succeed, and the payment fails.
+func (p *payment) expireAction(ctx workflow.Context) error {
+	p.logger.Info("Customer did not authenticate in time; canceling", "Timeout", p.policy.ActionTimeout)
+	pi, err := p.cancelPaymentIntent(ctx, "abandoned")
+	if _, isRefusal := refusal(err); isRefusal {
+		return p.resync(ctx) // it succeeded (or failed) meanwhile, and a webhook is late
+	}
+	if err != nil {
+		return err
+	}
+	if pi.Status != "canceled" {
+		return p.applyPaymentIntent(ctx, pi, "")
+	}
+	return p.fail(ctx, activities.StripeFailure{Type: "invalid_request_error", Code: codeAuthenticationTimeout,
+		Message: fmt.Sprintf("The customer did not complete authentication within %s.", p.policy.ActionTimeout)})
+}
+
+// resync reads the PaymentIntent and follows it, after Stripe refused a request because the
+// PaymentIntent was not in the state the workflow thought.
+func (p *payment) resync(ctx workflow.Context) error {
+	pi, err := p.retrievePaymentIntent(ctx)
+	if err != nil {
+		return err
+	}
+	return p.applyPaymentIntent(ctx, pi, "")
+}
+
+func (p *payment) retrievePaymentIntent(ctx workflow.Context) (activities.PaymentIntent, error) {
+	var pi activities.PaymentIntent
+	err := p.stripeStep(ctx, stepRetrievePaymentIntent, func(ctx workflow.Context) (err error) {
+		pi, err = activities.ExecRetrievePaymentIntent(ctx, activities.RetrievePaymentIntentRequest{ID: p.state.StripePaymentIntentID})
+		return err
+	})
+	return pi, err
+}
+
+func (p *payment) findPaymentIntent(ctx workflow.Context) (activities.PaymentIntent, error) {
+	var pi activities.PaymentIntent
+	err := p.stripeStep(ctx, stepFindPaymentIntent, func(ctx workflow.Context) (err error) {
+		pi, err = activities.ExecFindPaymentIntent(ctx, activities.FindPaymentIntentRequest{PaymentID: p.in.PaymentID})
+		return err
+	})
+	return pi, err
+}
+
+// cancelPaymentIntent cancels at Stripe. Each reason has its own idempotency key, so that a
+// cancel for another reason is a new request (Stripe then answers that it is canceled
+// already) rather than an idempotency error. An operator's cancel decision while this step
+// is parked means the same as a retry.
+func (p *payment) cancelPaymentIntent(ctx workflow.Context, reason string) (activities.PaymentIntent, error) {
+	var pi activities.PaymentIntent
+	for {
+		err := p.stripeStep(ctx, stepCancelPaymentIntent, func(ctx workflow.Context) (err error) {
+			pi, err = activities.ExecCancelPaymentIntent(ctx, activities.CancelPaymentIntentRequest{
+				IdempotencyKey: p.idempotencyKey(stepCancelPaymentIntent) + "/" + reason, ID: p.state.StripePaymentIntentID, Reason: reason})
+			return err
+		})
+		if !errors.Is(err, errOperatorCancel) {
+			return pi, err
+		}
 	}
 }
 
+// stripeStep runs one Stripe call. Stripe's refusals (declines, invalid requests) go back to
+// the caller; a failure that retries cannot fix (an idempotency error, the retry budget
+// spent) parks the payment until an operator decides: retry runs the call again, cancel
+// returns errOperatorCancel.
+func (p *payment) stripeStep(ctx workflow.Context, step string, call func(workflow.Context) error) error {
+	for {
+		err := call(p.stripeContext(ctx))
+		if _, isRefusal := refusal(err); err == nil || isRefusal || temporal.IsCanceledError(err) {
+			return err
+		}
+		decision, err := p.park(ctx, step, err)
+		if err != nil {
+			return err
+		}
+		if decision.Action == schemas.DecisionCancel {
+			return errOperatorCancel
+		}
+	}
+}
+
+// park records why the payment needs an operator, answers a waiting create (the client sees
+// the payment processing), and waits for the operator's decision.
+func (p *payment) park(ctx workflow.Context, step string, cause error) (schemas.OperatorDecision, error) {
+	p.parkings++
+	errType, retriesSpent := classifyCause(cause)
+	message := cause.Error()
+	if retriesSpent {
+		message = fmt.Sprintf("retried for %s without success; last error: %s", p.policy.StripeRetryBudget, message)
+	}
+	p.attention = &schemas.Attention{Step: step, ErrorType: errType, Message: message, Since: workflow.Now(ctx).Unix()}
+	p.logger.Warn("Payment needs an operator", "Step", step, "ErrorType", p.attention.ErrorType, "Error", cause)
+	if err := p.change(ctx, nil, func(*schemas.Payment) {}); err != nil {
+		return schemas.OperatorDecision{}, err
+	}
+	p.answerable, p.idle = true, true
+	if err := workflow.Await(ctx, func() bool { return p.decision != nil }); err != nil {
+		return schemas.OperatorDecision{}, err
+	}
+	decision := *p.decision
+	p.attention, p.decision, p.idle = nil, nil, false
+	p.logger.Info("Operator decided", "Action", decision.Action, "Operator", decision.Operator, "Reason", decision.Reason)
+	return decision, p.change(ctx, nil, func(*schemas.Payment) {})
+}
+
 // change applies one state change: a new version, the search attributes operators filter
-// on, the read model (before anyone is told), and an event queued for Kafka.
-func (p *payment) change(ctx workflow.Context, eventType string, mutate func(*schemas.Payment)) error {
+// on, the read model (before anyone is told), and the events, queued for Kafka.
+func (p *payment) change(ctx workflow.Context, eventTypes []string, mutate func(*schemas.Payment)) error {
+	before := p.state.Status
 	mutate(&p.state)
 	p.version++
 	p.changedAt = workflow.Now(ctx)
+	if p.state.Status != before {
+		p.statusSince = p.changedAt
+	}
+	status := string(p.state.Status)
+	if p.attention != nil {
+		status = schemas.SearchStatusNeedsAttention
+	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
-		schemas.SearchPaymentStatus.ValueSet(string(p.state.Status)),
+		schemas.SearchPaymentStatus.ValueSet(status),
 		schemas.SearchStripePaymentIntentID.ValueSet(p.state.StripePaymentIntentID),
 	); err != nil {
 		return fmt.Errorf("upsert search attributes: %w", err)
 	}
 	err := activities.ExecRecordPayment(workflow.WithLocalActivityOptions(ctx, dbWrite), activities.RecordPaymentRequest{
 		Payment: p.state, IdempotencyKey: p.in.IdempotencyKey, RequestHash: p.in.RequestHash,
-		WorkflowID: p.workflowID, Version: p.version, At: p.changedAt,
+		WorkflowID: p.workflowID, Attention: p.attention, Version: p.version, At: p.changedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("record payment version %d: %w", p.version, err)
 	}
-	if eventType != "" {
-		// encoding/json writes map keys in sorted order, so the bytes are the same on replay.
-		data, err := json.Marshal(p.state) //workflowcheck:ignore
-		if err != nil {
-			return fmt.Errorf("encode payment for %s: %w", eventType, err)
-		}
+	if len(eventTypes) == 0 {
+		return nil
+	}
+	// encoding/json writes map keys in sorted order, so the bytes are the same on replay.
+	data, err := json.Marshal(p.state) //workflowcheck:ignore
+	if err != nil {
+		return fmt.Errorf("encode payment for %v: %w", eventTypes, err)
+	}
+	for _, typ := range eventTypes {
 		p.unpublished = append(p.unpublished, schemas.Event{
-			ID:   schemas.EventID(p.in.PaymentID, eventType, strconv.FormatInt(p.version, 10)),
-			Type: eventType, Created: p.changedAt.Unix(), Merchant: p.in.MerchantID,
+			ID:   schemas.EventID(p.in.PaymentID, typ, strconv.FormatInt(p.version, 10)),
+			Type: typ, Created: p.changedAt.Unix(), Merchant: p.in.MerchantID,
 			SchemaVersion: schemas.PaymentEventSchemaVersion, Data: data,
 		})
 	}
@@ -217,3 +623,42 @@ func (p *payment) publish(ctx workflow.Context) error {
 }
 
 func (p *payment) idempotencyKey(step string) string { return p.workflowID + "/" + step }
+
+func (p *payment) stripeContext(ctx workflow.Context) workflow.Context {
+	opts := stripeCall
+	opts.ScheduleToCloseTimeout = p.policy.StripeRetryBudget
+	return workflow.WithLocalActivityOptions(ctx, opts)
+}
+
+// refusal reports Stripe refusing a request (a decline, an invalid request): an answer
+// retries cannot change, and no reason to call an operator.
+func refusal(err error) (activities.StripeFailure, bool) {
+	failure, errType, ok := activities.StripeFailureOf(err)
+	return failure, ok && (errType == activities.ErrTypeStripeCard || errType == activities.ErrTypeStripeInvalidRequest)
+}
+
+// classifyCause names a step's failure, and says whether the step failed because its retry
+// budget ran out (a retryable error came back) rather than by a non-retryable error.
+func classifyCause(err error) (errType string, retriesSpent bool) {
+	var appErr *temporal.ApplicationError
+	var timeoutErr *temporal.TimeoutError
+	switch {
+	case errors.As(err, &appErr):
+		return appErr.Type(), !appErr.NonRetryable()
+	case errors.As(err, &timeoutErr):
+		return "Timeout", true
+	default:
+		return "Unknown", false
+	}
+}
+
+func cancelable(s schemas.PaymentStatus) bool {
+	return s == schemas.PaymentProcessing || s == schemas.PaymentRequiresAction || s == schemas.PaymentRequiresCapture
+}
+
+func unexpectedState(action string, s schemas.PaymentStatus) error {
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("This payment's status is %s; it cannot be %s.", s, pastTense[action]), schemas.ErrTypePaymentUnexpectedState, nil)
+}
+
+var pastTense = map[string]string{"capture": "captured", "cancel": "canceled"}

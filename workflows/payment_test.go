@@ -49,7 +49,16 @@ func newHarness(t *testing.T, publishDelay time.Duration) *harness {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(workflows.PaymentWorkflow, workflow.RegisterOptions{Name: schemas.PaymentWorkflowName})
-	env.RegisterActivityWithOptions((&activities.Stripe{}).CreatePaymentIntent, activity.RegisterOptions{Name: activities.CreatePaymentIntentName})
+	stripe := &activities.Stripe{}
+	for name, fn := range map[string]any{
+		activities.CreatePaymentIntentName:   stripe.CreatePaymentIntent,
+		activities.RetrievePaymentIntentName: stripe.RetrievePaymentIntent,
+		activities.FindPaymentIntentName:     stripe.FindPaymentIntent,
+		activities.CapturePaymentIntentName:  stripe.CapturePaymentIntent,
+		activities.CancelPaymentIntentName:   stripe.CancelPaymentIntent,
+	} {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
 	env.RegisterActivityWithOptions((&activities.Store{}).RecordPayment, activity.RegisterOptions{Name: activities.RecordPaymentName})
 	env.RegisterActivityWithOptions((&activities.Events{}).PublishEvent, activity.RegisterOptions{Name: activities.PublishEventName})
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflowID})

@@ -20,6 +20,9 @@ const (
 	FaultRateLimit FaultMode = "rate_limit"
 	// FaultLockTimeout answers 429 lock_timeout without executing.
 	FaultLockTimeout FaultMode = "lock_timeout"
+	// FaultIdempotencyError answers 400 idempotency_error without executing, as Stripe does
+	// for a key reused with other parameters: what no retry can fix.
+	FaultIdempotencyError FaultMode = "idempotency_error"
 	// FaultDropBeforeApply closes the connection without executing.
 	FaultDropBeforeApply FaultMode = "drop_before_apply"
 	// FaultDropAfterApply executes the request (and saves its idempotent result), then closes
@@ -39,7 +42,7 @@ type Fault struct {
 
 func (f *Fault) validate() error {
 	switch f.Mode {
-	case FaultLatency, FaultServerError, FaultRateLimit, FaultLockTimeout, FaultDropBeforeApply, FaultDropAfterApply:
+	case FaultLatency, FaultServerError, FaultRateLimit, FaultLockTimeout, FaultIdempotencyError, FaultDropBeforeApply, FaultDropAfterApply:
 	default:
 		return fmt.Errorf("unknown fault mode %q", f.Mode)
 	}
@@ -104,6 +107,10 @@ func (f *Fault) before(w http.ResponseWriter) int {
 		writeJSON(w, 429, map[string]any{"error": &apiError{Type: "invalid_request_error", Code: "lock_timeout",
 			Message: "This object cannot be accessed right now because another API request or Stripe process is currently accessing it (injected by the sandbox)."}})
 		return 429
+	case FaultIdempotencyError:
+		writeJSON(w, 400, map[string]any{"error": &apiError{Type: "idempotency_error",
+			Message: "Keys for idempotent requests can only be used with the same parameters they were first used with (injected by the sandbox)."}})
+		return 400
 	default: // FaultDropBeforeApply
 		dropConnection(w)
 		return 0

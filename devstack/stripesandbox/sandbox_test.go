@@ -362,6 +362,18 @@ func TestFaults(t *testing.T) {
 			}
 		}
 	})
+	t.Run("idempotency error", func(t *testing.T) {
+		if err := sb.InjectFault(stripesandbox.Fault{PathPrefix: "/v1/payment_intents", Mode: stripesandbox.FaultIdempotencyError, Times: 1}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := sc.PaymentIntents.New(newPI(2000, "pm_card_visa", "f-idem"))
+		if se := stripeErr(t, err); se.HTTPStatusCode != 400 || se.Type != stripe.ErrorTypeIdempotency {
+			t.Fatalf("got %d %s", se.HTTPStatusCode, se.Type)
+		}
+		if _, err := sc.PaymentIntents.New(newPI(2000, "pm_card_visa", "f-idem")); err != nil {
+			t.Fatalf("the injected error executed nothing, so the key is still free: %v", err)
+		}
+	})
 	t.Run("concurrent request with a key in flight gets 409", func(t *testing.T) {
 		if err := sb.InjectFault(stripesandbox.Fault{PathPrefix: "/v1/payment_intents", Mode: stripesandbox.FaultLatency, LatencyMS: 300, Times: 1}); err != nil {
 			t.Fatal(err)

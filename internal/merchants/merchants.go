@@ -23,15 +23,31 @@ type Merchant struct {
 	CreatedAt time.Time
 }
 
-// APIKey identifies the merchant behind a request. Only the key's hash is stored.
+// APIKey identifies who is behind a request: a merchant (a secret key) or one of Durapay's
+// staff (a staff key, with roles). Only the key's hash is stored.
 type APIKey struct {
 	ID         string
-	MerchantID string
+	MerchantID string // empty for a staff key
+	Name       string
+	Roles      []string
 	Prefix     string
 	Kind       string
 	CreatedAt  time.Time
 	RevokedAt  *time.Time
 }
+
+// Key kinds.
+const (
+	KindSecret = "secret"
+	KindStaff  = "staff"
+)
+
+// Staff roles.
+const (
+	RoleAdmin    = "admin"
+	RoleOperator = "operator"
+	RoleFinance  = "finance"
+)
 
 // Mode is the key's environment marker, as in Stripe's sk_test_ / sk_live_.
 type Mode string
@@ -62,14 +78,39 @@ func Create(ctx context.Context, q pg.Querier, m Merchant) error {
 // time it exists so: the caller shows it once.
 func IssueSecretKey(ctx context.Context, q pg.Querier, merchantID string, mode Mode) (string, APIKey, error) {
 	plain := "sk_" + string(mode) + "_" + randomBase62(32)
-	k := APIKey{ID: "key_" + randomBase62(20), MerchantID: merchantID, Prefix: plain[:12], Kind: "secret"}
-	err := q.QueryRow(ctx, `
-		INSERT INTO api_keys (id, merchant_id, key_hash, key_prefix, kind) VALUES ($1, $2, $3, $4, $5)
-		RETURNING created_at`, k.ID, k.MerchantID, HashKey(plain), k.Prefix, k.Kind).Scan(&k.CreatedAt)
-	if err != nil {
+	k := APIKey{ID: "key_" + randomBase62(20), MerchantID: merchantID, Prefix: plain[:12], Kind: KindSecret}
+	if err := insertKey(ctx, q, plain, &k); err != nil {
 		return "", APIKey{}, fmt.Errorf("issue API key for %s: %w", merchantID, err)
 	}
 	return plain, k, nil
+}
+
+// IssueStaffKey creates a key for one of Durapay's own people (or tools) with roles, and
+// returns it in clear, once.
+func IssueStaffKey(ctx context.Context, q pg.Querier, name string, roles ...string) (string, APIKey, error) {
+	plain := "sk_staff_" + randomBase62(32)
+	k := APIKey{ID: "key_" + randomBase62(20), Name: name, Roles: roles, Prefix: plain[:13], Kind: KindStaff}
+	if err := insertKey(ctx, q, plain, &k); err != nil {
+		return "", APIKey{}, fmt.Errorf("issue staff key %q: %w", name, err)
+	}
+	return plain, k, nil
+}
+
+func insertKey(ctx context.Context, q pg.Querier, plain string, k *APIKey) error {
+	roles := k.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	return q.QueryRow(ctx, `
+		INSERT INTO api_keys (id, merchant_id, name, roles, key_hash, key_prefix, kind) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		RETURNING created_at`, k.ID, nullable(k.MerchantID), k.Name, roles, HashKey(plain), k.Prefix, k.Kind).Scan(&k.CreatedAt)
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // HashKey is how a presented key is looked up. SHA-256 suffices: keys are long random
@@ -83,9 +124,9 @@ func HashKey(plain string) []byte {
 func FindKey(ctx context.Context, q pg.Querier, hash []byte) (APIKey, error) {
 	var k APIKey
 	err := q.QueryRow(ctx, `
-		SELECT id, merchant_id, key_prefix, kind, created_at, revoked_at
+		SELECT id, coalesce(merchant_id, ''), name, roles, key_prefix, kind, created_at, revoked_at
 		  FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, hash).
-		Scan(&k.ID, &k.MerchantID, &k.Prefix, &k.Kind, &k.CreatedAt, &k.RevokedAt)
+		Scan(&k.ID, &k.MerchantID, &k.Name, &k.Roles, &k.Prefix, &k.Kind, &k.CreatedAt, &k.RevokedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return APIKey{}, pg.ErrNotFound
 	}

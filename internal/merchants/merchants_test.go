@@ -49,3 +49,25 @@ func TestIssueAndFindKey(t *testing.T) {
 		t.Fatal("a malformed merchant ID was accepted")
 	}
 }
+
+func TestStaffKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	plain, key, err := merchants.IssueStaffKey(ctx, pool, "on-call operator", merchants.RoleOperator, merchants.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := merchants.FindKey(ctx, pool, merchants.HashKey(plain))
+	if err != nil || found.ID != key.ID || found.MerchantID != "" || found.Kind != merchants.KindStaff ||
+		len(found.Roles) != 2 || found.Roles[0] != merchants.RoleOperator {
+		t.Fatalf("FindKey = %+v, %v", found, err)
+	}
+	if _, _, err := merchants.IssueStaffKey(ctx, pool, "bad", "superuser"); err == nil {
+		t.Fatal("an unknown role was accepted")
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO api_keys (id, key_hash, key_prefix, kind) VALUES ('key_x', $1, 'sk_test_', 'secret')`,
+		merchants.HashKey("orphan")); err == nil {
+		t.Fatal("a merchant key without a merchant was accepted")
+	}
+}

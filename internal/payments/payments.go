@@ -21,6 +21,8 @@ type Record struct {
 	IdempotencyKey string
 	RequestHash    string
 	WorkflowID     string
+	// Attention says why the payment waits for an operator; nil when it does not.
+	Attention *schemas.Attention
 	// Version is the workflow's state counter: a write applies only if it is newer than the
 	// stored one, so a retried or reordered write never moves a payment backwards.
 	Version   int64
@@ -34,8 +36,8 @@ func Save(ctx context.Context, q pg.Querier, r Record) (changed bool, err error)
 		INSERT INTO payments (id, merchant_id, idempotency_key, request_hash, workflow_id, amount, currency,
 		                      status, capture_method, payment_method, description, metadata,
 		                      amount_capturable, amount_captured, amount_refunded, stripe_payment_intent_id,
-		                      next_action, failure, version, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+		                      next_action, failure, version, created_at, updated_at, cancellation_reason, attention)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 		ON CONFLICT (id) DO UPDATE SET
 		       status = EXCLUDED.status,
 		       amount_capturable = EXCLUDED.amount_capturable,
@@ -44,13 +46,16 @@ func Save(ctx context.Context, q pg.Querier, r Record) (changed bool, err error)
 		       stripe_payment_intent_id = EXCLUDED.stripe_payment_intent_id,
 		       next_action = EXCLUDED.next_action,
 		       failure = EXCLUDED.failure,
+		       cancellation_reason = EXCLUDED.cancellation_reason,
+		       attention = EXCLUDED.attention,
 		       version = EXCLUDED.version,
 		       updated_at = EXCLUDED.updated_at
 		 WHERE payments.version < EXCLUDED.version`,
 		r.ID, r.Merchant, r.IdempotencyKey, r.RequestHash, r.WorkflowID, r.Amount, r.Currency,
 		r.Status, r.CaptureMethod, r.PaymentMethod, r.Description, r.Metadata,
 		r.AmountCapturable, r.AmountCaptured, r.AmountRefunded, nullable(r.StripePaymentIntentID),
-		nullableJSON(r.NextAction), r.Failure, r.Version, time.Unix(r.Created, 0).UTC(), r.UpdatedAt)
+		nullableJSON(r.NextAction), r.Failure, r.Version, time.Unix(r.Created, 0).UTC(), r.UpdatedAt,
+		nullable(r.CancellationReason), r.Attention)
 	if err != nil {
 		return false, fmt.Errorf("save payment %s: %w", r.ID, err)
 	}
@@ -59,12 +64,18 @@ func Save(ctx context.Context, q pg.Querier, r Record) (changed bool, err error)
 
 const columns = `id, merchant_id, idempotency_key, request_hash, workflow_id, amount, currency, status,
 	capture_method, payment_method, description, metadata, amount_capturable, amount_captured,
-	amount_refunded, coalesce(stripe_payment_intent_id, ''), next_action, failure, version, created_at, updated_at`
+	amount_refunded, coalesce(stripe_payment_intent_id, ''), next_action, failure, version, created_at, updated_at,
+	coalesce(cancellation_reason, ''), attention`
 
 // Get returns the merchant's payment, or pg.ErrNotFound: another merchant's payment is
 // indistinguishable from a missing one.
 func Get(ctx context.Context, q pg.Querier, merchantID, paymentID string) (Record, error) {
 	return scan(q.QueryRow(ctx, `SELECT `+columns+` FROM payments WHERE id = $1 AND merchant_id = $2`, paymentID, merchantID))
+}
+
+// GetAny returns a payment of any merchant, for staff, or pg.ErrNotFound.
+func GetAny(ctx context.Context, q pg.Querier, paymentID string) (Record, error) {
+	return scan(q.QueryRow(ctx, `SELECT `+columns+` FROM payments WHERE id = $1`, paymentID))
 }
 
 // GetByIdempotencyKey returns the payment a create with this key made, or pg.ErrNotFound.
@@ -79,7 +90,7 @@ func scan(row pgx.Row) (Record, error) {
 	err := row.Scan(&r.ID, &r.Merchant, &r.IdempotencyKey, &r.RequestHash, &r.WorkflowID, &r.Amount, &r.Currency,
 		&r.Status, &r.CaptureMethod, &r.PaymentMethod, &r.Description, &r.Metadata, &r.AmountCapturable,
 		&r.AmountCaptured, &r.AmountRefunded, &r.StripePaymentIntentID, &nextAction, &r.Failure, &r.Version,
-		&created, &r.UpdatedAt)
+		&created, &r.UpdatedAt, &r.CancellationReason, &r.Attention)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Record{}, pg.ErrNotFound
 	}

@@ -41,8 +41,12 @@ type devConfig struct {
 }
 
 // devStripeKey is the secret key the workers present to the sandbox, which accepts any
-// sk_test_ key.
-const devStripeKey = "sk_test_durapay_dev_sandbox"
+// sk_test_ key; devWebhookSecret signs the sandbox's webhooks to frontend-api. Neither is a
+// secret: both exist only on this machine.
+const (
+	devStripeKey     = "sk_test_durapay_dev_sandbox"
+	devWebhookSecret = "whsec_durapay_dev_sandbox"
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,6 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		TemporalPort: cfg.TemporalPort, TemporalUIPort: cfg.TemporalUIPort,
 		DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL,
 		KafkaBrokers: cfg.KafkaBrokers, KafkaPort: cfg.KafkaPort, SandboxPort: cfg.SandboxPort,
+		SandboxWebhookURL: "http://" + cfg.APIAddr + "/v1/webhooks/stripe", SandboxWebhookSecrets: []string{devWebhookSecret},
 		Log: out,
 	})
 	if err != nil {
@@ -110,7 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	defer stopLogged(out, workers)
 	api, err := devstack.StartProcess("frontend-api", filepath.Join(cfg.BinDir, "frontend-api"), append(common,
-		"API_ADDR="+cfg.APIAddr), out)
+		"API_ADDR="+cfg.APIAddr, "STRIPE_WEBHOOK_SECRETS="+devWebhookSecret), out)
 	if err != nil {
 		return err
 	}
@@ -178,6 +183,9 @@ Durapay is running.
 
   Development merchant %[10]s, secret key:
       %[11]s
+  Staff key (admin, operator, finance) for /v1/admin/...:
+      %[12]s
+  Stripe webhooks from the sandbox go to http://%[1]s/v1/webhooks/stripe
 
   Try it:
       curl -u %[11]s: -H 'Idempotency-Key: k1' -H 'Content-Type: application/json' \
@@ -185,5 +193,5 @@ Durapay is running.
 
 Ctrl-C stops everything.
 `, cfg.APIAddr, s.TemporalUI, s.TemporalAddress, s.SandboxURL, kafka, strings.Join(schemas.Topics(), ","),
-		pg.Redact(cfg.DatabaseURL), cfg.RedisURL, cfg.StateDir, m.ID, m.SecretKey)
+		pg.Redact(cfg.DatabaseURL), cfg.RedisURL, cfg.StateDir, m.ID, m.SecretKey, m.StaffKey)
 }

@@ -1,0 +1,126 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/schemas"
+)
+
+// The payment's update handlers. Validators refuse what the current state does not allow,
+// so a refused request leaves no trace in the history; accepted capture and cancel requests
+// are queued and run one at a time by the main loop, which owns every call to Stripe.
+
+// validateCreate rejects a create whose request differs from the one that started the
+// payment: the client reused an Idempotency-Key.
+func (p *payment) validateCreate(_ workflow.Context, req schemas.CreatePaymentRequest) error {
+	if req.RequestHash != p.in.RequestHash {
+		return temporal.NewNonRetryableApplicationError(
+			"this Idempotency-Key was already used with a different request", schemas.ErrTypeIdempotencyKeyReused, nil)
+	}
+	return nil
+}
+
+// answerCreate answers every create update, the first and its retries, once the payment's
+// first outcome is recorded.
+func (p *payment) answerCreate(ctx workflow.Context, _ schemas.CreatePaymentRequest) (schemas.CreatePaymentResult, error) {
+	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
+	if p.firstUpdateID == "" {
+		p.firstUpdateID = updateID
+	}
+	if err := workflow.Await(ctx, func() bool { return p.answerable }); err != nil {
+		return schemas.CreatePaymentResult{}, err
+	}
+	return schemas.CreatePaymentResult{Payment: p.state, Replayed: updateID != p.firstUpdateID}, nil
+}
+
+func (p *payment) validateCapture(_ workflow.Context, req schemas.CaptureRequest) error {
+	if err := p.acceptingRequests("capture"); err != nil {
+		return err
+	}
+	return p.checkCapture(req)
+}
+
+// checkCapture holds both at validation and when the capture runs.
+func (p *payment) checkCapture(req schemas.CaptureRequest) error {
+	if p.state.Status != schemas.PaymentRequiresCapture {
+		return unexpectedState("capture", p.state.Status)
+	}
+	if req.AmountToCapture < 0 || req.AmountToCapture > p.state.AmountCapturable {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("amount_to_capture must be between 1 and the authorized amount, %d.", p.state.AmountCapturable),
+			schemas.ErrTypeCaptureAmountInvalid, nil)
+	}
+	return nil
+}
+
+func (p *payment) requestCapture(ctx workflow.Context, req schemas.CaptureRequest) (schemas.Payment, error) {
+	return p.enqueue(ctx, &command{capture: &req}, "capture")
+}
+
+func (p *payment) validateCancel(_ workflow.Context, _ schemas.CancelRequest) error {
+	if err := p.acceptingRequests("cancel"); err != nil {
+		return err
+	}
+	if !cancelable(p.state.Status) {
+		return unexpectedState("cancel", p.state.Status)
+	}
+	return nil
+}
+
+func (p *payment) requestCancel(ctx workflow.Context, req schemas.CancelRequest) (schemas.Payment, error) {
+	return p.enqueue(ctx, &command{cancel: &req}, "cancel")
+}
+
+// acceptingRequests refuses merchants' requests to a final payment, and to a parked one: the
+// operator decides first.
+func (p *payment) acceptingRequests(action string) error {
+	if p.closing || p.state.Status.Terminal() {
+		return unexpectedState(action, p.state.Status)
+	}
+	if p.attention != nil {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("This payment is under review by Durapay's operators; it cannot be %s now.", pastTense[action]),
+			schemas.ErrTypePaymentUnexpectedState, nil)
+	}
+	return nil
+}
+
+// enqueue hands a command to the main loop and waits for its outcome.
+func (p *payment) enqueue(ctx workflow.Context, cmd *command, action string) (schemas.Payment, error) {
+	p.commands = append(p.commands, cmd)
+	if err := workflow.Await(ctx, func() bool { return cmd.done || p.closing }); err != nil {
+		return schemas.Payment{}, err
+	}
+	if !cmd.done { // the payment became final before the command's turn
+		return p.state, unexpectedState(action, p.state.Status)
+	}
+	return cmd.result, cmd.err
+}
+
+func (p *payment) validateDecision(_ workflow.Context, d schemas.OperatorDecision) error {
+	if d.Action != schemas.DecisionRetry && d.Action != schemas.DecisionCancel {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("action must be %q or %q", schemas.DecisionRetry, schemas.DecisionCancel), schemas.ErrTypeInvalidDecision, nil)
+	}
+	if p.attention == nil || p.decision != nil {
+		return temporal.NewNonRetryableApplicationError(
+			"This payment is not waiting for an operator's decision.", schemas.ErrTypePaymentUnexpectedState, nil)
+	}
+	return nil
+}
+
+// decide records an operator's decision and answers once the payment has acted on it: with
+// the step's outcome, or parked again.
+func (p *payment) decide(ctx workflow.Context, d schemas.OperatorDecision) (schemas.Payment, error) {
+	p.decision = &d
+	if err := workflow.Await(ctx, func() bool { return p.decision == nil }); err != nil {
+		return schemas.Payment{}, err
+	}
+	if err := workflow.Await(ctx, func() bool { return p.idle }); err != nil {
+		return schemas.Payment{}, err
+	}
+	return p.state, nil
+}
