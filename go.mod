@@ -22,6 +22,7 @@ require (
 	go.temporal.io/sdk v1.50.0
 	golang.org/x/time v0.16.0
 	google.golang.org/protobuf v1.36.12
+	pgregory.net/rapid v1.3.0
 )
 
 require (

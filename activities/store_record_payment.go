@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/durapay/durapay/internal/fees"
 	"github.com/durapay/durapay/internal/ledger"
 	"github.com/durapay/durapay/internal/money"
 	"github.com/durapay/durapay/internal/payments"
@@ -31,6 +32,9 @@ type RecordPaymentRequest struct {
 	WorkflowID     string
 	// Attention says why the payment waits for an operator; nil when it does not.
 	Attention *schemas.Attention
+	// StripeChargeID is the charge behind a capture, which the ledger records for
+	// reconciliation with Stripe's balance transactions.
+	StripeChargeID string
 	// Version orders the workflow's state changes; an older or repeated version is a no-op.
 	Version int64
 	// At is the workflow time of the change.
@@ -38,8 +42,8 @@ type RecordPaymentRequest struct {
 }
 
 // RecordPayment writes the payment's read-model row and, once funds are captured, the
-// ledger's capture transaction, in one database transaction: the read model never shows a
-// capture the ledger lacks. Running it twice changes nothing (version check, deterministic
+// ledger's capture transaction and Durapay's fee, in one database transaction: the read
+// model never shows a capture the ledger lacks. Running it twice changes nothing (version check, deterministic
 // ledger transaction ID).
 func (s *Store) RecordPayment(ctx context.Context, req RecordPaymentRequest) error {
 	p := req.Payment
@@ -53,8 +57,7 @@ func (s *Store) RecordPayment(ctx context.Context, req RecordPaymentRequest) err
 		if err != nil {
 			return fmt.Errorf("captured amount of %s: %w", p.ID, err)
 		}
-		_, err = ledger.Post(ctx, tx, ledger.Capture(p.ID, p.Merchant, captured, req.At))
-		return err
+		return fees.PostCapture(ctx, tx, p.ID, p.Merchant, req.StripeChargeID, captured, req.At)
 	})
 	if errors.Is(err, ledger.ErrConflict) {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeLedgerConflict, err)

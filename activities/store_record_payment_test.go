@@ -31,7 +31,7 @@ func TestRecordPaymentTwiceIsOneRecord(t *testing.T) {
 		Payment: schemas.Payment{ID: "pay_store", Object: "payment", Merchant: "mer_store", Amount: 2500, Currency: "eur",
 			Status: schemas.PaymentSucceeded, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_visa",
 			Metadata: map[string]string{}, AmountCaptured: 2500, StripePaymentIntentID: "pi_1", Created: 1_700_000_000},
-		IdempotencyKey: "k", RequestHash: "h", WorkflowID: "payment/mer_store/pay_store", Version: 1, At: at,
+		IdempotencyKey: "k", RequestHash: "h", WorkflowID: "payment/mer_store/pay_store", StripeChargeID: "ch_1", Version: 1, At: at,
 	}
 	for i := 0; i < 2; i++ {
 		if _, err := env.ExecuteActivity((&activities.Store{}).RecordPayment, succeeded); err != nil {
@@ -43,12 +43,17 @@ func TestRecordPaymentTwiceIsOneRecord(t *testing.T) {
 		Scan(&rows, &txns, &postings); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 1 || txns != 1 || postings != 2 {
-		t.Fatalf("after two runs: %d payments, %d ledger transactions, %d postings; want 1, 1, 2", rows, txns, postings)
+	if rows != 1 || txns != 2 || postings != 4 {
+		t.Fatalf("after two runs: %d payments, %d ledger transactions, %d postings; want 1, 2 (capture, fee), 4", rows, txns, postings)
 	}
+	// The platform's EUR plan: 1.5 % of 25.00 = 0.375, rounded to 0.38, plus 0.25.
 	owed, err := ledger.Balance(ctx, pool, ledger.Account{Owner: "mer_store", Kind: ledger.MerchantBalance, Currency: "eur"})
-	if err != nil || owed != -2500 {
-		t.Fatalf("merchant balance %d (%v), want -2500: 25.00 EUR owed to the merchant", owed, err)
+	if err != nil || owed != -2437 {
+		t.Fatalf("merchant balance %d (%v), want -2437: 25.00 EUR less a 0.63 fee owed to the merchant", owed, err)
+	}
+	capture, err := ledger.Get(ctx, pool, ledger.TransactionID("pay_store", "capture"))
+	if err != nil || capture.ExternalRef != "ch_1" {
+		t.Fatalf("capture %+v %v: want the Stripe charge recorded for reconciliation", capture, err)
 	}
 	got, err := payments.Get(ctx, pool, "mer_store", "pay_store")
 	if err != nil || got.Status != schemas.PaymentSucceeded || got.AmountCaptured != 2500 {

@@ -59,6 +59,10 @@ func TestStripeRequestsMatchStripesAPI(t *testing.T) {
 		{"capture all", activities.CapturePaymentIntentName, activities.CapturePaymentIntentRequest{IdempotencyKey: "k1", ID: "pi_123"}},
 		{"capture part", activities.CapturePaymentIntentName, activities.CapturePaymentIntentRequest{IdempotencyKey: "k2", ID: "pi_123", AmountToCapture: 500}},
 		{"cancel", activities.CancelPaymentIntentName, activities.CancelPaymentIntentRequest{IdempotencyKey: "k3", ID: "pi_123", Reason: "abandoned"}},
+		{"refund part of a PaymentIntent", activities.CreateRefundName, activities.CreateRefundRequest{IdempotencyKey: "k4", PaymentIntentID: "pi_123",
+			Amount: 500, Reason: "requested_by_customer", Metadata: map[string]string{"order": "42"}, RefundID: "rfd_1", WorkflowID: "refund/mer_c/rfd_1"}},
+		{"retrieve a refund", activities.RetrieveRefundName, activities.RetrieveRefundRequest{ID: "re_123"}},
+		{"list a PaymentIntent's refunds", activities.FindRefundName, activities.FindRefundRequest{PaymentIntentID: "pi_123", RefundID: "rfd_1"}},
 		{"list events", activities.BackfillStripeEventsName, schemas.StripeEventsBackfillInput{Lookback: time.Hour, Overlap: time.Minute}},
 	}
 	for _, r := range requests {

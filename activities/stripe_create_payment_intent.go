@@ -43,6 +43,8 @@ type PaymentIntent struct {
 	AmountCapturable int64
 	AmountReceived   int64
 	NextAction       json.RawMessage
+	// LatestCharge is the charge of the last confirmation (ch_...).
+	LatestCharge string
 	// CancellationReason is Stripe's, for a canceled PaymentIntent.
 	CancellationReason string
 	// LastPaymentError explains why the last confirmation failed (status
@@ -92,6 +94,9 @@ func paymentIntentParams(ctx context.Context, req CreatePaymentIntentRequest) *s
 func fromStripe(pi *stripe.PaymentIntent) PaymentIntent {
 	out := PaymentIntent{ID: pi.ID, Status: string(pi.Status), AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived,
 		CancellationReason: string(pi.CancellationReason)}
+	if pi.LatestCharge != nil {
+		out.LatestCharge = pi.LatestCharge.ID
+	}
 	if e := pi.LastPaymentError; e != nil {
 		out.LastPaymentError = &StripeFailure{Type: string(e.Type), Code: string(e.Code), DeclineCode: string(e.DeclineCode),
 			Message: e.Msg, PaymentIntentID: pi.ID}

@@ -70,6 +70,9 @@ func registerStripe(env *testsuite.TestActivityEnvironment, s *activities.Stripe
 		activities.FindPaymentIntentName:     s.FindPaymentIntent,
 		activities.CapturePaymentIntentName:  s.CapturePaymentIntent,
 		activities.CancelPaymentIntentName:   s.CancelPaymentIntent,
+		activities.CreateRefundName:          s.CreateRefund,
+		activities.RetrieveRefundName:        s.RetrieveRefund,
+		activities.FindRefundName:            s.FindRefund,
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

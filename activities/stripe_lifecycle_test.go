@@ -240,3 +240,53 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+func TestRefundAtStripe(t *testing.T) {
+	t.Parallel()
+	f := newStripeFixture(t)
+	pi, err := f.create(createRequest("pay_refund", "pm_card_refundFail"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := activities.CreateRefundRequest{IdempotencyKey: "refund/mer_a/rfd_1/create_refund", PaymentIntentID: pi.ID, Amount: 800,
+		Reason: "requested_by_customer", RefundID: "rfd_1", WorkflowID: "refund/mer_a/rfd_1"}
+	var first activities.StripeRefund
+	for i := 0; i < 2; i++ { // a retried create is one refund
+		v, err := f.env.ExecuteActivity(activities.CreateRefundName, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var re activities.StripeRefund
+		if err := v.Get(&re); err != nil || re.Status != "succeeded" || re.Amount != 800 || (i == 1 && re.ID != first.ID) {
+			t.Fatalf("create %d: %+v %v", i+1, re, err)
+		}
+		first = re
+	}
+	v, err := f.env.ExecuteActivity(activities.FindRefundName, activities.FindRefundRequest{PaymentIntentID: pi.ID, RefundID: "rfd_1"})
+	var found activities.StripeRefund
+	if err != nil || v.Get(&found) != nil || found.ID != first.ID {
+		t.Fatalf("find: %+v %v", found, err)
+	}
+	// pm_card_refundFail: the refund fails a moment later, as Stripe's test card does.
+	eventually := time.Now().Add(10 * time.Second)
+	for {
+		v, err := f.env.ExecuteActivity(activities.RetrieveRefundName, activities.RetrieveRefundRequest{ID: first.ID})
+		var re activities.StripeRefund
+		if err != nil || v.Get(&re) != nil {
+			t.Fatal(err)
+		}
+		if re.Status == "failed" && re.FailureReason != "" {
+			break
+		}
+		if time.Now().After(eventually) {
+			t.Fatalf("refund still %s", re.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	too := req
+	too.IdempotencyKey, too.Amount = "other", 5000
+	_, err = f.env.ExecuteActivity(activities.CreateRefundName, too)
+	if _, typ := refusalType(err); typ != activities.ErrTypeStripeInvalidRequest {
+		t.Fatalf("refund above the charge: %v", err)
+	}
+}

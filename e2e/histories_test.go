@@ -10,24 +10,27 @@ import (
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
-
-	"github.com/durapay/durapay/schemas"
 )
 
 // historiesDir holds the replay fixtures that workflows/replay_test.go replays.
 const historiesDir = "../workflows/testdata/histories"
 
-// recordHistory saves the finished workflow of merchant a's payment as a replay fixture,
-// when DURAPAY_RECORD_HISTORIES=1 (`make histories`). Recording is for a deliberate change
-// to workflow code; the committed histories then prove that later code still replays them.
-func (e *stackEnv) recordHistory(t *testing.T, name, paymentID string) {
+// recordHistory saves a finished workflow as a replay fixture, when
+// DURAPAY_RECORD_HISTORIES=1 (`make histories`), unless a fixture of that name exists:
+// committed histories are kept as they were recorded, so that they keep proving that today's
+// code replays yesterday's runs. A new behaviour gets a new name.
+func (e *stackEnv) recordHistory(t *testing.T, name, workflowID string) {
 	t.Helper()
+	path := filepath.Join(historiesDir, name+".json")
 	if os.Getenv("DURAPAY_RECORD_HISTORIES") != "1" {
+		return
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Logf("history %s exists; kept as recorded", name)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	workflowID := schemas.PaymentWorkflowID(e.a.ID, paymentID)
 	if err := e.temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, nil); err != nil {
 		t.Fatalf("record %s: the workflow did not finish: %v", name, err)
 	}
@@ -47,7 +50,7 @@ func (e *stackEnv) recordHistory(t *testing.T, name, paymentID string) {
 	if err := os.MkdirAll(historiesDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(historiesDir, name+".json"), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("recorded the history of %s as %s.json (%d events)", workflowID, name, len(history.Events))

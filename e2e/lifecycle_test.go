@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -85,9 +86,22 @@ func (e *stackEnv) eventsFor(t *testing.T, paymentID string) []schemas.Event {
 	return out
 }
 
-// eventTypes waits until the payment's events are exactly want (consumers dedupe by event
-// ID, so a republished copy counts once).
+// expectEvents waits until the payment's events are exactly want, in order (consumers
+// dedupe by event ID, so a republished copy counts once).
 func (e *stackEnv) expectEvents(t *testing.T, paymentID string, want ...string) {
+	t.Helper()
+	e.awaitEvents(t, paymentID, want, func(types []string) []string { return types })
+}
+
+// expectEventsInAnyOrder is expectEvents for events of several workflows (a payment's
+// refunds), which each keep their own order but interleave.
+func (e *stackEnv) expectEventsInAnyOrder(t *testing.T, paymentID string, want ...string) {
+	t.Helper()
+	sorted := func(types []string) []string { return slices.Sorted(slices.Values(types)) }
+	e.awaitEvents(t, paymentID, sorted(want), sorted)
+}
+
+func (e *stackEnv) awaitEvents(t *testing.T, paymentID string, want []string, normalize func([]string) []string) {
 	t.Helper()
 	eventually(t, 15*time.Second, func() error {
 		seen := map[string]bool{}
@@ -98,7 +112,7 @@ func (e *stackEnv) expectEvents(t *testing.T, paymentID string, want ...string) 
 				got = append(got, ev.Type)
 			}
 		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
+		if got = normalize(got); fmt.Sprint(got) != fmt.Sprint(want) {
 			return fmt.Errorf("events of %s: %v, want %v", paymentID, got, want)
 		}
 		return nil
@@ -166,7 +180,7 @@ func TestManualCapture(t *testing.T) {
 		t.Errorf("Stripe captured %d times, want 1", captures)
 	}
 	e.expectEvents(t, id, schemas.EventPaymentAuthorized, schemas.EventPaymentCaptured, schemas.EventPaymentSucceeded)
-	e.recordHistory(t, "partial_capture", id)
+	e.recordHistory(t, "partial_capture", schemas.PaymentWorkflowID(e.a.ID, id))
 }
 
 func TestCancelAnAuthorization(t *testing.T) {
@@ -182,7 +196,7 @@ func TestCancelAnAuthorization(t *testing.T) {
 		t.Fatalf("capturing a canceled payment: %d %s", r.Status, r.Raw)
 	}
 	e.expectEvents(t, id, schemas.EventPaymentAuthorized, schemas.EventPaymentCanceled)
-	e.recordHistory(t, "manual_capture_canceled", id)
+	e.recordHistory(t, "manual_capture_canceled", schemas.PaymentWorkflowID(e.a.ID, id))
 }
 
 func TestThreeDSecureByWebhook(t *testing.T) {
@@ -199,7 +213,7 @@ func TestThreeDSecureByWebhook(t *testing.T) {
 	}
 	e.waitStatus(t, &e.a, id, schemas.PaymentSucceeded, 20*time.Second)
 	e.expectEvents(t, id, schemas.EventPaymentRequiresAction, schemas.EventPaymentSucceeded)
-	e.recordHistory(t, "3ds_success", id)
+	e.recordHistory(t, "3ds_success", schemas.PaymentWorkflowID(e.a.ID, id))
 }
 
 func TestThreeDSecureTimeout(t *testing.T) {
@@ -216,7 +230,7 @@ func TestThreeDSecureTimeout(t *testing.T) {
 		t.Errorf("the PaymentIntent was canceled %d times at Stripe, want 1", len(ids))
 	}
 	e.expectEvents(t, id, schemas.EventPaymentRequiresAction, schemas.EventPaymentFailed)
-	e.recordHistory(t, "3ds_timeout", id)
+	e.recordHistory(t, "3ds_timeout", schemas.PaymentWorkflowID(e.a.ID, id))
 }
 
 // The same webhook delivered three times, then an older event: one transition, and the
@@ -434,5 +448,5 @@ func TestOperatorRetriesAParkedPayment(t *testing.T) {
 	if n := e.paymentIntentsFor(t, id); n != 1 {
 		t.Fatalf("%d PaymentIntents, want 1", n)
 	}
-	e.recordHistory(t, "operator_retry", id)
+	e.recordHistory(t, "operator_retry", schemas.PaymentWorkflowID(e.a.ID, id))
 }

@@ -40,6 +40,8 @@ const (
 	webhookSecretOld = "whsec_e2e_old"
 	webhookSecretNew = "whsec_e2e_new"
 	actionTimeout    = 8 * time.Second
+	// refundFailureWindow outlasts the sandbox's refund failures (2 s after creation).
+	refundFailureWindow = 10 * time.Second
 )
 
 // env is the running stack, shared by the package's tests; envErr says why there is none.
@@ -182,7 +184,8 @@ func startEnv() (_ *stackEnv, err error) {
 	}
 	e.api, err = devstack.StartProcess("frontend-api", filepath.Join(e.binDir, "frontend-api"), append(common,
 		"API_ADDR=127.0.0.1:"+strconv.Itoa(apiPort), "API_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(apiMetricsPort),
-		"STRIPE_WEBHOOK_SECRETS="+webhookSecretNew+","+webhookSecretOld, "PAYMENT_ACTION_TIMEOUT="+actionTimeout.String()), logFile)
+		"STRIPE_WEBHOOK_SECRETS="+webhookSecretNew+","+webhookSecretOld, "PAYMENT_ACTION_TIMEOUT="+actionTimeout.String(),
+		"REFUND_FAILURE_WINDOW="+refundFailureWindow.String()), logFile)
 	if err != nil {
 		return nil, err
 	}

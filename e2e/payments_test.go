@@ -96,7 +96,7 @@ func TestCardPayment(t *testing.T) {
 			t.Errorf("event %s from %s: want the deterministic ID and the merchant", ev.ID, ev.Merchant)
 		}
 	})
-	e.recordHistory(t, "happy_path", id)
+	e.recordHistory(t, "happy_path", schemas.PaymentWorkflowID(e.a.ID, id))
 }
 
 // A decline answers 402 with Stripe's decline code, fails the payment, publishes
@@ -127,7 +127,7 @@ func TestDeclinedCard(t *testing.T) {
 	if again.Status != http.StatusPaymentRequired || again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("retry of a declined create: %d replayed=%q", again.Status, again.Header.Get("Idempotent-Replayed"))
 	}
-	e.recordHistory(t, "decline", id)
+	e.recordHistory(t, "decline", schemas.PaymentWorkflowID(e.a.ID, id))
 }
 
 // Concurrent duplicates of one create reach one workflow: one charge, one first answer.

@@ -40,6 +40,8 @@ const (
 	codePaymentUnexpectedState    = "payment_unexpected_state"
 	codeWebhookSignatureInvalid   = "webhook_signature_invalid"
 	codeProviderUnavailable       = "provider_unavailable"
+	codePaymentNotCaptured        = "payment_not_captured"
+	codeRefundFailed              = "refund_failed"
 	codeMethodNotAllowed          = "method_not_allowed"
 	codeServiceUnavailable        = "service_unavailable"
 	codeInternal                  = "internal_error"
@@ -79,6 +81,8 @@ var errorTable = map[string]errorClass{
 	codePaymentUnexpectedState:    {http.StatusConflict, "invalid_request_error"},
 	codeWebhookSignatureInvalid:   {http.StatusBadRequest, "invalid_request_error"},
 	codeProviderUnavailable:       {http.StatusServiceUnavailable, "api_error"},
+	codePaymentNotCaptured:        {http.StatusConflict, "invalid_request_error"},
+	codeRefundFailed:              {http.StatusBadRequest, "invalid_request_error"},
 	codeMethodNotAllowed:          {http.StatusMethodNotAllowed, "invalid_request_error"},
 	codeServiceUnavailable:        {http.StatusServiceUnavailable, "api_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},

@@ -61,6 +61,8 @@ type apiConfig struct {
 	ActionTimeout       time.Duration `env:"PAYMENT_ACTION_TIMEOUT, default=1h"`
 	AuthorizationWindow time.Duration `env:"PAYMENT_AUTHORIZATION_WINDOW, default=164h"`
 	StripeRetryBudget   time.Duration `env:"STRIPE_RETRY_BUDGET, default=12h"`
+	// RefundFailureWindow is how long a refund's workflow listens for Stripe to fail it.
+	RefundFailureWindow time.Duration `env:"REFUND_FAILURE_WINDOW, default=720h"`
 
 	// StripeWebhookSecrets verify Stripe's webhooks: the endpoint's signing secret, or two
 	// (comma-separated) while it is rolled.

@@ -26,13 +26,14 @@ import (
 // fakeWorkflows stands in for Temporal in handler tests (the end-to-end tests use the real
 // server). It records calls and answers with the configured function.
 type fakeWorkflows struct {
-	mu      sync.Mutex
-	creates []schemas.PaymentInput
-	create  func(ctx context.Context, in schemas.PaymentInput) (schemas.CreatePaymentResult, error)
-	get     func(merchantID, paymentID string) (schemas.Payment, error)
-	updates []string
-	signals []string
-	update  func(merchantID, paymentID, name string, arg any) (schemas.Payment, error)
+	mu           sync.Mutex
+	creates      []schemas.PaymentInput
+	create       func(ctx context.Context, in schemas.PaymentInput) (schemas.CreatePaymentResult, error)
+	get          func(merchantID, paymentID string) (schemas.Payment, error)
+	createRefund func(in schemas.RefundInput) (schemas.CreateRefundResult, error)
+	updates      []string
+	signals      []string
+	update       func(merchantID, paymentID, name string, arg any) (schemas.Payment, error)
 }
 
 func (f *fakeWorkflows) Update(_ context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error) {
@@ -53,6 +54,13 @@ func (f *fakeWorkflows) Create(ctx context.Context, in schemas.PaymentInput, _ s
 		return succeeded(in), nil
 	}
 	return f.create(ctx, in)
+}
+
+func (f *fakeWorkflows) CreateRefund(_ context.Context, in schemas.RefundInput) (schemas.CreateRefundResult, error) {
+	if f.createRefund == nil {
+		return schemas.CreateRefundResult{}, errWorkflowClosed
+	}
+	return f.createRefund(in)
 }
 
 func (f *fakeWorkflows) Get(_ context.Context, merchantID, paymentID string) (schemas.Payment, error) {

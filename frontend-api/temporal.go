@@ -21,6 +21,9 @@ type paymentWorkflows interface {
 	Create(ctx context.Context, in schemas.PaymentInput, updateID string) (schemas.CreatePaymentResult, error)
 	// Get asks a running payment workflow for its state.
 	Get(ctx context.Context, merchantID, paymentID string) (schemas.Payment, error)
+	// CreateRefund starts the refund's workflow, or reaches the running one, and waits for
+	// its answer.
+	CreateRefund(ctx context.Context, in schemas.RefundInput) (schemas.CreateRefundResult, error)
 	// Update sends one of the payment's updates (capture, cancel, operator decision) and
 	// waits for its answer: the payment after it, or errWorkflowClosed.
 	Update(ctx context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error)
@@ -41,39 +44,51 @@ type temporalPayments struct {
 // payment/<merchant>/<payment>: USE_EXISTING makes a retry reach the same workflow, and
 // REJECT_DUPLICATE keeps a finished payment from ever being started again.
 func (t temporalPayments) Create(ctx context.Context, in schemas.PaymentInput, updateID string) (schemas.CreatePaymentResult, error) {
-	start := t.client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       schemas.PaymentWorkflowID(in.MerchantID, in.PaymentID),
-		TaskQueue:                t.taskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	var res schemas.CreatePaymentResult
+	err := t.updateWithStart(ctx, client.StartWorkflowOptions{
+		ID: schemas.PaymentWorkflowID(in.MerchantID, in.PaymentID),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			schemas.SearchMerchantID.ValueSet(in.MerchantID),
 			schemas.SearchAmountMinor.ValueSet(in.Amount),
 			schemas.SearchCurrency.ValueSet(in.Currency),
 			schemas.SearchPaymentStatus.ValueSet(string(schemas.PaymentProcessing)),
 		),
-	}, schemas.PaymentWorkflowName, in)
+	}, schemas.PaymentWorkflowName, in, schemas.UpdateCreatePayment, updateID, schemas.CreatePaymentRequest{RequestHash: in.RequestHash}, &res)
+	return res, err
+}
+
+func (t temporalPayments) CreateRefund(ctx context.Context, in schemas.RefundInput) (schemas.CreateRefundResult, error) {
+	var res schemas.CreateRefundResult
+	err := t.updateWithStart(ctx, client.StartWorkflowOptions{ID: schemas.RefundWorkflowID(in.MerchantID, in.RefundID)},
+		schemas.RefundWorkflowName, in, schemas.UpdateCreateRefund, "", schemas.CreateRefundRequest{RequestHash: in.RequestHash}, &res)
+	return res, err
+}
+
+// updateWithStart sends an update with Update-With-Start: USE_EXISTING makes a retry reach
+// the same workflow, and REJECT_DUPLICATE keeps a finished one from ever being started
+// again (errWorkflowClosed).
+func (t temporalPayments) updateWithStart(ctx context.Context, opts client.StartWorkflowOptions, workflowName string, input any,
+	updateName, updateID string, arg, result any) error {
+	opts.TaskQueue = t.taskQueue
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
 	handle, err := t.client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
+		StartWorkflowOperation: t.client.NewWithStartWorkflowOperation(opts, workflowName, input),
 		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     updateID,
-			UpdateName:   schemas.UpdateCreatePayment,
-			Args:         []any{schemas.CreatePaymentRequest{RequestHash: in.RequestHash}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
+			UpdateID: updateID, UpdateName: updateName, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
-			return schemas.CreatePaymentResult{}, errWorkflowClosed
+			return errWorkflowClosed
 		}
-		return schemas.CreatePaymentResult{}, fmt.Errorf("update-with-start %s: %w", in.PaymentID, err)
+		return fmt.Errorf("update-with-start %s: %w", opts.ID, err)
 	}
-	var res schemas.CreatePaymentResult
-	if err := handle.Get(ctx, &res); err != nil {
-		return schemas.CreatePaymentResult{}, fmt.Errorf("create payment %s: %w", in.PaymentID, err)
+	if err := handle.Get(ctx, result); err != nil {
+		return fmt.Errorf("%s %s: %w", updateName, opts.ID, err)
 	}
-	return res, nil
+	return nil
 }
 
 func (t temporalPayments) Update(ctx context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error) {

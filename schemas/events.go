@@ -27,6 +27,12 @@ const (
 	EventPaymentCanceled = "payment.canceled"
 	// EventPaymentFailed: the payment cannot succeed (a decline, failed authentication).
 	EventPaymentFailed = "payment.failed"
+
+	// Refund events travel on the payments topic under the payment's ID, so that a
+	// payment's whole story stays in order on one partition.
+	EventRefundCreated   = "refund.created"
+	EventRefundSucceeded = "refund.succeeded"
+	EventRefundFailed    = "refund.failed"
 )
 
 // Event is the envelope of every Kafka message Durapay publishes. The message key is the ID
@@ -46,6 +52,9 @@ type Event struct {
 
 // PaymentEventSchemaVersion is the schema version of payment.* events.
 const PaymentEventSchemaVersion = 1
+
+// RefundEventSchemaVersion is the schema version of refund.* events.
+const RefundEventSchemaVersion = 1
 
 // EventSchemas holds the JSON Schema documents, one per event type and version
 // (events/<type>.v<version>.json), plus the shared definitions they refer to.

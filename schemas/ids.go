@@ -23,6 +23,17 @@ func PaymentWorkflowID(merchantID, paymentID string) string {
 	return "payment/" + merchantID + "/" + paymentID
 }
 
+// RefundID derives a refund's ID from the merchant and the client's Idempotency-Key, as
+// PaymentID does.
+func RefundID(merchantID, idempotencyKey string) string {
+	return "rfd_" + digest32("refund", merchantID, idempotencyKey)
+}
+
+// RefundWorkflowID is the refund's workflow ID: refund/<merchant>/<refund>.
+func RefundWorkflowID(merchantID, refundID string) string {
+	return "refund/" + merchantID + "/" + refundID
+}
+
 // EventID derives an event's ID from what makes the event unique, so that a retried publish
 // carries the same ID and consumers can drop the duplicate.
 func EventID(parts ...string) string {

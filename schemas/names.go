@@ -38,6 +38,12 @@ const (
 	// QueryPayment returns the payment as the workflow currently sees it.
 	QueryPayment = "Payment"
 
+	RefundWorkflowName = "RefundWorkflow"
+	// UpdateCreateRefund is sent with Update-With-Start; it answers with the refund once
+	// Stripe has it (or the refund is refused).
+	UpdateCreateRefund = "CreateRefund"
+	QueryRefund        = "Refund"
+
 	// StripeEventsBackfillWorkflowName delivers provider events that no webhook brought, run
 	// by the schedule ScheduleStripeEventsBackfill.
 	StripeEventsBackfillWorkflowName = "StripeEventsBackfill"
@@ -50,6 +56,7 @@ const (
 	StripeMetadataPaymentID  = "durapay_payment_id"
 	StripeMetadataMerchantID = "durapay_merchant_id"
 	StripeMetadataWorkflowID = "durapay_workflow_id"
+	StripeMetadataRefundID   = "durapay_refund_id"
 )
 
 // SearchStatusNeedsAttention is the PaymentStatus search attribute of a payment parked for an
@@ -90,4 +97,8 @@ const (
 	ErrTypeCaptureAmountInvalid = "CaptureAmountInvalid"
 	// ErrTypeInvalidDecision: an operator decision that is neither retry nor cancel.
 	ErrTypeInvalidDecision = "InvalidOperatorDecision"
+	// ErrTypePaymentNotCaptured: a refund of a payment whose funds were never captured.
+	ErrTypePaymentNotCaptured = "PaymentNotCaptured"
+	// ErrTypeRefundExceedsRemaining: a refund of more than what remains of the payment.
+	ErrTypeRefundExceedsRemaining = "RefundExceedsRemaining"
 )

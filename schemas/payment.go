@@ -16,11 +16,19 @@ const (
 	PaymentSucceeded       PaymentStatus = "succeeded"
 	PaymentFailed          PaymentStatus = "failed"
 	PaymentCanceled        PaymentStatus = "canceled"
+	// Refunds move a succeeded payment on; the payment's workflow has ended by then.
+	PaymentPartiallyRefunded PaymentStatus = "partially_refunded"
+	PaymentRefunded          PaymentStatus = "refunded"
 )
 
-// Terminal reports whether the payment can change no more (refunds aside).
+// Terminal reports whether the payment's workflow is done with it (refunds aside).
 func (s PaymentStatus) Terminal() bool {
-	return s == PaymentSucceeded || s == PaymentFailed || s == PaymentCanceled
+	return s == PaymentSucceeded || s == PaymentFailed || s == PaymentCanceled || s.Captured()
+}
+
+// Captured reports whether the payment's funds were captured, so that it can be refunded.
+func (s PaymentStatus) Captured() bool {
+	return s == PaymentSucceeded || s == PaymentPartiallyRefunded || s == PaymentRefunded
 }
 
 // Cancellation reasons Durapay sets itself, beside Stripe's.

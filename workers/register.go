@@ -36,6 +36,7 @@ func registrations(d deps) []registration {
 		taskQueue: schemas.TaskQueuePayments,
 		workflows: []named{
 			{schemas.PaymentWorkflowName, workflows.PaymentWorkflow},
+			{schemas.RefundWorkflowName, workflows.RefundWorkflow},
 			{schemas.StripeEventsBackfillWorkflowName, workflows.StripeEventsBackfillWorkflow},
 		},
 		activities: []named{
@@ -44,8 +45,13 @@ func registrations(d deps) []registration {
 			{activities.FindPaymentIntentName, d.stripe.FindPaymentIntent},
 			{activities.CapturePaymentIntentName, d.stripe.CapturePaymentIntent},
 			{activities.CancelPaymentIntentName, d.stripe.CancelPaymentIntent},
+			{activities.CreateRefundName, d.stripe.CreateRefund},
+			{activities.RetrieveRefundName, d.stripe.RetrieveRefund},
+			{activities.FindRefundName, d.stripe.FindRefund},
 			{activities.BackfillStripeEventsName, d.stripeEvents.BackfillStripeEvents},
 			{activities.RecordPaymentName, d.store.RecordPayment},
+			{activities.ReserveRefundName, d.store.ReserveRefund},
+			{activities.RecordRefundName, d.store.RecordRefund},
 			{activities.PublishEventName, d.events.PublishEvent},
 		},
 	}}

@@ -68,6 +68,8 @@ type payment struct {
 	firstUpdateID string
 	// unpublished holds events of recorded changes, in order, until Kafka has them.
 	unpublished []schemas.Event
+	// chargeID is the PaymentIntent's latest charge, which the ledger's capture names.
+	chargeID string
 
 	// commands are the merchant's capture and cancel requests, run one at a time in order.
 	commands []*command
@@ -293,6 +295,9 @@ func (p *payment) applyPaymentIntent(ctx workflow.Context, pi activities.Payment
 	prev := p.state.Status
 	if prev.Terminal() {
 		return nil
+	}
+	if pi.LatestCharge != "" {
+		p.chargeID = pi.LatestCharge
 	}
 	switch pi.Status {
 	case "succeeded":
@@ -585,7 +590,7 @@ func (p *payment) change(ctx workflow.Context, eventTypes []string, mutate func(
 	}
 	err := activities.ExecRecordPayment(workflow.WithLocalActivityOptions(ctx, dbWrite), activities.RecordPaymentRequest{
 		Payment: p.state, IdempotencyKey: p.in.IdempotencyKey, RequestHash: p.in.RequestHash,
-		WorkflowID: p.workflowID, Attention: p.attention, Version: p.version, At: p.changedAt,
+		WorkflowID: p.workflowID, Attention: p.attention, StripeChargeID: p.chargeID, Version: p.version, At: p.changedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("record payment version %d: %w", p.version, err)

@@ -21,7 +21,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"happy_path", "decline", "3ds_success", "3ds_timeout", "partial_capture", "manual_capture_canceled", "operator_retry"}
+	want := []string{"happy_path", "decline", "3ds_success", "3ds_timeout", "partial_capture", "manual_capture_canceled", "operator_retry",
+		"refund_succeeded", "refund_failed"}
 	if len(files) < len(want) {
 		t.Fatalf("found %d histories, want at least %v", len(files), want)
 	}
@@ -35,6 +36,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			t.Parallel()
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(workflows.PaymentWorkflow, workflow.RegisterOptions{Name: schemas.PaymentWorkflowName})
+			replayer.RegisterWorkflowWithOptions(workflows.RefundWorkflow, workflow.RegisterOptions{Name: schemas.RefundWorkflowName})
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Fatalf("%s no longer replays: %v", file, err)
 			}

@@ -31,6 +31,20 @@ const (
 	StripeClearing AccountKind = "stripe_clearing"
 	// MerchantBalance is what Durapay owes a merchant. A liability: it grows with credits.
 	MerchantBalance AccountKind = "merchant_balance"
+	// Refunds is what a merchant gave back to its customers: a contra-liability beside the
+	// merchant's balance (it grows with debits), so that refunds are visible on their own.
+	// What Durapay owes the merchant is -(merchant_balance + refunds).
+	Refunds AccountKind = "refunds"
+	// PlatformFees is Durapay's fee income. Revenue: it grows with credits.
+	PlatformFees AccountKind = "platform_fees"
+)
+
+// Transaction kinds.
+const (
+	KindCapture        = "payment_capture"
+	KindFee            = "payment_fee"
+	KindRefund         = "refund"
+	KindRefundReversal = "refund_reversal"
 )
 
 // PlatformOwner owns the accounts that are Durapay's own rather than a merchant's.
@@ -57,8 +71,12 @@ type Transaction struct {
 	Kind       string
 	MerchantID string
 	PaymentID  string
-	Created    time.Time
-	Postings   []Posting
+	RefundID   string
+	// ExternalRef is the Stripe object the transaction mirrors (a charge ch_..., a refund
+	// re_...), which reconciliation matches with Stripe's balance transactions.
+	ExternalRef string
+	Created     time.Time
+	Postings    []Posting
 }
 
 var (
@@ -75,13 +93,55 @@ func TransactionID(parts ...string) string {
 
 // Capture records captured card funds: Stripe now owes the platform the amount (debit
 // clearing) and the platform owes it to the merchant (credit the merchant's balance).
-func Capture(paymentID, merchantID string, amount money.Amount, at time.Time) Transaction {
+// chargeID is Stripe's charge, when known.
+func Capture(paymentID, merchantID, chargeID string, amount money.Amount, at time.Time) Transaction {
 	return Transaction{
-		ID: TransactionID(paymentID, "capture"), Kind: "payment_capture", MerchantID: merchantID, PaymentID: paymentID, Created: at,
+		ID: TransactionID(paymentID, "capture"), Kind: KindCapture, MerchantID: merchantID, PaymentID: paymentID,
+		ExternalRef: chargeID, Created: at,
 		Postings: []Posting{
 			{Account: Account{Owner: PlatformOwner, Kind: StripeClearing, Currency: amount.Currency}, Amount: amount.Minor},
 			{Account: Account{Owner: merchantID, Kind: MerchantBalance, Currency: amount.Currency}, Amount: -amount.Minor},
 		},
+	}
+}
+
+// Fee records Durapay's fee on a capture: the merchant is owed less (debit its balance) and
+// the platform earns it (credit fees).
+func Fee(paymentID, merchantID string, fee money.Amount, at time.Time) Transaction {
+	return Transaction{
+		ID: TransactionID(paymentID, "fee"), Kind: KindFee, MerchantID: merchantID, PaymentID: paymentID, Created: at,
+		Postings: []Posting{
+			{Account: Account{Owner: merchantID, Kind: MerchantBalance, Currency: fee.Currency}, Amount: fee.Minor},
+			{Account: Account{Owner: PlatformOwner, Kind: PlatformFees, Currency: fee.Currency}, Amount: -fee.Minor},
+		},
+	}
+}
+
+// Refund records money Stripe returned to the customer: the merchant's refunds grow (debit)
+// and Stripe holds that much less for the platform (credit clearing). Durapay's fee is not
+// returned on a refund.
+func Refund(refundID, paymentID, merchantID, stripeRefundID string, amount money.Amount, at time.Time) Transaction {
+	return Transaction{
+		ID: TransactionID(refundID, "refund"), Kind: KindRefund, MerchantID: merchantID, PaymentID: paymentID, RefundID: refundID,
+		ExternalRef: stripeRefundID, Created: at,
+		Postings: []Posting{
+			{Account: Account{Owner: merchantID, Kind: Refunds, Currency: amount.Currency}, Amount: amount.Minor},
+			{Account: Account{Owner: PlatformOwner, Kind: StripeClearing, Currency: amount.Currency}, Amount: -amount.Minor},
+		},
+	}
+}
+
+// RefundReversal undoes a refund that Stripe reported failed after it was recorded: the
+// money is back at Stripe and owed to the merchant again. Postings are never edited; this is
+// the correction.
+func RefundReversal(refund Transaction, at time.Time) Transaction {
+	reversed := make([]Posting, len(refund.Postings))
+	for i, p := range refund.Postings {
+		reversed[i] = Posting{Account: p.Account, Amount: -p.Amount}
+	}
+	return Transaction{
+		ID: TransactionID(refund.RefundID, "refund_reversal"), Kind: KindRefundReversal, MerchantID: refund.MerchantID,
+		PaymentID: refund.PaymentID, RefundID: refund.RefundID, ExternalRef: refund.ExternalRef, Created: at, Postings: reversed,
 	}
 }
 
@@ -116,15 +176,13 @@ func Post(ctx context.Context, tx pgx.Tx, t Transaction) (posted bool, err error
 	if err := t.Validate(); err != nil {
 		return false, err
 	}
-	var paymentID any
-	if t.PaymentID != "" {
-		paymentID = t.PaymentID
-	}
 	// ON CONFLICT DO NOTHING RETURNING: postings are written only for a transaction this call
 	// inserted, so a retried activity cannot post twice.
 	err = tx.QueryRow(ctx, `
-		INSERT INTO ledger_transactions (id, kind, merchant_id, payment_id, created_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO NOTHING RETURNING id`, t.ID, t.Kind, t.MerchantID, paymentID, t.Created).Scan(new(string))
+		INSERT INTO ledger_transactions (id, kind, merchant_id, payment_id, refund_id, external_ref, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (id) DO NOTHING RETURNING id`,
+		t.ID, t.Kind, t.MerchantID, nullable(t.PaymentID), nullable(t.RefundID), nullable(t.ExternalRef), t.Created).Scan(new(string))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, sameAsStored(ctx, tx, t)
 	}
@@ -153,6 +211,7 @@ func sameAsStored(ctx context.Context, q pg.Querier, t Transaction) error {
 		return err
 	}
 	if stored.Kind != t.Kind || stored.MerchantID != t.MerchantID || stored.PaymentID != t.PaymentID ||
+		stored.RefundID != t.RefundID || stored.ExternalRef != t.ExternalRef ||
 		!slices.Equal(sorted(stored.Postings), sorted(t.Postings)) {
 		return fmt.Errorf("%w: %s", ErrConflict, t.ID)
 	}
@@ -171,17 +230,15 @@ func sorted(ps []Posting) []Posting {
 // Get reads a transaction with its postings, or pg.ErrNotFound.
 func Get(ctx context.Context, q pg.Querier, id string) (Transaction, error) {
 	t := Transaction{ID: id}
-	var paymentID *string
-	err := q.QueryRow(ctx, `SELECT kind, merchant_id, payment_id, created_at FROM ledger_transactions WHERE id = $1`, id).
-		Scan(&t.Kind, &t.MerchantID, &paymentID, &t.Created)
+	err := q.QueryRow(ctx, `
+		SELECT kind, merchant_id, coalesce(payment_id, ''), coalesce(refund_id, ''), coalesce(external_ref, ''), created_at
+		  FROM ledger_transactions WHERE id = $1`, id).
+		Scan(&t.Kind, &t.MerchantID, &t.PaymentID, &t.RefundID, &t.ExternalRef, &t.Created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Transaction{}, pg.ErrNotFound
 	}
 	if err != nil {
 		return Transaction{}, fmt.Errorf("read ledger transaction %s: %w", id, err)
-	}
-	if paymentID != nil {
-		t.PaymentID = *paymentID
 	}
 	rows, err := q.Query(ctx, `
 		SELECT a.owner, a.kind, a.currency, p.amount FROM ledger_postings p
@@ -213,4 +270,11 @@ func Balance(ctx context.Context, q pg.Querier, a Account) (int64, error) {
 		return 0, fmt.Errorf("balance of %s/%s/%s: %w", a.Owner, a.Kind, a.Currency, err)
 	}
 	return sum, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

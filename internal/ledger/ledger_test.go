@@ -51,7 +51,7 @@ func TestCapturePostsBalancedOnce(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	seed(t, pool, "mer_a", "pay_1")
 	usd, _ := money.NewAmount(2000, "usd")
-	capture := ledger.Capture("pay_1", "mer_a", usd, time.Unix(1_700_000_000, 0))
+	capture := ledger.Capture("pay_1", "mer_a", "ch_1", usd, time.Unix(1_700_000_000, 0))
 
 	for i, want := range []bool{true, false} { // the second post is a replay
 		posted, err := post(t, pool, capture)
@@ -107,7 +107,7 @@ func TestDatabaseGuardsTheLedger(t *testing.T) {
 	pool := pgtest.NewPool(t)
 	seed(t, pool, "mer_c", "pay_c")
 	usd, _ := money.NewAmount(700, "usd")
-	if _, err := post(t, pool, ledger.Capture("pay_c", "mer_c", usd, time.Now())); err != nil {
+	if _, err := post(t, pool, ledger.Capture("pay_c", "mer_c", "", usd, time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE ledger_postings SET amount = amount * 2`); err == nil {

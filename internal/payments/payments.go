@@ -31,6 +31,7 @@ type Record struct {
 
 // Save inserts or advances the payment. It reports whether the row changed; a write with a
 // version not newer than the stored one changes nothing (an activity retry, a replay).
+// amount_refunded is left alone on update: refunds (internal/refunds) own it.
 func Save(ctx context.Context, q pg.Querier, r Record) (changed bool, err error) {
 	tag, err := q.Exec(ctx, `
 		INSERT INTO payments (id, merchant_id, idempotency_key, request_hash, workflow_id, amount, currency,
@@ -42,7 +43,6 @@ func Save(ctx context.Context, q pg.Querier, r Record) (changed bool, err error)
 		       status = EXCLUDED.status,
 		       amount_capturable = EXCLUDED.amount_capturable,
 		       amount_captured = EXCLUDED.amount_captured,
-		       amount_refunded = EXCLUDED.amount_refunded,
 		       stripe_payment_intent_id = EXCLUDED.stripe_payment_intent_id,
 		       next_action = EXCLUDED.next_action,
 		       failure = EXCLUDED.failure,

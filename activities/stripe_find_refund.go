@@ -1,0 +1,49 @@
+package activities
+
+import (
+	"context"
+
+	"github.com/stripe/stripe-go/v76"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/schemas"
+)
+
+// FindRefundName is the activity's registered name.
+const FindRefundName = "stripe.FindRefund"
+
+// FindRefundRequest looks for the Stripe refund of one Durapay refund.
+type FindRefundRequest struct {
+	PaymentIntentID string
+	RefundID        string
+}
+
+// FindRefund lists the PaymentIntent's refunds and returns the one carrying the Durapay
+// refund's ID in its metadata, or a zero StripeRefund. A refund whose Stripe calls kept
+// failing past their retry budget runs this before it tries again under a new idempotency
+// key, so that it never refunds twice.
+func (s *Stripe) FindRefund(ctx context.Context, req FindRefundRequest) (StripeRefund, error) {
+	var found *stripe.Refund
+	err := s.call(ctx, func() error {
+		params := &stripe.RefundListParams{PaymentIntent: stripe.String(req.PaymentIntentID)}
+		params.Context = ctx
+		it := s.api.Refunds.List(params)
+		for it.Next() {
+			if re := it.Refund(); re.Metadata[schemas.StripeMetadataRefundID] == req.RefundID && found == nil {
+				found = re
+			}
+		}
+		return it.Err()
+	})
+	if err != nil || found == nil {
+		return StripeRefund{}, err
+	}
+	return fromStripeRefund(found), nil
+}
+
+// ExecFindRefund runs the activity as a local activity (options from ctx).
+func ExecFindRefund(ctx workflow.Context, req FindRefundRequest) (StripeRefund, error) {
+	var re StripeRefund
+	err := workflow.ExecuteLocalActivity(ctx, FindRefundName, req).Get(ctx, &re)
+	return re, err
+}

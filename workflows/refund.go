@@ -1,0 +1,296 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/schemas"
+)
+
+// Steps of a refund; with the workflow ID they form the Stripe idempotency keys.
+const (
+	stepCreateRefund   = "create_refund"
+	stepFindRefund     = "find_refund"
+	stepRetrieveRefund = "retrieve_refund"
+)
+
+// retryLater is how long a refund waits before it reads Stripe again after a read failed
+// beyond its retry budget.
+const retryLater = time.Minute
+
+// RefundWorkflow carries one refund from the merchant's request to its outcome.
+//
+// Started by Update-With-Start, it first reserves the amount against the payment under the
+// payment row's lock (internal/refunds: concurrent refunds can never exceed the capture),
+// then asks Stripe, records the refund and its ledger transaction, and answers the create.
+// It then listens for Stripe's events about the refund during the failure window: a refund
+// that Stripe reports failed is reversed in the ledger and becomes refundable again.
+func RefundWorkflow(ctx workflow.Context, in schemas.RefundInput) (schemas.Refund, error) {
+	r, err := newRefund(ctx, in)
+	if err != nil {
+		return schemas.Refund{}, err
+	}
+	return r.run(ctx)
+}
+
+type refund struct {
+	in         schemas.RefundInput
+	workflowID string
+	logger     log.Logger
+
+	state           schemas.Refund
+	paymentIntentID string
+	version         int64
+	// refusal is why the refund was refused before it existed; answered to the create.
+	refusal       error
+	answerable    bool
+	firstUpdateID string
+	unpublished   []schemas.Event
+
+	stripeEvents []schemas.StripeEventSignal
+	seenEvents   map[string]bool
+}
+
+func newRefund(ctx workflow.Context, in schemas.RefundInput) (*refund, error) {
+	r := &refund{
+		in:         in,
+		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		logger:     log.With(workflow.GetLogger(ctx), "RefundID", in.RefundID, "PaymentID", in.PaymentID, "MerchantID", in.MerchantID),
+		seenEvents: map[string]bool{},
+	}
+	if r.in.Policy.FailureWindow <= 0 {
+		r.in.Policy.FailureWindow = schemas.DefaultRefundFailureWindow
+	}
+	if r.in.Policy.StripeRetryBudget <= 0 || r.in.Policy.StripeRetryBudget > schemas.MaxStripeRetryBudget {
+		r.in.Policy.StripeRetryBudget = schemas.DefaultStripeRetryBudget
+	}
+	if err := workflow.SetQueryHandler(ctx, schemas.QueryRefund, func() (schemas.Refund, error) { return r.state, nil }); err != nil {
+		return nil, fmt.Errorf("register query %s: %w", schemas.QueryRefund, err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, schemas.UpdateCreateRefund, r.answerCreate,
+		workflow.UpdateHandlerOptions{Validator: r.validateCreate}); err != nil {
+		return nil, fmt.Errorf("register update %s: %w", schemas.UpdateCreateRefund, err)
+	}
+	events := workflow.GetSignalChannel(ctx, schemas.SignalStripeEvent)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var ev schemas.StripeEventSignal
+			events.Receive(ctx, &ev)
+			r.stripeEvents = append(r.stripeEvents, ev)
+		}
+	})
+	return r, nil
+}
+
+func (r *refund) validateCreate(_ workflow.Context, req schemas.CreateRefundRequest) error {
+	if req.RequestHash != r.in.RequestHash {
+		return temporal.NewNonRetryableApplicationError(
+			"this Idempotency-Key was already used with a different request", schemas.ErrTypeIdempotencyKeyReused, nil)
+	}
+	return nil
+}
+
+func (r *refund) answerCreate(ctx workflow.Context, _ schemas.CreateRefundRequest) (schemas.CreateRefundResult, error) {
+	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
+	if r.firstUpdateID == "" {
+		r.firstUpdateID = updateID
+	}
+	if err := workflow.Await(ctx, func() bool { return r.answerable }); err != nil {
+		return schemas.CreateRefundResult{}, err
+	}
+	return schemas.CreateRefundResult{Refund: r.state, Replayed: updateID != r.firstUpdateID}, r.refusal
+}
+
+func (r *refund) run(ctx workflow.Context) (schemas.Refund, error) {
+	reserved, err := activities.ExecReserveRefund(workflow.WithLocalActivityOptions(ctx, dbWrite), activities.ReserveRefundRequest{
+		Input: r.in, WorkflowID: r.workflowID, At: workflow.Now(ctx)})
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		r.logger.Info("Refund refused", "Reason", appErr.Type())
+		r.refusal, r.answerable = appErr, true
+		return schemas.Refund{}, r.finish(ctx)
+	}
+	if err != nil {
+		return schemas.Refund{}, err
+	}
+	r.state, r.paymentIntentID = reserved.Refund, reserved.PaymentIntentID
+
+	re, failure, err := r.createAtStripe(ctx)
+	switch {
+	case err != nil:
+		return r.state, err
+	case failure != "":
+		err = r.record(ctx, activities.RecordRefundRequest{Status: schemas.RefundFailed, FailureReason: failure}, schemas.EventRefundFailed)
+	default:
+		err = r.follow(ctx, re, schemas.EventRefundCreated)
+	}
+	if err != nil {
+		return r.state, err
+	}
+	r.answerable = true
+
+	deadline := workflow.Now(ctx).Add(r.in.Policy.FailureWindow)
+	for r.state.Status != schemas.RefundFailed {
+		if err := r.publish(ctx); err != nil {
+			return r.state, err
+		}
+		wait := deadline.Sub(workflow.Now(ctx))
+		if wait <= 0 {
+			break
+		}
+		got, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return len(r.stripeEvents) > 0 })
+		if err != nil {
+			return r.state, err
+		}
+		if !got {
+			break
+		}
+		ev := r.stripeEvents[0]
+		r.stripeEvents = r.stripeEvents[1:]
+		if err := r.applyStripeEvent(ctx, ev); err != nil {
+			return r.state, err
+		}
+	}
+	return r.state, r.finish(ctx)
+}
+
+// finish publishes what is left and waits for the handlers, before the workflow returns.
+func (r *refund) finish(ctx workflow.Context) error {
+	if err := r.publish(ctx); err != nil {
+		return err
+	}
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// createAtStripe creates the Stripe refund, and returns it or Stripe's refusal (failure).
+// When a call keeps failing past its retry budget, the workflow looks for a refund an
+// attempt did create before it tries again under a new key: a refund is never doubled.
+func (r *refund) createAtStripe(ctx workflow.Context) (re activities.StripeRefund, failure string, err error) {
+	base := r.workflowID + "/" + stepCreateRefund
+	key := base
+	for attempt := 1; ; attempt++ {
+		re, err = activities.ExecCreateRefund(r.stripeContext(ctx), activities.CreateRefundRequest{
+			IdempotencyKey: key, PaymentIntentID: r.paymentIntentID, Amount: r.state.Amount, Reason: r.in.Reason,
+			Metadata: r.in.Metadata, RefundID: r.in.RefundID, WorkflowID: r.workflowID})
+		if err == nil {
+			return re, "", nil
+		}
+		if f, refused := refusal(err); refused {
+			r.logger.Warn("Stripe refused the refund", "Code", f.Code, "Message", f.Message)
+			return re, f.Code, nil
+		}
+		if temporal.IsCanceledError(err) {
+			return re, "", err
+		}
+		r.logger.Error("Stripe refund still failing after its retry budget; looking for it before trying again", "Attempt", attempt, "Error", err)
+		found, findErr := activities.ExecFindRefund(r.stripeContext(ctx), activities.FindRefundRequest{
+			PaymentIntentID: r.paymentIntentID, RefundID: r.in.RefundID})
+		if findErr == nil && found.ID != "" {
+			return found, "", nil
+		}
+		if findErr == nil {
+			key = base + "/retry-" + strconv.Itoa(attempt)
+		}
+	}
+}
+
+// follow records the Stripe refund's state; an event names what the change means.
+func (r *refund) follow(ctx workflow.Context, re activities.StripeRefund, created string) error {
+	switch re.Status {
+	case "failed", "canceled":
+		reason := re.FailureReason
+		if reason == "" {
+			reason = re.Status
+		}
+		events := []string{schemas.EventRefundFailed}
+		if created != "" && r.state.StripeRefundID == "" {
+			// Stripe accepted it and it failed since: post it, then reverse it.
+			if err := r.record(ctx, activities.RecordRefundRequest{Status: schemas.RefundPending, StripeRefundID: re.ID}, created); err != nil {
+				return err
+			}
+		}
+		return r.record(ctx, activities.RecordRefundRequest{Status: schemas.RefundFailed, StripeRefundID: re.ID, FailureReason: reason}, events...)
+	case "succeeded":
+		if r.state.Status == schemas.RefundSucceeded {
+			return nil
+		}
+		events := []string{schemas.EventRefundSucceeded}
+		if created != "" {
+			events = []string{created, schemas.EventRefundSucceeded}
+		}
+		return r.record(ctx, activities.RecordRefundRequest{Status: schemas.RefundSucceeded, StripeRefundID: re.ID}, events...)
+	default: // pending, requires_action: Stripe has it and the ledger posts it
+		if created == "" {
+			return nil
+		}
+		return r.record(ctx, activities.RecordRefundRequest{Status: schemas.RefundPending, StripeRefundID: re.ID}, created)
+	}
+}
+
+// applyStripeEvent follows a Stripe event about the refund by reading the refund itself.
+func (r *refund) applyStripeEvent(ctx workflow.Context, ev schemas.StripeEventSignal) error {
+	if r.seenEvents[ev.EventID] || ev.ObjectID != r.state.StripeRefundID {
+		return nil
+	}
+	re, err := activities.ExecRetrieveRefund(r.stripeContext(ctx), activities.RetrieveRefundRequest{ID: r.state.StripeRefundID})
+	if err != nil && !temporal.IsCanceledError(err) {
+		r.logger.Error("Could not read the refund from Stripe; trying again later", "EventID", ev.EventID, "Error", err)
+		r.stripeEvents = append(r.stripeEvents, ev)
+		return workflow.Sleep(ctx, retryLater)
+	}
+	if err != nil {
+		return err
+	}
+	r.seenEvents[ev.EventID] = true
+	return r.follow(ctx, re, "")
+}
+
+// record writes the refund's new state (and ledger) and queues its events.
+func (r *refund) record(ctx workflow.Context, req activities.RecordRefundRequest, eventTypes ...string) error {
+	req.RefundID, req.At = r.in.RefundID, workflow.Now(ctx)
+	state, err := activities.ExecRecordRefund(workflow.WithLocalActivityOptions(ctx, dbWrite), req)
+	if err != nil {
+		return fmt.Errorf("record refund %s: %w", req.Status, err)
+	}
+	r.state = state
+	r.version++
+	data, err := json.Marshal(r.state) //workflowcheck:ignore encoding/json writes map keys in sorted order
+	if err != nil {
+		return fmt.Errorf("encode refund: %w", err)
+	}
+	for _, typ := range eventTypes {
+		r.unpublished = append(r.unpublished, schemas.Event{
+			ID:   schemas.EventID(r.in.RefundID, typ, strconv.FormatInt(r.version, 10)),
+			Type: typ, Created: req.At.Unix(), Merchant: r.in.MerchantID,
+			SchemaVersion: schemas.RefundEventSchemaVersion, Data: data,
+		})
+	}
+	return nil
+}
+
+// publish sends the queued events in order, on the payments topic under the payment's ID.
+func (r *refund) publish(ctx workflow.Context) error {
+	actx := workflow.WithActivityOptions(ctx, eventPublish)
+	for len(r.unpublished) > 0 {
+		ev := r.unpublished[0]
+		if err := activities.ExecPublishEvent(actx, activities.PublishEventRequest{Topic: schemas.TopicPayments, Key: r.in.PaymentID, Event: ev}); err != nil {
+			return fmt.Errorf("publish %s: %w", ev.Type, err)
+		}
+		r.unpublished = r.unpublished[1:]
+	}
+	return nil
+}
+
+func (r *refund) stripeContext(ctx workflow.Context) workflow.Context {
+	opts := stripeCall
+	opts.ScheduleToCloseTimeout = r.in.Policy.StripeRetryBudget
+	return workflow.WithLocalActivityOptions(ctx, opts)
+}

@@ -1,0 +1,217 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/mock"
+	"github.com/stripe/stripe-go/v76"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/workflows"
+)
+
+var refundID = schemas.RefundID("mer_test", "r1")
+
+// refundHarness runs RefundWorkflow with its activities backed by a fake store and Stripe.
+type refundHarness struct {
+	*testsuite.TestWorkflowEnvironment
+	reserveErr   error
+	stripe       activities.StripeRefund
+	stripeErrs   []error
+	found        activities.StripeRefund
+	creates      []activities.CreateRefundRequest
+	recorded     []activities.RecordRefundRequest
+	published    []string
+	answer       *refundAnswer
+}
+
+type refundAnswer struct {
+	result schemas.CreateRefundResult
+	err    error
+	done   bool
+}
+
+func newRefundHarness(t *testing.T) *refundHarness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(workflows.RefundWorkflow, workflow.RegisterOptions{Name: schemas.RefundWorkflowName})
+	stripe, store, events := &activities.Stripe{}, &activities.Store{}, &activities.Events{}
+	for name, fn := range map[string]any{
+		activities.CreateRefundName: stripe.CreateRefund, activities.RetrieveRefundName: stripe.RetrieveRefund,
+		activities.FindRefundName: stripe.FindRefund, activities.ReserveRefundName: store.ReserveRefund,
+		activities.RecordRefundName: store.RecordRefund, activities.PublishEventName: events.PublishEvent,
+	} {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: schemas.RefundWorkflowID("mer_test", refundID)})
+	h := &refundHarness{TestWorkflowEnvironment: env, answer: &refundAnswer{}}
+	pending := schemas.Refund{ID: refundID, Object: "refund", Merchant: "mer_test", Payment: paymentID, Amount: 700,
+		Currency: "usd", Status: schemas.RefundPending, Metadata: map[string]string{}, Created: 1_700_000_000}
+	env.OnActivity(activities.ReserveRefundName, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.ReserveRefundRequest) (activities.ReservedRefund, error) {
+			return activities.ReservedRefund{Refund: pending, PaymentIntentID: "pi_1"}, h.reserveErr
+		})
+	env.OnActivity(activities.CreateRefundName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.CreateRefundRequest) (activities.StripeRefund, error) {
+			h.creates = append(h.creates, req)
+			if len(h.stripeErrs) > 0 {
+				err := h.stripeErrs[0]
+				h.stripeErrs = h.stripeErrs[1:]
+				return activities.StripeRefund{}, err
+			}
+			return h.stripe, nil
+		}).Maybe()
+	env.OnActivity(activities.RetrieveRefundName, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.RetrieveRefundRequest) (activities.StripeRefund, error) { return h.stripe, nil }).Maybe()
+	env.OnActivity(activities.FindRefundName, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.FindRefundRequest) (activities.StripeRefund, error) { return h.found, nil }).Maybe()
+	env.OnActivity(activities.RecordRefundName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.RecordRefundRequest) (schemas.Refund, error) {
+			h.recorded = append(h.recorded, req)
+			r := pending
+			r.Status, r.StripeRefundID, r.FailureReason = req.Status, req.StripeRefundID, req.FailureReason
+			return r, nil
+		}).Maybe()
+	env.OnActivity(activities.PublishEventName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.PublishEventRequest) error {
+			raw, _ := json.Marshal(req.Event)
+			if err := schemas.ValidateEvent(raw); err != nil {
+				t.Errorf("event %s does not match its schema: %v", req.Event.Type, err)
+			}
+			if req.Key != paymentID {
+				t.Errorf("refund event keyed %q, want the payment's ID", req.Key)
+			}
+			h.published = append(h.published, req.Event.Type)
+			return nil
+		}).Maybe()
+	h.RegisterDelayedCallback(func() {
+		h.UpdateWorkflow(schemas.UpdateCreateRefund, "create-1", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { h.answer.err, h.answer.done = err, true },
+			OnComplete: func(v any, err error) {
+				h.answer.done, h.answer.err = true, err
+				if err == nil {
+					h.answer.result = v.(schemas.CreateRefundResult)
+				}
+			},
+		}, schemas.CreateRefundRequest{RequestHash: "rh"})
+	}, 0)
+	return h
+}
+
+func refundInput() schemas.RefundInput {
+	return schemas.RefundInput{RefundID: refundID, MerchantID: "mer_test", PaymentID: paymentID, IdempotencyKey: "r1",
+		RequestHash: "rh", Amount: 700, Policy: schemas.RefundPolicy{FailureWindow: 24 * time.Hour}}
+}
+
+func TestRefundSucceeds(t *testing.T) {
+	h := newRefundHarness(t)
+	h.stripe = activities.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 700}
+	h.ExecuteWorkflow(workflows.RefundWorkflow, refundInput())
+	if err := h.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if h.answer.err != nil || h.answer.result.Refund.Status != schemas.RefundSucceeded || h.answer.result.Refund.StripeRefundID != "re_1" {
+		t.Fatalf("answer %+v %v", h.answer.result, h.answer.err)
+	}
+	if len(h.creates) != 1 || h.creates[0].IdempotencyKey != schemas.RefundWorkflowID("mer_test", refundID)+"/create_refund" ||
+		h.creates[0].PaymentIntentID != "pi_1" || h.creates[0].WorkflowID != schemas.RefundWorkflowID("mer_test", refundID) {
+		t.Fatalf("creates %+v", h.creates)
+	}
+	if diff := cmp.Diff([]string{schemas.EventRefundCreated, schemas.EventRefundSucceeded}, h.published); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+// Reservation refuses (more than remains): the create gets the refusal; nothing reaches
+// Stripe.
+func TestRefundRefused(t *testing.T) {
+	h := newRefundHarness(t)
+	h.reserveErr = temporal.NewNonRetryableApplicationError("too much", schemas.ErrTypeRefundExceedsRemaining, nil)
+	h.ExecuteWorkflow(workflows.RefundWorkflow, refundInput())
+	var appErr *temporal.ApplicationError
+	if !errors.As(h.answer.err, &appErr) || appErr.Type() != schemas.ErrTypeRefundExceedsRemaining {
+		t.Fatalf("answer err %v", h.answer.err)
+	}
+	if err := h.GetWorkflowError(); err != nil || len(h.creates) != 0 || len(h.published) != 0 {
+		t.Fatalf("workflow %v, %d Stripe creates, events %v", err, len(h.creates), h.published)
+	}
+}
+
+// A refund Stripe fails after accepting it: the workflow hears it by webhook, reads the
+// refund, and reverses it.
+func TestRefundFailsLater(t *testing.T) {
+	h := newRefundHarness(t)
+	h.stripe = activities.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 700}
+	h.RegisterDelayedCallback(func() {
+		h.stripe = activities.StripeRefund{ID: "re_1", Status: "failed", Amount: 700, FailureReason: "expired_or_canceled_card"}
+	}, time.Minute)
+	for _, evt := range []string{"evt_a", "evt_a", "evt_b"} {
+		h.RegisterDelayedCallback(func() {
+			h.SignalWorkflow(schemas.SignalStripeEvent, schemas.StripeEventSignal{EventID: evt, Type: "refund.updated", ObjectID: "re_1"})
+		}, 2*time.Minute)
+	}
+	h.ExecuteWorkflow(workflows.RefundWorkflow, refundInput())
+	var final schemas.Refund
+	if err := h.GetWorkflowResult(&final); err != nil {
+		t.Fatal(err)
+	}
+	if final.Status != schemas.RefundFailed || final.FailureReason != "expired_or_canceled_card" {
+		t.Fatalf("final %+v", final)
+	}
+	if diff := cmp.Diff([]string{schemas.EventRefundCreated, schemas.EventRefundSucceeded, schemas.EventRefundFailed}, h.published); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if n := len(h.recorded); n != 2 || h.recorded[1].Status != schemas.RefundFailed {
+		t.Errorf("records %+v, want succeeded then failed", h.recorded)
+	}
+}
+
+// Stripe refuses at creation: the reservation is released (recorded failed) and the create
+// is told.
+func TestRefundRefusedByStripe(t *testing.T) {
+	h := newRefundHarness(t)
+	h.stripeErrs = []error{activities.ClassifyStripeError(&stripe.Error{HTTPStatusCode: 400, Type: stripe.ErrorTypeInvalidRequest,
+		Code: stripe.ErrorCodeChargeAlreadyRefunded, Msg: "Charge has already been refunded."})}
+	h.ExecuteWorkflow(workflows.RefundWorkflow, refundInput())
+	if h.answer.result.Refund.Status != schemas.RefundFailed || h.answer.result.Refund.FailureReason != "charge_already_refunded" {
+		t.Fatalf("answer %+v", h.answer.result.Refund)
+	}
+	if diff := cmp.Diff([]string{schemas.EventRefundFailed}, h.published); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+// Stripe unreachable for longer than the retry budget: the workflow looks for the refund an
+// attempt may have created, finds it, and does not create another.
+func TestRefundFoundAfterRetryBudget(t *testing.T) {
+	h := newRefundHarness(t)
+	down := activities.ClassifyStripeError(&stripe.Error{HTTPStatusCode: 503, Type: stripe.ErrorTypeAPI, Msg: "unavailable"})
+	for i := 0; i < 100; i++ {
+		h.stripeErrs = append(h.stripeErrs, down)
+	}
+	h.found = activities.StripeRefund{ID: "re_found", Status: "succeeded", Amount: 700}
+	in := refundInput()
+	in.Policy.StripeRetryBudget = 30 * time.Minute
+	h.ExecuteWorkflow(workflows.RefundWorkflow, in)
+	if h.answer.result.Refund.StripeRefundID != "re_found" || h.answer.result.Refund.Status != schemas.RefundSucceeded {
+		t.Fatalf("answer %+v", h.answer.result.Refund)
+	}
+	for _, c := range h.creates {
+		if c.IdempotencyKey != h.creates[0].IdempotencyKey {
+			t.Fatalf("a second key %q: the found refund must be adopted, not doubled", c.IdempotencyKey)
+		}
+	}
+}
