@@ -214,7 +214,9 @@ func TestStripeEventsDuplicatedAndReordered(t *testing.T) {
 	h := newHarness(t, 0)
 	f := h.withStripe(&fakeStripe{pi: activities.PaymentIntent{ID: "pi_1", Status: "requires_action", NextAction: json.RawMessage(`{"type":"use_stripe_sdk"}`)}})
 	created := h.sendCreate(0, "req-1", "hash-1")
-	h.RegisterDelayedCallback(func() { f.pi = activities.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000} }, 30*time.Second)
+	h.RegisterDelayedCallback(func() {
+		f.pi = activities.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000}
+	}, 30*time.Second)
 	authorized := schemas.StripeEventSignal{EventID: "evt_2", Type: "payment_intent.amount_capturable_updated", ObjectID: "pi_1"}
 	older := schemas.StripeEventSignal{EventID: "evt_1", Type: "payment_intent.requires_action", ObjectID: "pi_1"}
 	for i := 0; i < 3; i++ {

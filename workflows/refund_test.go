@@ -26,14 +26,14 @@ var refundID = schemas.RefundID("mer_test", "r1")
 // refundHarness runs RefundWorkflow with its activities backed by a fake store and Stripe.
 type refundHarness struct {
 	*testsuite.TestWorkflowEnvironment
-	reserveErr   error
-	stripe       activities.StripeRefund
-	stripeErrs   []error
-	found        activities.StripeRefund
-	creates      []activities.CreateRefundRequest
-	recorded     []activities.RecordRefundRequest
-	published    []string
-	answer       *refundAnswer
+	reserveErr error
+	stripe     activities.StripeRefund
+	stripeErrs []error
+	found      activities.StripeRefund
+	creates    []activities.CreateRefundRequest
+	recorded   []activities.RecordRefundRequest
+	published  []string
+	answer     *refundAnswer
 }
 
 type refundAnswer struct {
@@ -74,9 +74,13 @@ func newRefundHarness(t *testing.T) *refundHarness {
 			return h.stripe, nil
 		}).Maybe()
 	env.OnActivity(activities.RetrieveRefundName, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.RetrieveRefundRequest) (activities.StripeRefund, error) { return h.stripe, nil }).Maybe()
+		func(context.Context, activities.RetrieveRefundRequest) (activities.StripeRefund, error) {
+			return h.stripe, nil
+		}).Maybe()
 	env.OnActivity(activities.FindRefundName, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.FindRefundRequest) (activities.StripeRefund, error) { return h.found, nil }).Maybe()
+		func(context.Context, activities.FindRefundRequest) (activities.StripeRefund, error) {
+			return h.found, nil
+		}).Maybe()
 	env.OnActivity(activities.RecordRefundName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.RecordRefundRequest) (schemas.Refund, error) {
 			h.recorded = append(h.recorded, req)
