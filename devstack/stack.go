@@ -26,6 +26,7 @@ import (
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/eventbus"
+	"github.com/durapay/durapay/internal/objectstore"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/testenv"
 	"github.com/durapay/durapay/schemas"
@@ -46,6 +47,7 @@ type Config struct {
 	KafkaBrokers []string
 	KafkaPort    int
 	SandboxPort  int
+	S3Port       int
 	// SandboxWebhookURL receives the sandbox's signed events, signed with the secrets.
 	SandboxWebhookURL     string
 	SandboxWebhookSecrets []string
@@ -62,6 +64,8 @@ type Stack struct {
 	Sandbox         *stripesandbox.Server
 	KafkaBrokers    []string
 	KafkaLocal      bool
+	// S3 is the local S3-compatible server's configuration (reports).
+	S3 objectstore.Config
 
 	closers []func() error // in start order; Close runs them backwards
 }
@@ -110,6 +114,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.startSandbox(); err != nil {
 		return nil, err
 	}
+	s3cfg, stopS3, err := StartS3(filepath.Join(cfg.StateDir, "s3.bolt"), cfg.S3Port)
+	if err != nil {
+		return nil, err
+	}
+	s.S3 = s3cfg
+	s.closers = append(s.closers, stopS3)
+	fmt.Fprintf(cfg.Log, "devstack: S3 (gofakes3) on %s, bucket %s\n", s3cfg.Endpoint, s3cfg.Bucket)
 	return s, nil
 }
 
@@ -303,3 +314,9 @@ func (quietLogger) Debug(string, ...any) {}
 func (quietLogger) Info(string, ...any)  {}
 func (quietLogger) Warn(string, ...any)  {}
 func (quietLogger) Error(string, ...any) {}
+
+// S3Env is the S3_* environment that points a process at the local S3 server.
+func (s *Stack) S3Env() []string {
+	return []string{"S3_ENDPOINT=" + s.S3.Endpoint, "S3_REGION=" + s.S3.Region, "S3_BUCKET=" + s.S3.Bucket,
+		"S3_ACCESS_KEY_ID=" + s.S3.AccessKeyID, "S3_SECRET_ACCESS_KEY=" + s.S3.SecretAccessKey, "S3_FORCE_PATH_STYLE=true"}
+}

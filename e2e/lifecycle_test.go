@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
+	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -42,13 +43,19 @@ func (e *stackEnv) waitStatus(t *testing.T, m *merchant, id string, status schem
 	return last
 }
 
-// eventsFor reads every event on the payments topic about a payment, in order, up to the
-// topic's current end. Every one must match its JSON Schema.
+// eventsFor reads every event on the payments topic about a payment, in order.
 func (e *stackEnv) eventsFor(t *testing.T, paymentID string) []schemas.Event {
+	t.Helper()
+	return e.topicEvents(t, schemas.TopicPayments, paymentID)
+}
+
+// topicEvents reads every event on a topic under a key, in order, up to the topic's
+// current end. Every one must match its JSON Schema.
+func (e *stackEnv) topicEvents(t *testing.T, topic, key string) []schemas.Event {
 	t.Helper()
 	var out []schemas.Event
 	for partition := 0; partition < 3; partition++ {
-		conn, err := kafka.DialLeader(context.Background(), "tcp", e.stack.KafkaBrokers[0], schemas.TopicPayments, partition)
+		conn, err := kafka.DialLeader(context.Background(), "tcp", e.stack.KafkaBrokers[0], topic, partition)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +76,7 @@ func (e *stackEnv) eventsFor(t *testing.T, paymentID string) []schemas.Event {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(msg.Key) != paymentID {
+			if string(msg.Key) != key {
 				continue
 			}
 			if err := schemas.ValidateEvent(msg.Value); err != nil {
@@ -375,19 +382,15 @@ func TestCircuitBreakerUnderStripeOutage(t *testing.T) {
 			e.call(t, &e.a, "POST", "/v1/payments", key, visa(1000+int64(i)))
 		}()
 	}
-	eventually(t, 20*time.Second, func() error { // the first attempts fail: the breaker opens
-		failed := 0
-		for _, r := range sb.Requests() {
-			if r.Fault == string(stripesandbox.FaultServerError) {
-				failed++
-			}
-		}
-		if failed < inFlight {
-			return fmt.Errorf("%d failed Stripe calls so far", failed)
+	// The attempts (and retries) fail until failures are half of the recent calls: the
+	// workers' breaker opens, and says so in Redis.
+	eventually(t, 30*time.Second, func() error {
+		open, err := breaker.OpenFor(context.Background(), e.redis, breaker.Stripe)
+		if err != nil || open == 0 {
+			return fmt.Errorf("breaker not open yet (%v)", err)
 		}
 		return nil
 	})
-	time.Sleep(200 * time.Millisecond) // the breaker's state reaches Redis
 	refused := e.call(t, &e.a, "POST", "/v1/payments", "refused-"+t.Name(), visa(100))
 	if refused.Status != http.StatusServiceUnavailable || refused.errorField("code") != "provider_unavailable" || refused.Header.Get("Retry-After") == "" {
 		t.Fatalf("new payment during the outage: %d %s Retry-After %q", refused.Status, refused.Raw, refused.Header.Get("Retry-After"))

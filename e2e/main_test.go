@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/client"
@@ -60,6 +61,7 @@ type stackEnv struct {
 	apiURL   string
 	temporal client.Client
 	pool     *pgxpool.Pool
+	redis    *redis.Client
 	// Two merchants, to prove that neither sees the other's objects, and a staff key.
 	a, b  merchant
 	staff merchant
@@ -127,18 +129,18 @@ func startEnv() (_ *stackEnv, err error) {
 	// Its own Redis database: the stack's circuit breaker state must not reach other tests.
 	redisURL := testenv.Getenv("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
 
-	ports := make([]int, 6)
+	ports := make([]int, 7)
 	for i := range ports {
 		if ports[i], err = devstack.FreePort(); err != nil {
 			return nil, err
 		}
 	}
-	temporalPort, kafkaPort, sandboxPort, apiPort, apiMetricsPort, workerPort := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
+	temporalPort, kafkaPort, sandboxPort, apiPort, apiMetricsPort, workerPort, s3Port := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6]
 	e.apiURL = "http://127.0.0.1:" + strconv.Itoa(apiPort)
 
 	e.stack, err = devstack.Start(ctx, devstack.Config{
 		StateDir: stateDir, TemporalCLI: cli, TemporalPort: temporalPort,
-		DatabaseURL: dbURL, RedisURL: redisURL, KafkaPort: kafkaPort, SandboxPort: sandboxPort, Log: logFile,
+		DatabaseURL: dbURL, RedisURL: redisURL, KafkaPort: kafkaPort, SandboxPort: sandboxPort, S3Port: s3Port, Log: logFile,
 		// The sandbox signs with the endpoint's old secret: the API, holding the new and the
 		// old one, is in the middle of a rotation.
 		SandboxWebhookURL: e.apiURL + "/v1/webhooks/stripe", SandboxWebhookSecrets: []string{webhookSecretOld},
@@ -152,6 +154,12 @@ func startEnv() (_ *stackEnv, err error) {
 		return nil, err
 	}
 	e.closers = append(e.closers, e.pool.Close)
+	redisOpts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, err
+	}
+	e.redis = redis.NewClient(redisOpts)
+	e.closers = append(e.closers, func() { _ = e.redis.Close() })
 	for _, m := range []*merchant{&e.a, &e.b} {
 		m.ID = merchants.NewID()
 		if err := merchants.Create(ctx, e.pool, merchants.Merchant{ID: m.ID, Name: "E2E " + m.ID}); err != nil {
@@ -174,6 +182,7 @@ func startEnv() (_ *stackEnv, err error) {
 		"TEMPORAL_ADDRESS=" + e.stack.TemporalAddress, "DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL,
 		"KAFKA_BROKERS=" + strings.Join(e.stack.KafkaBrokers, ","), "LOG_LEVEL=info",
 	}
+	common = append(common, e.stack.S3Env()...)
 	e.workerEnv = append(common, "STRIPE_API_BASE="+e.stack.SandboxURL, "STRIPE_SECRET_KEY=sk_test_e2e",
 		"WORKER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(workerPort), "STRIPE_RATE_LIMIT=1000",
 		// A breaker that opens and closes within a test; the backfill runs when a test asks.

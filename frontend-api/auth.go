@@ -129,6 +129,8 @@ func allowed(level access, p principal) bool {
 		return p.MerchantID != ""
 	case operator:
 		return p.MerchantID == "" && p.hasAnyRole(merchants.RoleOperator, merchants.RoleAdmin)
+	case finance:
+		return p.MerchantID == "" && p.hasAnyRole(merchants.RoleFinance, merchants.RoleAdmin)
 	default:
 		return false
 	}

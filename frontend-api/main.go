@@ -26,6 +26,7 @@ import (
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/logging"
+	"github.com/durapay/durapay/internal/objectstore"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/temporalx"
@@ -72,6 +73,9 @@ type apiConfig struct {
 	MaxBodyBytes   int64         `env:"MAX_BODY_BYTES, default=65536"`
 	APIKeyCacheTTL time.Duration `env:"API_KEY_CACHE_TTL, default=5m"`
 
+	// S3 is the bucket of settlement reports (S3_ENDPOINT, S3_BUCKET, ...).
+	S3 objectstore.Config `env:", prefix=S3_"`
+
 	LogLevel        string        `env:"LOG_LEVEL, default=info"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=30s"`
 }
@@ -90,6 +94,8 @@ type server struct {
 	router    *stripeevents.Router
 	// stripeBreaker names the workers' circuit breaker whose state new payments check.
 	stripeBreaker string
+	// objects is the bucket of settlement reports, for download links.
+	objects *objectstore.Store
 }
 
 func (c apiConfig) validate() error {
@@ -151,6 +157,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		router:    stripeevents.NewRouter(pool, tc),
 
 		stripeBreaker: breaker.Stripe,
+		objects:       objectstore.New(cfg.S3),
 	}
 	if len(cfg.StripeWebhookSecrets) == 0 {
 		log.Warn("STRIPE_WEBHOOK_SECRETS is empty: every Stripe webhook will be refused")

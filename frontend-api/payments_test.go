@@ -306,6 +306,10 @@ func TestEveryRouteChecksWhoCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	financeKey, _, err := merchants.IssueStaffKey(context.Background(), f.srv.pool, "books", merchants.RoleFinance)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, rt := range f.srv.routeTable() {
 		path := strings.ReplaceAll(rt.path, "{id}", schemas.PaymentID(f.merchant, "route-walk"))
 		if strings.HasPrefix(rt.path, "/v1/") && rt.access == public {
@@ -314,17 +318,25 @@ func TestEveryRouteChecksWhoCalls(t *testing.T) {
 		if strings.HasPrefix(rt.path, "/v1/admin/") != (rt.access == operator) {
 			t.Errorf("%s %s: admin routes, and only they, are for operators", rt.method, rt.path)
 		}
+		if strings.HasPrefix(rt.path, "/v1/finance/") != (rt.access == finance) {
+			t.Errorf("%s %s: finance routes, and only they, are for finance", rt.method, rt.path)
+		}
 		noKey := f.do(t, rt.method, path, "", "", "")
 		asMerchant := f.do(t, rt.method, path, f.key, "", "")
 		asStaff := f.do(t, rt.method, path, staffKey, "", "")
+		asFinance := f.do(t, rt.method, path, financeKey, "", "")
 		switch rt.access {
 		case merchant:
 			if noKey.status != 401 || asStaff.status != 403 || asMerchant.status == 401 || asMerchant.status == 403 {
 				t.Errorf("%s %s (merchant): no key %d, staff %d, merchant %d", rt.method, rt.path, noKey.status, asStaff.status, asMerchant.status)
 			}
 		case operator:
-			if noKey.status != 401 || asMerchant.status != 403 || asStaff.status == 401 || asStaff.status == 403 {
-				t.Errorf("%s %s (operator): no key %d, merchant %d, staff %d", rt.method, rt.path, noKey.status, asMerchant.status, asStaff.status)
+			if noKey.status != 401 || asMerchant.status != 403 || asFinance.status != 403 || asStaff.status == 401 || asStaff.status == 403 {
+				t.Errorf("%s %s (operator): no key %d, merchant %d, finance %d, operator %d", rt.method, rt.path, noKey.status, asMerchant.status, asFinance.status, asStaff.status)
+			}
+		case finance:
+			if noKey.status != 401 || asMerchant.status != 403 || asStaff.status != 403 || asFinance.status == 401 || asFinance.status == 403 {
+				t.Errorf("%s %s (finance): no key %d, merchant %d, operator %d, finance %d", rt.method, rt.path, noKey.status, asMerchant.status, asStaff.status, asFinance.status)
 			}
 		case signed:
 			if noKey.status != 400 || noKey.errorCode() != codeWebhookSignatureInvalid {

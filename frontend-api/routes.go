@@ -13,6 +13,7 @@ const (
 	public   access = iota // health checks
 	merchant               // a merchant's secret API key
 	operator               // a staff key with the operator or admin role
+	finance                // a staff key with the finance or admin role
 	signed                 // Stripe: authenticated by the webhook signature on the body
 )
 
@@ -40,6 +41,12 @@ func (s *server) routeTable() []route {
 		{http.MethodGet, "/v1/admin/payments/{id}", operator, s.adminGetPayment},
 		{http.MethodPost, "/v1/admin/payments/{id}/retry", operator, s.adminRetryPayment},
 		{http.MethodPost, "/v1/admin/payments/{id}/cancel", operator, s.adminCancelPayment},
+		{http.MethodGet, "/v1/finance/payments", finance, s.searchPayments},
+		{http.MethodGet, "/v1/finance/payments/{id}/timeline", finance, s.paymentTimeline},
+		{http.MethodGet, "/v1/finance/balances", finance, s.balances},
+		{http.MethodGet, "/v1/finance/ledger/transactions", finance, s.ledgerTransactions},
+		{http.MethodGet, "/v1/finance/reports", finance, s.listReports},
+		{http.MethodGet, "/v1/finance/reconciliation", finance, s.reconciliations},
 	}
 }
 
@@ -56,7 +63,7 @@ func (s *server) routes() http.Handler {
 	r.Use(nameRoute)
 	for _, rt := range s.routeTable() {
 		var h http.Handler = s.handle(rt.handler)
-		if rt.access == merchant || rt.access == operator {
+		if rt.access != public && rt.access != signed {
 			h = s.authenticate(rt.access, h)
 		}
 		r.Handle(rt.path, h).Methods(rt.method)

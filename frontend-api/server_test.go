@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
+	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/pgtest"
@@ -61,6 +63,14 @@ func (f *fakeWorkflows) CreateRefund(_ context.Context, in schemas.RefundInput) 
 		return schemas.CreateRefundResult{}, errWorkflowClosed
 	}
 	return f.createRefund(in)
+}
+
+func (f *fakeWorkflows) ListPayments(context.Context, string, int, []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error) {
+	return nil, nil, nil
+}
+
+func (f *fakeWorkflows) History(context.Context, string) ([]*historypb.HistoryEvent, error) {
+	return nil, nil
 }
 
 func (f *fakeWorkflows) Get(_ context.Context, merchantID, paymentID string) (schemas.Payment, error) {

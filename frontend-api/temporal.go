@@ -6,7 +6,10 @@ import (
 	"fmt"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -24,6 +27,11 @@ type paymentWorkflows interface {
 	// CreateRefund starts the refund's workflow, or reaches the running one, and waits for
 	// its answer.
 	CreateRefund(ctx context.Context, in schemas.RefundInput) (schemas.CreateRefundResult, error)
+	// ListPayments runs a visibility query: one page of payment workflows and the next
+	// page's token.
+	ListPayments(ctx context.Context, query string, pageSize int, token []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error)
+	// History reads a workflow's whole history.
+	History(ctx context.Context, workflowID string) ([]*historypb.HistoryEvent, error)
 	// Update sends one of the payment's updates (capture, cancel, operator decision) and
 	// waits for its answer: the payment after it, or errWorkflowClosed.
 	Update(ctx context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error)
@@ -108,6 +116,28 @@ func (t temporalPayments) Update(ctx context.Context, merchantID, paymentID, nam
 		return schemas.Payment{}, fmt.Errorf("%s %s: %w", name, paymentID, err)
 	}
 	return p, nil
+}
+
+func (t temporalPayments) ListPayments(ctx context.Context, query string, pageSize int, token []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error) {
+	resp, err := t.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query: query, PageSize: int32(pageSize), NextPageToken: token})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list workflows %q: %w", query, err)
+	}
+	return resp.Executions, resp.NextPageToken, nil
+}
+
+func (t temporalPayments) History(ctx context.Context, workflowID string) ([]*historypb.HistoryEvent, error) {
+	var events []*historypb.HistoryEvent
+	it := t.client.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", workflowID, err)
+		}
+		events = append(events, ev)
+	}
+	return events, nil
 }
 
 func (t temporalPayments) Get(ctx context.Context, merchantID, paymentID string) (schemas.Payment, error) {

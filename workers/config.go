@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/durapay/durapay/internal/objectstore"
 )
 
 // workerConfig is the worker process's configuration, read from the environment.
 type workerConfig struct {
 	TemporalAddress   string   `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
 	TemporalNamespace string   `env:"TEMPORAL_NAMESPACE, default=default"`
-	TaskQueues        []string `env:"TASK_QUEUES, default=payments"`
+	TaskQueues        []string `env:"TASK_QUEUES, default=payments,finance"`
 
 	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
 	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS, default=20"`
@@ -35,6 +37,11 @@ type workerConfig struct {
 	// events no webhook brought; 0 leaves the schedule as it is (or absent).
 	StripeEventsBackfillEvery    time.Duration `env:"STRIPE_EVENTS_BACKFILL_EVERY, default=1m"`
 	StripeEventsBackfillLookback time.Duration `env:"STRIPE_EVENTS_BACKFILL_LOOKBACK, default=72h"`
+
+	// Finance's daily schedules (cron, UTC) and the bucket reports are written to.
+	DailyReportCron    string             `env:"DAILY_REPORT_CRON, default=15 0 * * *"`
+	ReconciliationCron string             `env:"RECONCILIATION_CRON, default=45 0 * * *"`
+	S3                 objectstore.Config `env:", prefix=S3_"`
 
 	MaxConcurrentActivities      int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES, default=200"`
 	MaxConcurrentLocalActivities int `env:"WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES, default=200"`

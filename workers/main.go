@@ -17,9 +17,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/time/rate"
 
@@ -28,11 +25,11 @@ import (
 	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/eventbus"
 	"github.com/durapay/durapay/internal/logging"
+	"github.com/durapay/durapay/internal/objectstore"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/stripeclient"
 	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/temporalx"
-	"github.com/durapay/durapay/schemas"
 )
 
 func main() {
@@ -85,6 +82,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		stripe: activities.NewStripe(stripeAPI,
 			rate.NewLimiter(rate.Limit(cfg.StripeRateLimit), max(1, int(cfg.StripeRateLimit/5))), stripeBreaker),
 		stripeEvents: activities.NewStripeEvents(stripeAPI, stripeevents.NewRouter(pool, tc), pool),
+		finance:      activities.NewFinance(pool, objectstore.New(cfg.S3), stripeAPI),
 		store:        activities.NewStore(pool),
 		events:       activities.NewEvents(kafkaWriter),
 	}
@@ -92,10 +90,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err := cfg.validate(taskQueues(regs)); err != nil {
 		return err
 	}
-	if slices.Contains(cfg.TaskQueues, schemas.TaskQueuePayments) && cfg.StripeEventsBackfillEvery > 0 {
-		if err := ensureBackfillSchedule(ctx, tc, cfg); err != nil {
-			return err
-		}
+	if err := ensureSchedules(ctx, tc, cfg); err != nil {
+		return err
 	}
 
 	var started []worker.Worker
@@ -135,38 +131,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelShutdown()
 	_ = srv.Shutdown(shutdownCtx)
-	return nil
-}
-
-// ensureBackfillSchedule creates the Stripe events backfill schedule, or updates its
-// interval. Every worker process of the payments pool does so at start; they agree.
-func ensureBackfillSchedule(ctx context.Context, tc client.Client, cfg workerConfig) error {
-	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: cfg.StripeEventsBackfillEvery}}}
-	action := &client.ScheduleWorkflowAction{
-		ID: schemas.ScheduleStripeEventsBackfill, Workflow: schemas.StripeEventsBackfillWorkflowName, TaskQueue: schemas.TaskQueuePayments,
-		Args:                []any{schemas.StripeEventsBackfillInput{Lookback: cfg.StripeEventsBackfillLookback, Overlap: 5 * time.Minute}},
-		WorkflowRunTimeout:  10 * time.Minute,
-		WorkflowTaskTimeout: 10 * time.Second,
-	}
-	_, err := tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID: schemas.ScheduleStripeEventsBackfill, Spec: spec, Action: action, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-	})
-	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		if err != nil {
-			return fmt.Errorf("create schedule %s: %w", schemas.ScheduleStripeEventsBackfill, err)
-		}
-		return nil
-	}
-	err = tc.ScheduleClient().GetHandle(ctx, schemas.ScheduleStripeEventsBackfill).Update(ctx, client.ScheduleUpdateOptions{
-		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-			in.Description.Schedule.Spec = &spec
-			in.Description.Schedule.Action = action
-			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("update schedule %s: %w", schemas.ScheduleStripeEventsBackfill, err)
-	}
 	return nil
 }
 

@@ -29,6 +29,7 @@ type deps struct {
 	stripeEvents *activities.StripeEvents
 	store        *activities.Store
 	events       *activities.Events
+	finance      *activities.Finance
 }
 
 func registrations(d deps) []registration {
@@ -52,6 +53,18 @@ func registrations(d deps) []registration {
 			{activities.RecordPaymentName, d.store.RecordPayment},
 			{activities.ReserveRefundName, d.store.ReserveRefund},
 			{activities.RecordRefundName, d.store.RecordRefund},
+			{activities.PublishEventName, d.events.PublishEvent},
+		},
+	}, {
+		taskQueue: schemas.TaskQueueFinance,
+		workflows: []named{
+			{schemas.DailyReportWorkflowName, workflows.DailyReportWorkflow},
+			{schemas.ReconciliationWorkflowName, workflows.ReconciliationWorkflow},
+		},
+		activities: []named{
+			{activities.ListReportMerchantsName, d.finance.ListReportMerchants},
+			{activities.WriteDailyReportName, d.finance.WriteDailyReport},
+			{activities.ReconcileName, d.finance.Reconcile},
 			{activities.PublishEventName, d.events.PublishEvent},
 		},
 	}}

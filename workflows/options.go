@@ -50,6 +50,19 @@ var (
 		},
 	}
 
+	// financeWork is a report or a reconciliation: minutes of reading and writing, retried
+	// for a while (the next day's schedule comes anyway, and a manual run can redo a day).
+	financeWork = workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    5 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+			MaximumAttempts:    10,
+		},
+	}
+
 	// providerSync reads a provider's history in pages (the Stripe events backfill): a
 	// regular activity that heartbeats, retried a few times; the schedule runs it again soon.
 	providerSync = workflow.ActivityOptions{

@@ -87,6 +87,8 @@ type payment struct {
 	idle bool
 	// closing is set once the payment is final and the workflow about to return.
 	closing bool
+	// timer fires at the current status's deadline.
+	timer deadline
 }
 
 // command is a merchant's request, queued by an update handler and run by the main loop.
@@ -192,6 +194,7 @@ func (p *payment) run(ctx workflow.Context) (schemas.Payment, error) {
 			return p.state, err
 		}
 	}
+	p.timer.stop()
 	if err := p.publish(ctx); err != nil {
 		return p.state, err
 	}
@@ -206,29 +209,26 @@ func (p *payment) run(ctx workflow.Context) (schemas.Payment, error) {
 // next waits for a merchant's request, a Stripe event or the current status's deadline, and
 // handles the first that comes.
 func (p *payment) next(ctx workflow.Context) error {
-	ready := func() bool { return len(p.commands) > 0 || len(p.stripeEvents) > 0 }
-	deadline, expire := p.deadline()
+	at, expire := p.deadline()
+	p.timer.set(ctx, at)
 	p.idle = true
-	timedOut := !ready()
-	if wait := deadline.Sub(workflow.Now(ctx)); wait > 0 {
-		ok, err := workflow.AwaitWithTimeout(ctx, wait, ready)
-		if err != nil {
-			return err
-		}
-		timedOut = !ok
+	if err := workflow.Await(ctx, func() bool { return len(p.commands) > 0 || len(p.stripeEvents) > 0 || p.timer.fired }); err != nil {
+		return err
 	}
 	p.idle = false
+	// A request or an event that arrived with the deadline goes first: a capture at the
+	// last moment is still a capture.
 	switch {
-	case timedOut:
-		return expire(ctx)
 	case len(p.commands) > 0:
 		cmd := p.commands[0]
 		p.commands = p.commands[1:]
 		return p.execute(ctx, cmd)
-	default:
+	case len(p.stripeEvents) > 0:
 		ev := p.stripeEvents[0]
 		p.stripeEvents = p.stripeEvents[1:]
 		return p.applyStripeEvent(ctx, ev)
+	default:
+		return expire(ctx)
 	}
 }
 

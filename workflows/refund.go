@@ -137,20 +137,17 @@ func (r *refund) run(ctx workflow.Context) (schemas.Refund, error) {
 	}
 	r.answerable = true
 
-	deadline := workflow.Now(ctx).Add(r.in.Policy.FailureWindow)
+	var window deadline
+	window.set(ctx, workflow.Now(ctx).Add(r.in.Policy.FailureWindow))
+	defer window.stop()
 	for r.state.Status != schemas.RefundFailed {
 		if err := r.publish(ctx); err != nil {
 			return r.state, err
 		}
-		wait := deadline.Sub(workflow.Now(ctx))
-		if wait <= 0 {
-			break
-		}
-		got, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return len(r.stripeEvents) > 0 })
-		if err != nil {
+		if err := workflow.Await(ctx, func() bool { return len(r.stripeEvents) > 0 || window.fired }); err != nil {
 			return r.state, err
 		}
-		if !got {
+		if len(r.stripeEvents) == 0 {
 			break
 		}
 		ev := r.stripeEvents[0]

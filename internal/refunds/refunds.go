@@ -133,10 +133,11 @@ func Accept(ctx context.Context, pool *pgxpool.Pool, id, stripeRefundID string, 
 		if _, err := ledger.Post(ctx, tx, ledger.Refund(r.ID, r.Payment, r.Merchant, stripeRefundID, amount, at)); err != nil {
 			return err
 		}
-		if r.Status != schemas.RefundSucceeded {
-			r.Status = status
+		if r.Status == schemas.RefundSucceeded || (r.Status == status && r.StripeRefundID == stripeRefundID) {
+			out = r // a replay, or pending after succeeded: nothing moves backwards
+			return nil
 		}
-		r.StripeRefundID, r.UpdatedAt = stripeRefundID, at
+		r.Status, r.StripeRefundID, r.UpdatedAt = status, stripeRefundID, at
 		if _, err := tx.Exec(ctx, `UPDATE refunds SET status = $2, stripe_refund_id = $3, updated_at = $4 WHERE id = $1`,
 			r.ID, r.Status, r.StripeRefundID, at); err != nil {
 			return fmt.Errorf("accept refund %s: %w", r.ID, err)

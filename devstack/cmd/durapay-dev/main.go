@@ -36,6 +36,7 @@ type devConfig struct {
 	TemporalPort   int      `env:"DEV_TEMPORAL_PORT, default=7233"`
 	TemporalUIPort int      `env:"DEV_TEMPORAL_UI_PORT, default=8233"`
 	SandboxPort    int      `env:"DEV_STRIPE_SANDBOX_PORT, default=12180"`
+	S3Port         int      `env:"DEV_S3_PORT, default=12190"`
 	APIAddr        string   `env:"API_ADDR, default=127.0.0.1:8080"`
 	LogLevel       string   `env:"LOG_LEVEL, default=info"`
 }
@@ -77,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		StateDir: cfg.StateDir, TemporalCLI: filepath.Join(cfg.BinDir, "temporal"),
 		TemporalPort: cfg.TemporalPort, TemporalUIPort: cfg.TemporalUIPort,
 		DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL,
-		KafkaBrokers: cfg.KafkaBrokers, KafkaPort: cfg.KafkaPort, SandboxPort: cfg.SandboxPort,
+		KafkaBrokers: cfg.KafkaBrokers, KafkaPort: cfg.KafkaPort, SandboxPort: cfg.SandboxPort, S3Port: cfg.S3Port,
 		SandboxWebhookURL: "http://" + cfg.APIAddr + "/v1/webhooks/stripe", SandboxWebhookSecrets: []string{devWebhookSecret},
 		Log: out,
 	})
@@ -108,6 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		"KAFKA_BROKERS=" + strings.Join(stack.KafkaBrokers, ","),
 		"LOG_LEVEL=" + cfg.LogLevel,
 	}
+	common = append(common, stack.S3Env()...)
 	workers, err := devstack.StartProcess("workers", filepath.Join(cfg.BinDir, "workers"), append(common,
 		"STRIPE_API_BASE="+stack.SandboxURL, "STRIPE_SECRET_KEY="+devStripeKey), out)
 	if err != nil {
@@ -176,6 +178,7 @@ Durapay is running.
   Temporal UI       %[2]s
   Temporal gRPC     %[3]s
   Stripe sandbox    %[4]s
+  S3 (reports)      %[13]s  bucket %[14]s
   Kafka             %[5]s   topics: %[6]s
   Postgres          %[7]s
   Redis             %[8]s
@@ -193,5 +196,5 @@ Durapay is running.
 
 Ctrl-C stops everything.
 `, cfg.APIAddr, s.TemporalUI, s.TemporalAddress, s.SandboxURL, kafka, strings.Join(schemas.Topics(), ","),
-		pg.Redact(cfg.DatabaseURL), cfg.RedisURL, cfg.StateDir, m.ID, m.SecretKey, m.StaffKey)
+		pg.Redact(cfg.DatabaseURL), cfg.RedisURL, cfg.StateDir, m.ID, m.SecretKey, m.StaffKey, s.S3.Endpoint, s.S3.Bucket)
 }

@@ -1,0 +1,227 @@
+package e2e
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/schemas"
+)
+
+// runFinance runs a finance workflow for a day and waits for it.
+func (e *stackEnv) runFinance(t *testing.T, workflow, day string, result any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	run, err := e.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: fmt.Sprintf("%s-%s-%d", workflow, day, time.Now().UnixNano()), TaskQueue: schemas.TaskQueueFinance,
+	}, workflow, schemas.FinanceDayInput{Day: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, result); err != nil {
+		t.Fatalf("%s for %s: %v", workflow, day, err)
+	}
+}
+
+// The acceptance of finance: three payments, two partial refunds and one full refund; then
+// balances, timeline, the CSV report and reconciliation agree to the cent with figures
+// computed here, independently, from the platform's fee plans (1.5 % + 0.25 USD/EUR,
+// rounded half away from zero).
+func TestFinanceAgreesToTheCent(t *testing.T) {
+	e := requireEnv(t)
+	ctx := context.Background()
+	m := merchant{ID: merchants.NewID()}
+	if err := merchants.Create(ctx, e.pool, merchants.Merchant{ID: m.ID, Name: "Finance e2e"}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if m.Key, _, err = merchants.IssueSecretKey(ctx, e.pool, m.ID, merchants.ModeTest); err != nil {
+		t.Fatal(err)
+	}
+	finance := merchant{}
+	if finance.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e finance", merchants.RoleFinance); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Now().UTC().Format(time.DateOnly)
+
+	p1 := e.payFor(t, &m, "fin-1", 5000, "usd", "pm_card_visa")
+	p2 := e.payFor(t, &m, "fin-2", 2500, "usd", "pm_card_mastercard")
+	p3 := e.payFor(t, &m, "fin-3", 1234, "eur", "pm_card_visa")
+	for _, rf := range []struct {
+		key, payment string
+		amount       int64
+	}{{"fin-r1", p1, 1000}, {"fin-r2", p2, 300}, {"fin-r3", p3, 0}} {
+		body := map[string]any{"payment": rf.payment}
+		if rf.amount > 0 {
+			body["amount"] = rf.amount
+		}
+		if r := e.call(t, &m, "POST", "/v1/refunds", rf.key, body); r.Status != http.StatusCreated || r.Body["status"] != "succeeded" {
+			t.Fatalf("refund %s: %d %s", rf.key, r.Status, r.Raw)
+		}
+	}
+	// Independently: fees 5000 -> 75 + 25, 2500 -> 37.5 ~ 38 + 25, 1234 -> 18.51 ~ 19 + 25.
+	type figures struct{ captured, fees, refunds, net int64 }
+	want := map[string]figures{
+		"usd": {captured: 7500, fees: 100 + 63, refunds: 1300, net: 7500 - 163 - 1300},
+		"eur": {captured: 1234, fees: 44, refunds: 1234, net: 1234 - 44 - 1234},
+	}
+
+	t.Run("balances from the ledger", func(t *testing.T) {
+		r := e.call(t, &finance, "GET", "/v1/finance/balances?merchant="+m.ID, "", nil)
+		data, _ := r.Body["data"].([]any)
+		if r.Status != 200 || r.Body["ledger_balanced"] != true || len(data) != 2 {
+			t.Fatalf("%d %s", r.Status, r.Raw)
+		}
+		for _, d := range data {
+			s := d.(map[string]any)
+			w := want[s["currency"].(string)]
+			got := figures{int64(s["captured"].(float64)), int64(s["fees"].(float64)), int64(s["refunds"].(float64)), int64(s["net"].(float64))}
+			if got != w {
+				t.Errorf("%s: %+v, want %+v", s["currency"], got, w)
+			}
+		}
+		before := e.call(t, &finance, "GET", "/v1/finance/balances?merchant="+m.ID+"&as_of=2020-01-01", "", nil)
+		if data, _ := before.Body["data"].([]any); len(data) != 0 {
+			t.Errorf("balances as of 2020: %s", before.Raw)
+		}
+	})
+
+	t.Run("ledger transactions", func(t *testing.T) {
+		r := e.call(t, &finance, "GET", "/v1/finance/ledger/transactions?merchant="+m.ID+"&limit=100", "", nil)
+		data, _ := r.Body["data"].([]any)
+		kinds := map[string]int{}
+		for _, d := range data {
+			kinds[d.(map[string]any)["kind"].(string)]++
+		}
+		if kinds["payment_capture"] != 3 || kinds["payment_fee"] != 3 || kinds["refund"] != 3 || len(data) != 9 {
+			t.Fatalf("transactions by kind %v (%d)", kinds, len(data))
+		}
+		page := e.call(t, &finance, "GET", "/v1/finance/ledger/transactions?merchant="+m.ID+"&limit=4", "", nil)
+		first, _ := page.Body["data"].([]any)
+		last := first[len(first)-1].(map[string]any)["id"].(string)
+		rest := e.call(t, &finance, "GET", "/v1/finance/ledger/transactions?merchant="+m.ID+"&limit=100&starting_after="+last, "", nil)
+		if more, _ := rest.Body["data"].([]any); page.Body["has_more"] != true || len(first)+len(more) != 9 {
+			t.Fatalf("pages of 4 then the rest: %d + %d", len(first), len(more))
+		}
+	})
+
+	t.Run("payments from Temporal visibility", func(t *testing.T) {
+		eventually(t, 15*time.Second, func() error {
+			r := e.call(t, &finance, "GET", "/v1/finance/payments?merchant="+m.ID+"&currency=usd&min_amount=2500&limit=1", "", nil)
+			data, _ := r.Body["data"].([]any)
+			if r.Status != 200 || len(data) != 1 || r.Body["next_page_token"] == nil {
+				return fmt.Errorf("first page: %d %s", r.Status, r.Raw)
+			}
+			next := e.call(t, &finance, "GET", "/v1/finance/payments?merchant="+m.ID+"&currency=usd&min_amount=2500&limit=1&page_token="+
+				r.Body["next_page_token"].(string), "", nil)
+			more, _ := next.Body["data"].([]any)
+			if len(more) != 1 || more[0].(map[string]any)["id"] == data[0].(map[string]any)["id"] {
+				return fmt.Errorf("second page: %s", next.Raw)
+			}
+			return nil
+		})
+		if r := e.call(t, &finance, "GET", "/v1/finance/payments?merchant=mer_x'%20OR%20true", "", nil); r.Status != 400 {
+			t.Errorf("a merchant filter that is no merchant ID: %d", r.Status)
+		}
+	})
+
+	t.Run("timeline", func(t *testing.T) {
+		r := e.call(t, &finance, "GET", "/v1/finance/payments/"+p1+"/timeline", "", nil)
+		entries, _ := r.Body["entries"].([]any)
+		if r.Status != 200 || len(entries) < 5 {
+			t.Fatalf("%d %s", r.Status, r.Raw)
+		}
+		text := strings.ToLower(string(r.Raw))
+		for _, want := range []string{"50.00 usd", "10.00 usd", "succeeded", "refund"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("timeline lacks %q", want)
+			}
+		}
+	})
+
+	t.Run("daily settlement report", func(t *testing.T) {
+		var first, second schemas.DailyReportResult
+		e.runFinance(t, schemas.DailyReportWorkflowName, day, &first)
+		e.runFinance(t, schemas.DailyReportWorkflowName, day, &second)
+		mine := func(res schemas.DailyReportResult) schemas.ReportReady {
+			for _, r := range res.Reports {
+				if r.Merchant == m.ID {
+					return r
+				}
+			}
+			t.Fatalf("no report for %s in %+v", m.ID, res)
+			return schemas.ReportReady{}
+		}
+		a, b := mine(first), mine(second)
+		if a.Key != b.Key || a.SHA256 != b.SHA256 || a.Rows != 9 {
+			t.Fatalf("runs wrote %+v then %+v: want the same key and bytes, 9 rows", a, b)
+		}
+		list := e.call(t, &finance, "GET", "/v1/finance/reports?merchant="+m.ID+"&from="+day+"&to="+day, "", nil)
+		data, _ := list.Body["data"].([]any)
+		if len(data) != 1 {
+			t.Fatalf("reports: %s", list.Raw)
+		}
+		resp, err := http.Get(data[0].(map[string]any)["download_url"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		rows, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("download: %d %v\n%s", resp.StatusCode, err, raw)
+		}
+		totals := map[string][]string{}
+		for _, row := range rows {
+			if row[1] == "total" {
+				totals[row[5]] = row[6:]
+			}
+		}
+		wantTotals := map[string][]string{
+			"eur": {"0.00", "0.44", "-0.44"},  // 12.34 captured, 12.34 refunded; fee 0.44
+			"usd": {"62.00", "1.63", "60.37"}, // 75.00 - 13.00 refunded; fees 1.00 + 0.63
+		}
+		if fmt.Sprint(totals) != fmt.Sprint(wantTotals) {
+			t.Fatalf("report totals %v, want %v\n%s", totals, wantTotals, raw)
+		}
+		e.expectFinanceEvent(t, schemas.EventReportReady, m.ID)
+	})
+
+	t.Run("reconciliation with Stripe", func(t *testing.T) {
+		var res schemas.ReconciliationResult
+		e.runFinance(t, schemas.ReconciliationWorkflowName, day, &res)
+		if res.StripeCount == 0 || res.LedgerCount == 0 {
+			t.Fatalf("reconciled %d Stripe and %d ledger movements", res.StripeCount, res.LedgerCount)
+		}
+		r := e.call(t, &finance, "GET", "/v1/finance/reconciliation?from="+day+"&to="+day, "", nil)
+		data, _ := r.Body["data"].([]any)
+		if len(data) != 1 {
+			t.Fatalf("%s", r.Raw)
+		}
+		if ms := data[0].(map[string]any)["mismatches"].([]any); len(ms) != 0 {
+			t.Fatalf("ledger and Stripe disagree: %v", ms)
+		}
+	})
+}
+
+// expectFinanceEvent waits for an event of this type about key on the finance topic.
+func (e *stackEnv) expectFinanceEvent(t *testing.T, typ, key string) {
+	t.Helper()
+	eventually(t, 15*time.Second, func() error {
+		for _, ev := range e.topicEvents(t, schemas.TopicFinance, key) {
+			if ev.Type == typ {
+				return nil
+			}
+		}
+		return fmt.Errorf("no %s about %s on %s", typ, key, schemas.TopicFinance)
+	})
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/durapay/durapay/schemas"
+)
+
+// schedule is one of Durapay's Temporal Schedules, kept by the workers that serve its task
+// queue.
+type schedule struct {
+	id     string
+	spec   client.ScheduleSpec
+	action *client.ScheduleWorkflowAction
+}
+
+func schedules(cfg workerConfig) []schedule {
+	var out []schedule
+	if cfg.StripeEventsBackfillEvery > 0 {
+		out = append(out, schedule{
+			id:   schemas.ScheduleStripeEventsBackfill,
+			spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: cfg.StripeEventsBackfillEvery}}},
+			action: &client.ScheduleWorkflowAction{Workflow: schemas.StripeEventsBackfillWorkflowName, TaskQueue: schemas.TaskQueuePayments,
+				Args: []any{schemas.StripeEventsBackfillInput{Lookback: cfg.StripeEventsBackfillLookback, Overlap: 5 * time.Minute}}},
+		})
+	}
+	daily := func(id, cron, workflow string) schedule {
+		return schedule{id: id, spec: client.ScheduleSpec{CronExpressions: []string{cron}},
+			action: &client.ScheduleWorkflowAction{Workflow: workflow, TaskQueue: schemas.TaskQueueFinance, Args: []any{schemas.FinanceDayInput{}}}}
+	}
+	// Just after midnight UTC, for the day that ended; reconciliation after the reports, once
+	// Stripe's balance transactions of the day have settled in.
+	return append(out,
+		daily(schemas.ScheduleDailyReport, cfg.DailyReportCron, schemas.DailyReportWorkflowName),
+		daily(schemas.ScheduleReconciliation, cfg.ReconciliationCron, schemas.ReconciliationWorkflowName))
+}
+
+// ensureSchedules creates the schedules of the task queues this process serves, or updates
+// their spec and action. Every worker process does so at start; they agree.
+func ensureSchedules(ctx context.Context, tc client.Client, cfg workerConfig) error {
+	for _, s := range schedules(cfg) {
+		if !slices.Contains(cfg.TaskQueues, s.action.TaskQueue) {
+			continue
+		}
+		s.action.ID = s.id
+		s.action.WorkflowRunTimeout = time.Hour
+		_, err := tc.ScheduleClient().Create(ctx, client.ScheduleOptions{
+			ID: s.id, Spec: s.spec, Action: s.action, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		})
+		if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+			err = tc.ScheduleClient().GetHandle(ctx, s.id).Update(ctx, client.ScheduleUpdateOptions{
+				DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+					in.Description.Schedule.Spec = &s.spec
+					in.Description.Schedule.Action = s.action
+					return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+				},
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("schedule %s: %w", s.id, err)
+		}
+	}
+	return nil
+}
