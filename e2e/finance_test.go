@@ -3,9 +3,13 @@ package e2e
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -194,6 +198,31 @@ func TestFinanceAgreesToTheCent(t *testing.T) {
 			t.Fatalf("report totals %v, want %v\n%s", totals, wantTotals, raw)
 		}
 		e.expectFinanceEvent(t, schemas.EventReportReady, m.ID)
+	})
+
+	t.Run("durapay-ctl against the finance API", func(t *testing.T) {
+		ctl := func(args ...string) []byte {
+			t.Helper()
+			cmd := exec.Command(filepath.Join(e.binDir, "durapay-ctl"), append([]string{"--json", "--progress", "never"}, args...)...)
+			cmd.Env = append(os.Environ(), "DURAPAY_API="+e.apiURL, "DURAPAY_KEY="+finance.Key)
+			cmd.Dir = t.TempDir()
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("durapay-ctl %v: %v\n%s", args, err, out)
+			}
+			return out
+		}
+		var found []map[string]any
+		if err := json.Unmarshal(ctl("payments", "find", "--merchant", m.ID, "--all"), &found); err != nil || len(found) != 3 {
+			t.Fatalf("payments find: %d payments (%v)", len(found), err)
+		}
+		var download map[string]any
+		if err := json.Unmarshal(ctl("reports", "download", "--merchant", m.ID, "--day", day), &download); err != nil {
+			t.Fatal(err)
+		}
+		if download["rows"] != 9.0 || download["path"] == nil {
+			t.Fatalf("reports download: %v", download)
+		}
 	})
 
 	t.Run("reconciliation with Stripe", func(t *testing.T) {

@@ -174,7 +174,7 @@ func startEnv() (_ *stackEnv, err error) {
 	}
 
 	e.binDir = filepath.Join(stateDir, "bin")
-	build := exec.CommandContext(ctx, "go", "build", "-o", e.binDir+"/", "../frontend-api", "../workers")
+	build := exec.CommandContext(ctx, "go", "build", "-o", e.binDir+"/", "../frontend-api", "../workers", "../durapay-ctl")
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build binaries: %v\n%s", err, out)
 	}
