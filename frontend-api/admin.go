@@ -5,6 +5,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/payments"
 	"github.com/durapay/durapay/schemas"
 )
@@ -65,6 +66,11 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, action string) e
 			return 0, nil, err
 		}
 		p, err := s.sendUpdate(ctx, rec, schemas.UpdateOperatorDecision, decision, "decided on")
+		outcome := audit.Success
+		if err != nil {
+			outcome = audit.Refused
+		}
+		s.audit(r, "payment.operator_"+action, rec.ID, outcome, map[string]string{"reason": body.Reason})
 		if err != nil {
 			return 0, nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/pg"
 )
@@ -21,9 +22,13 @@ import (
 // staff key with roles).
 type principal struct {
 	KeyID      string   `json:"k"`
+	Kind       string   `json:"t"`
 	MerchantID string   `json:"m,omitempty"`
 	Name       string   `json:"n,omitempty"`
 	Roles      []string `json:"r,omitempty"`
+	Scopes     []string `json:"s,omitempty"`
+	// Expires is a rolled key's end of overlap, which the cache must honour too.
+	Expires *time.Time `json:"e,omitempty"`
 }
 
 // id names the principal in logs, histories and idempotency records.
@@ -61,6 +66,9 @@ func (k *keyResolver) principalFor(ctx context.Context, presented string) (princ
 	var p principal
 	cached, err := k.redis.Get(ctx, cacheKey).Bytes()
 	if err == nil && json.Unmarshal(cached, &p) == nil && p.KeyID != "" {
+		if p.Expires != nil && !time.Now().Before(*p.Expires) {
+			return principal{}, pg.ErrNotFound
+		}
 		return p, nil
 	}
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -70,12 +78,19 @@ func (k *keyResolver) principalFor(ctx context.Context, presented string) (princ
 	if err != nil {
 		return principal{}, err
 	}
-	p = principal{KeyID: key.ID, MerchantID: key.MerchantID, Name: key.Name, Roles: key.Roles}
+	p = principal{KeyID: key.ID, Kind: key.Kind, MerchantID: key.MerchantID, Name: key.Name, Roles: key.Roles, Scopes: key.Scopes,
+		Expires: key.ExpiresAt}
 	encoded, _ := json.Marshal(p) // plain fields: cannot fail
 	if err := k.redis.Set(ctx, cacheKey, encoded, k.ttl).Err(); err != nil {
 		loggerFrom(ctx).WithError(err).Warn("API key cache write failed")
 	}
 	return p, nil
+}
+
+// forget drops a key from the cache: a revoked or rolled key stops working at once on every
+// replica (they share the cache; Postgres is read again on the next request).
+func (k *keyResolver) forget(ctx context.Context, key merchants.APIKey) error {
+	return k.redis.Del(ctx, apiKeyCachePrefix+hex.EncodeToString(key.Hash)).Err()
 }
 
 // presentedKey reads the key as Stripe accepts it: HTTP Basic with the key as the user name
@@ -93,7 +108,7 @@ func presentedKey(r *http.Request) string {
 // authenticate lets a request through only with a live key allowed on the route, and puts
 // its principal in the request's context. A key of the wrong kind (a merchant's key on an
 // operator route) is 403: the caller is known, the action is not theirs.
-func (s *server) authenticate(level access, next http.Handler) http.Handler {
+func (s *server) authenticate(rt route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := presentedKey(r)
 		if key == "" {
@@ -104,6 +119,7 @@ func (s *server) authenticate(level access, next http.Handler) http.Handler {
 		}
 		p, err := s.keys.principalFor(r.Context(), key)
 		if errors.Is(err, pg.ErrNotFound) {
+			s.audit(r, "auth.failure", "api_key:"+keyPrefix(key), audit.Refused, nil)
 			w.Header().Set("WWW-Authenticate", `Basic realm="Durapay"`)
 			writeError(w, r, newError(codeAPIKeyInvalid, "", "Invalid API key."))
 			return
@@ -113,7 +129,7 @@ func (s *server) authenticate(level access, next http.Handler) http.Handler {
 			return
 		}
 		infoFrom(r.Context()).principal = p.id()
-		if !allowed(level, p) {
+		if !allowed(rt, p) {
 			writeError(w, r, newError(codePermissionDenied, "", "This API key is not allowed to use this route."))
 			return
 		}
@@ -123,15 +139,27 @@ func (s *server) authenticate(level access, next http.Handler) http.Handler {
 	})
 }
 
-func allowed(level access, p principal) bool {
-	switch level {
+func allowed(rt route, p principal) bool {
+	switch rt.access {
 	case merchant:
-		return p.MerchantID != ""
+		// A secret key can do all a merchant can; a restricted key what its scopes say, and
+		// never manage keys (scope secretOnly).
+		return p.MerchantID != "" && (p.Kind == merchants.KindSecret || (rt.scope != secretOnly && slices.Contains(p.Scopes, rt.scope)))
 	case operator:
 		return p.MerchantID == "" && p.hasAnyRole(merchants.RoleOperator, merchants.RoleAdmin)
+	case admin:
+		return p.MerchantID == "" && p.hasAnyRole(merchants.RoleAdmin)
 	case finance:
 		return p.MerchantID == "" && p.hasAnyRole(merchants.RoleFinance, merchants.RoleAdmin)
 	default:
 		return false
 	}
+}
+
+// keyPrefix is what may be logged of a presented key: its kind marker and first characters.
+func keyPrefix(key string) string {
+	if len(key) > 12 {
+		return key[:12] + "…"
+	}
+	return "(malformed)"
 }

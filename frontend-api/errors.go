@@ -42,6 +42,7 @@ const (
 	codeProviderUnavailable       = "provider_unavailable"
 	codePaymentNotCaptured        = "payment_not_captured"
 	codeRefundFailed              = "refund_failed"
+	codeRateLimited               = "rate_limited"
 	codeMethodNotAllowed          = "method_not_allowed"
 	codeServiceUnavailable        = "service_unavailable"
 	codeInternal                  = "internal_error"
@@ -83,6 +84,7 @@ var errorTable = map[string]errorClass{
 	codeProviderUnavailable:       {http.StatusServiceUnavailable, "api_error"},
 	codePaymentNotCaptured:        {http.StatusConflict, "invalid_request_error"},
 	codeRefundFailed:              {http.StatusBadRequest, "invalid_request_error"},
+	codeRateLimited:               {http.StatusTooManyRequests, "rate_limit_error"},
 	codeMethodNotAllowed:          {http.StatusMethodNotAllowed, "invalid_request_error"},
 	codeServiceUnavailable:        {http.StatusServiceUnavailable, "api_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},

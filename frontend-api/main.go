@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -70,8 +71,11 @@ type apiConfig struct {
 	StripeWebhookSecrets   []string      `env:"STRIPE_WEBHOOK_SECRETS" secret:"true"`
 	StripeWebhookTolerance time.Duration `env:"STRIPE_WEBHOOK_TOLERANCE, default=300s"`
 
-	MaxBodyBytes   int64         `env:"MAX_BODY_BYTES, default=65536"`
-	APIKeyCacheTTL time.Duration `env:"API_KEY_CACHE_TTL, default=5m"`
+	MaxBodyBytes int64 `env:"MAX_BODY_BYTES, default=65536"`
+	// Per API key and second: GET routes, and routes that change something.
+	RateLimitReads  int           `env:"RATE_LIMIT_READS, default=100"`
+	RateLimitWrites int           `env:"RATE_LIMIT_WRITES, default=25"`
+	APIKeyCacheTTL  time.Duration `env:"API_KEY_CACHE_TTL, default=5m"`
 
 	// S3 is the bucket of settlement reports (S3_ENDPOINT, S3_BUCKET, ...).
 	S3 objectstore.Config `env:", prefix=S3_"`
@@ -96,11 +100,15 @@ type server struct {
 	stripeBreaker string
 	// objects is the bucket of settlement reports, for download links.
 	objects *objectstore.Store
+	limiter *redis_rate.Limiter
 }
 
 func (c apiConfig) validate() error {
 	if c.StripeRetryBudget <= 0 || c.StripeRetryBudget > schemas.MaxStripeRetryBudget {
 		return fmt.Errorf("STRIPE_RETRY_BUDGET must be positive and at most %s: Stripe forgets idempotency keys after 24 hours", schemas.MaxStripeRetryBudget)
+	}
+	if c.RateLimitReads <= 0 || c.RateLimitWrites <= 0 {
+		return fmt.Errorf("RATE_LIMIT_READS and RATE_LIMIT_WRITES must be positive")
 	}
 	if c.ActionTimeout <= 0 || c.AuthorizationWindow <= 0 || c.AuthorizationWindow > 7*24*time.Hour {
 		return fmt.Errorf("PAYMENT_ACTION_TIMEOUT must be positive, PAYMENT_AUTHORIZATION_WINDOW positive and under the card networks' 7 days")
@@ -158,6 +166,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 		stripeBreaker: breaker.Stripe,
 		objects:       objectstore.New(cfg.S3),
+		limiter:       redis_rate.NewLimiter(rdb),
 	}
 	if len(cfg.StripeWebhookSecrets) == 0 {
 		log.Warn("STRIPE_WEBHOOK_SECRETS is empty: every Stripe webhook will be refused")

@@ -150,7 +150,10 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 
 // metrics are frontend-api's Prometheus collectors.
 type metrics struct {
-	requestDuration *prometheus.HistogramVec
+	requestDuration   *prometheus.HistogramVec
+	rateLimited       *prometheus.CounterVec
+	rateLimiterErrors *prometheus.CounterVec
+	auditFailures     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -160,7 +163,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "HTTP requests by route template, method and status.",
 			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"route", "method", "status"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "durapay_http_rate_limited_total", Help: "Requests refused by the per-key rate limit, by class.",
+		}, []string{"class"}),
+		rateLimiterErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "durapay_http_rate_limiter_errors_total", Help: "Requests the rate limiter could not judge (Redis down), by class.",
+		}, []string{"class"}),
+		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "durapay_audit_write_failures_total", Help: "Audit log entries that could not be written.",
+		}),
 	}
-	reg.MustRegister(m.requestDuration)
+	reg.MustRegister(m.requestDuration, m.rateLimited, m.rateLimiterErrors, m.auditFailures)
 	return m
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/refunds"
 	"github.com/durapay/durapay/schemas"
@@ -68,7 +69,14 @@ func (s *server) createRefund(w http.ResponseWriter, r *http.Request) error {
 		in.Amount = *body.Amount
 	}
 	in.RequestHash = fingerprint("refund", in.PaymentID, in.Amount, in.Reason, in.Metadata)
-	return s.idempotently(w, r, in.RequestHash, func() (int, any, error) {
+	return s.idempotently(w, r, in.RequestHash, func() (status int, answer any, err error) {
+		defer func() {
+			outcome := audit.Success
+			if err != nil {
+				outcome = audit.Refused
+			}
+			s.audit(r, "refund.create", in.RefundID, outcome, map[string]string{"payment": in.PaymentID, "amount": fmt.Sprint(in.Amount)})
+		}()
 		rec, err := s.findPayment(ctx, merchantID, body.Payment)
 		if err != nil {
 			if ae := (*apiError)(nil); errors.As(err, &ae) && ae.code == codeResourceMissing {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
+
+	"github.com/durapay/durapay/internal/merchants"
 )
 
 // access says who may call a route.
@@ -14,39 +16,50 @@ const (
 	merchant               // a merchant's secret API key
 	operator               // a staff key with the operator or admin role
 	finance                // a staff key with the finance or admin role
+	admin                  // a staff key with the admin role
 	signed                 // Stripe: authenticated by the webhook signature on the body
 )
 
+// secretOnly is the scope of merchant routes that no restricted key may use.
+const secretOnly = "secret"
+
 // route is one entry of the API's route table.
 type route struct {
-	method  string
-	path    string
-	access  access
+	method string
+	path   string
+	access access
+	// scope is what a merchant's restricted key needs for a merchant route.
+	scope   string
 	handler func(http.ResponseWriter, *http.Request) error
 }
 
 // routeTable lists every route of the API with who may call it. Tests walk it.
 func (s *server) routeTable() []route {
 	return []route{
-		{http.MethodGet, "/healthz", public, s.healthz},
-		{http.MethodGet, "/readyz", public, s.readyz},
-		{http.MethodPost, "/v1/payments", merchant, s.createPayment},
-		{http.MethodGet, "/v1/payments/{id}", merchant, s.getPayment},
-		{http.MethodPost, "/v1/payments/{id}/capture", merchant, s.capturePayment},
-		{http.MethodPost, "/v1/payments/{id}/cancel", merchant, s.cancelPayment},
-		{http.MethodGet, "/v1/payments/{id}/refunds", merchant, s.listPaymentRefunds},
-		{http.MethodPost, "/v1/refunds", merchant, s.createRefund},
-		{http.MethodGet, "/v1/refunds/{id}", merchant, s.getRefund},
-		{http.MethodPost, "/v1/webhooks/stripe", signed, s.stripeWebhook},
-		{http.MethodGet, "/v1/admin/payments/{id}", operator, s.adminGetPayment},
-		{http.MethodPost, "/v1/admin/payments/{id}/retry", operator, s.adminRetryPayment},
-		{http.MethodPost, "/v1/admin/payments/{id}/cancel", operator, s.adminCancelPayment},
-		{http.MethodGet, "/v1/finance/payments", finance, s.searchPayments},
-		{http.MethodGet, "/v1/finance/payments/{id}/timeline", finance, s.paymentTimeline},
-		{http.MethodGet, "/v1/finance/balances", finance, s.balances},
-		{http.MethodGet, "/v1/finance/ledger/transactions", finance, s.ledgerTransactions},
-		{http.MethodGet, "/v1/finance/reports", finance, s.listReports},
-		{http.MethodGet, "/v1/finance/reconciliation", finance, s.reconciliations},
+		{http.MethodGet, "/healthz", public, "", s.healthz},
+		{http.MethodGet, "/readyz", public, "", s.readyz},
+		{http.MethodPost, "/v1/payments", merchant, merchants.ScopePaymentsWrite, s.createPayment},
+		{http.MethodGet, "/v1/payments/{id}", merchant, merchants.ScopePaymentsRead, s.getPayment},
+		{http.MethodPost, "/v1/payments/{id}/capture", merchant, merchants.ScopePaymentsWrite, s.capturePayment},
+		{http.MethodPost, "/v1/payments/{id}/cancel", merchant, merchants.ScopePaymentsWrite, s.cancelPayment},
+		{http.MethodGet, "/v1/payments/{id}/refunds", merchant, merchants.ScopePaymentsRead, s.listPaymentRefunds},
+		{http.MethodPost, "/v1/refunds", merchant, merchants.ScopeRefundsWrite, s.createRefund},
+		{http.MethodGet, "/v1/refunds/{id}", merchant, merchants.ScopePaymentsRead, s.getRefund},
+		{http.MethodGet, "/v1/api_keys", merchant, secretOnly, s.listAPIKeys},
+		{http.MethodPost, "/v1/api_keys", merchant, secretOnly, s.createAPIKey},
+		{http.MethodPost, "/v1/api_keys/{id}/roll", merchant, secretOnly, s.rollAPIKey},
+		{http.MethodPost, "/v1/api_keys/{id}/revoke", merchant, secretOnly, s.revokeAPIKey},
+		{http.MethodPost, "/v1/webhooks/stripe", signed, "", s.stripeWebhook},
+		{http.MethodGet, "/v1/admin/payments/{id}", operator, "", s.adminGetPayment},
+		{http.MethodPost, "/v1/admin/payments/{id}/retry", operator, "", s.adminRetryPayment},
+		{http.MethodPost, "/v1/admin/payments/{id}/cancel", operator, "", s.adminCancelPayment},
+		{http.MethodGet, "/v1/admin/audit", admin, "", s.listAudit},
+		{http.MethodGet, "/v1/finance/payments", finance, "", s.searchPayments},
+		{http.MethodGet, "/v1/finance/payments/{id}/timeline", finance, "", s.paymentTimeline},
+		{http.MethodGet, "/v1/finance/balances", finance, "", s.balances},
+		{http.MethodGet, "/v1/finance/ledger/transactions", finance, "", s.ledgerTransactions},
+		{http.MethodGet, "/v1/finance/reports", finance, "", s.listReports},
+		{http.MethodGet, "/v1/finance/reconciliation", finance, "", s.reconciliations},
 	}
 }
 
@@ -64,7 +77,8 @@ func (s *server) routes() http.Handler {
 	for _, rt := range s.routeTable() {
 		var h http.Handler = s.handle(rt.handler)
 		if rt.access != public && rt.access != signed {
-			h = s.authenticate(rt.access, h)
+			// Authentication first (the limit is per key), then the limit.
+			h = s.authenticate(rt, s.rateLimit(rt, h))
 		}
 		r.Handle(rt.path, h).Methods(rt.method)
 	}

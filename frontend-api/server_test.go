@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
@@ -149,12 +150,24 @@ func newFixture(t *testing.T) *fixture {
 		metrics:   newMetrics(prometheus.NewRegistry()),
 		// Each fixture its own breaker, so that a test opening it affects no other.
 		stripeBreaker: "stripe-test-" + merchantID,
+		limiter:       redis_rate.NewLimiter(rdb),
 	}
+	s.cfg.RateLimitReads, s.cfg.RateLimitWrites = 1000, 1000
 	s.router = stripeevents.NewRouter(pool, fw)
 	s.webhooks = stripeevents.Verifier{Secrets: []string{testWebhookSecret}, Tolerance: 300 * time.Second, Now: time.Now}
 	hs := httptest.NewServer(s.routes())
 	t.Cleanup(hs.Close)
 	return &fixture{srv: s, http: hs, workflows: fw, merchant: merchantID, key: key}
+}
+
+// restart serves the fixture's server anew, after a test changed its configuration.
+func (f *fixture) restart(t *testing.T) *fixture {
+	t.Helper()
+	hs := httptest.NewServer(f.srv.routes())
+	t.Cleanup(hs.Close)
+	g := *f
+	g.http = hs
+	return &g
 }
 
 type reply struct {

@@ -17,6 +17,8 @@ import (
 //	POST   /_sandbox/events/{id}/deliver          send a stored event again now
 //	GET    /_sandbox/authenticate/{pi}            a 3-D Secure challenge page
 //	POST   /_sandbox/authenticate/{pi}            {"result":"succeed"|"fail"} (or a form field)
+//	GET    /_sandbox/connect/onboard/{account}    Connect onboarding page (?link= from an account link)
+//	POST   /_sandbox/connect/onboard/{account}    {"result":"complete"|"partial"|"new_requirement"} (or a form field)
 func (s *Server) controlRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /_sandbox/health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]string{"status": "ok"})
@@ -85,6 +87,48 @@ func (s *Server) controlRoutes(m *http.ServeMux) {
 		}
 		writeJSON(w, 200, map[string]string{"payment_intent": r.PathValue("pi"), "result": result})
 	})
+	m.HandleFunc("GET /_sandbox/connect/onboard/{account}", func(w http.ResponseWriter, r *http.Request) {
+		view, redirect, err := s.onboardingVisit(r.PathValue("account"), r.URL.Query().Get("link"))
+		switch {
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusNotFound)
+		case view == nil && redirect != "":
+			http.Redirect(w, r, redirect, http.StatusFound) // expired or already visited link
+		case view == nil:
+			http.Error(w, "This account link has expired or was already used.", http.StatusGone)
+		default:
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_ = onboardingPage.Execute(w, view)
+		}
+	})
+	m.HandleFunc("POST /_sandbox/connect/onboard/{account}", func(w http.ResponseWriter, r *http.Request) {
+		acct := r.PathValue("account")
+		result := r.FormValue("result")
+		if result == "" {
+			var body struct {
+				Result string `json:"result"`
+			}
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			result = body.Result
+		}
+		returnURL := ""
+		if link := r.FormValue("link"); link != "" {
+			var err error
+			if returnURL, err = s.onboardingLink(acct, link); err != nil {
+				controlError(w, err)
+				return
+			}
+		}
+		if err := s.CompleteOnboarding(acct, result); err != nil {
+			controlError(w, err)
+			return
+		}
+		if returnURL != "" && r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
+			http.Redirect(w, r, returnURL, http.StatusSeeOther) // back to the platform, as Stripe does
+			return
+		}
+		writeJSON(w, 200, map[string]string{"account": acct, "result": result})
+	})
 }
 
 type errString string
@@ -101,4 +145,23 @@ var challengePage = template.Must(template.New("challenge").Parse(`<!doctype htm
 <p>This page stands in for the card issuer's authentication window.</p>
 <form method="post"><button name="result" value="succeed">Complete authentication</button>
 <button name="result" value="fail">Fail authentication</button></form>
+`))
+
+var onboardingPage = template.Must(template.New("onboarding").Parse(`<!doctype html>
+<title>Connect onboarding (Durapay Stripe sandbox)</title>
+<h1>Onboarding for {{.Account}}</h1>
+<p>This page stands in for Stripe's hosted Connect onboarding{{if .LinkType}} ({{.LinkType}}){{end}}.</p>
+<ul>
+<li>Type: {{.Type}}</li>
+{{if .Name}}<li>Business: {{.Name}}</li>{{end}}
+{{if .Email}}<li>Email: {{.Email}}</li>{{end}}
+<li>Details submitted: {{.DetailsSubmitted}}; charges enabled: {{.ChargesEnabled}}; payouts enabled: {{.PayoutsEnabled}}</li>
+<li>Currently due: {{range $i, $f := .CurrentlyDue}}{{if $i}}, {{end}}<code>{{$f}}</code>{{else}}nothing{{end}}</li>
+</ul>
+<form method="post" action="{{.Action}}">
+<button name="result" value="complete">Submit all details</button>
+<button name="result" value="partial">Submit some details</button>
+<button name="result" value="new_requirement">Stripe asks for more (new requirement)</button>
+</form>
+{{if .ReturnURL}}<p>Afterwards you return to <code>{{.ReturnURL}}</code>.</p>{{end}}
 `))

@@ -64,6 +64,8 @@ type state struct {
 	Charges             map[string]*charge           `json:"charges"`
 	Refunds             map[string]*refund           `json:"refunds"`
 	Customers           map[string]*customer         `json:"customers"`
+	Accounts            map[string]*account          `json:"accounts"`
+	AccountLinks        map[string]*accountLink      `json:"account_links"`
 	Events              []*event                     `json:"events"`
 	BalanceTransactions []*balanceTransaction        `json:"balance_transactions"`
 	Idempotency         map[string]*idempotentResult `json:"idempotency"`
@@ -71,6 +73,7 @@ type state struct {
 	PaymentIntentOrder []string `json:"payment_intent_order"`
 	RefundOrder        []string `json:"refund_order"`
 	CustomerOrder      []string `json:"customer_order"`
+	AccountOrder       []string `json:"account_order"`
 }
 
 func newState() *state {
@@ -79,6 +82,8 @@ func newState() *state {
 		Charges:        map[string]*charge{},
 		Refunds:        map[string]*refund{},
 		Customers:      map[string]*customer{},
+		Accounts:       map[string]*account{},
+		AccountLinks:   map[string]*accountLink{},
 		Idempotency:    map[string]*idempotentResult{},
 	}
 }
@@ -149,6 +154,11 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/customers", s.api(s.createCustomer))
 	m.HandleFunc("GET /v1/customers", s.api(s.listCustomers))
 	m.HandleFunc("GET /v1/customers/{id}", s.api(s.retrieveCustomer))
+	m.HandleFunc("POST /v1/accounts", s.api(s.createAccount))
+	m.HandleFunc("GET /v1/accounts", s.api(s.listAccounts))
+	m.HandleFunc("GET /v1/accounts/{id}", s.api(s.retrieveAccount))
+	m.HandleFunc("POST /v1/accounts/{id}", s.api(s.updateAccount))
+	m.HandleFunc("POST /v1/account_links", s.api(s.createAccountLink))
 	m.HandleFunc("GET /v1/events", s.api(s.listEvents))
 	m.HandleFunc("GET /v1/events/{id}", s.api(s.retrieveEvent))
 	m.HandleFunc("GET /v1/balance_transactions", s.api(s.listBalanceTransactions))

@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/durapay/durapay/internal/pg"
 )
@@ -26,21 +29,40 @@ type Merchant struct {
 // APIKey identifies who is behind a request: a merchant (a secret key) or one of Durapay's
 // staff (a staff key, with roles). Only the key's hash is stored.
 type APIKey struct {
-	ID         string
-	MerchantID string // empty for a staff key
-	Name       string
-	Roles      []string
-	Prefix     string
-	Kind       string
-	CreatedAt  time.Time
-	RevokedAt  *time.Time
+	ID         string     `json:"id"`
+	MerchantID string     `json:"merchant,omitempty"` // empty for a staff key
+	Name       string     `json:"name"`
+	Roles      []string   `json:"roles,omitempty"`
+	Scopes     []string   `json:"scopes,omitempty"` // a restricted key's
+	Prefix     string     `json:"prefix"`
+	Kind       string     `json:"kind"`
+	CreatedAt  time.Time  `json:"created"`
+	ExpiresAt  *time.Time `json:"expires,omitempty"` // a rolled key's end of overlap
+	RevokedAt  *time.Time `json:"revoked,omitempty"`
+	ReplacedBy string     `json:"replaced_by,omitempty"`
+	Hash       []byte     `json:"-"`
 }
 
 // Key kinds.
 const (
-	KindSecret = "secret"
-	KindStaff  = "staff"
+	KindSecret     = "secret"
+	KindRestricted = "restricted"
+	KindStaff      = "staff"
 )
+
+// Scopes a restricted key may carry. A secret key can do everything a merchant can.
+const (
+	ScopePaymentsRead   = "payments:read"
+	ScopePaymentsWrite  = "payments:write"
+	ScopeRefundsWrite   = "refunds:write"
+	ScopeCustomersWrite = "customers:write"
+)
+
+// Scopes lists every scope.
+var Scopes = []string{ScopePaymentsRead, ScopePaymentsWrite, ScopeRefundsWrite, ScopeCustomersWrite}
+
+// ErrUnknownScope: a restricted key asked for a scope that does not exist.
+var ErrUnknownScope = errors.New("unknown scope")
 
 // Staff roles.
 const (
@@ -96,14 +118,100 @@ func IssueStaffKey(ctx context.Context, q pg.Querier, name string, roles ...stri
 	return plain, k, nil
 }
 
-func insertKey(ctx context.Context, q pg.Querier, plain string, k *APIKey) error {
-	roles := k.Roles
-	if roles == nil {
-		roles = []string{}
+// IssueRestrictedKey creates a merchant key limited to scopes, and returns it in clear, once.
+func IssueRestrictedKey(ctx context.Context, q pg.Querier, merchantID, name string, mode Mode, scopes []string) (string, APIKey, error) {
+	for _, sc := range scopes {
+		if !slices.Contains(Scopes, sc) {
+			return "", APIKey{}, fmt.Errorf("%w: %q", ErrUnknownScope, sc)
+		}
 	}
+	plain := "rk_" + string(mode) + "_" + randomBase62(32)
+	k := APIKey{ID: "key_" + randomBase62(20), MerchantID: merchantID, Name: name, Scopes: scopes, Prefix: plain[:12], Kind: KindRestricted}
+	if err := insertKey(ctx, q, plain, &k); err != nil {
+		return "", APIKey{}, fmt.Errorf("issue restricted key for %s: %w", merchantID, err)
+	}
+	return plain, k, nil
+}
+
+func insertKey(ctx context.Context, q pg.Querier, plain string, k *APIKey) error {
+	k.Hash = HashKey(plain)
 	return q.QueryRow(ctx, `
-		INSERT INTO api_keys (id, merchant_id, name, roles, key_hash, key_prefix, kind) VALUES ($1, $2, $3, $4, $5, $6, $7)
-		RETURNING created_at`, k.ID, nullable(k.MerchantID), k.Name, roles, HashKey(plain), k.Prefix, k.Kind).Scan(&k.CreatedAt)
+		INSERT INTO api_keys (id, merchant_id, name, roles, scopes, key_hash, key_prefix, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		RETURNING created_at`, k.ID, nullable(k.MerchantID), k.Name, nonNil(k.Roles), nonNil(k.Scopes), k.Hash, k.Prefix, k.Kind).Scan(&k.CreatedAt)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// RollKey replaces a merchant's live key by a new one of the same kind and scopes: the old
+// key keeps working for overlap (so that the merchant can deploy the new one), then
+// expires. It returns the new key in clear, once, and the old key (its hash lets callers
+// drop it from caches).
+func RollKey(ctx context.Context, pool *pgxpool.Pool, merchantID, keyID string, overlap time.Duration) (string, APIKey, APIKey, error) {
+	var plain string
+	var fresh, old APIKey
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var err error
+		if old, err = scanKey(tx.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1 AND merchant_id = $2
+			AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) FOR UPDATE`, keyID, merchantID)); err != nil {
+			return err
+		}
+		mode := Mode(strings.Split(old.Prefix, "_")[1])
+		switch old.Kind {
+		case KindRestricted:
+			plain, fresh, err = IssueRestrictedKey(ctx, tx, merchantID, old.Name, mode, old.Scopes)
+		default:
+			plain, fresh, err = IssueSecretKey(ctx, tx, merchantID, mode)
+		}
+		if err != nil {
+			return err
+		}
+		expires := time.Now().Add(overlap)
+		old.ExpiresAt, old.ReplacedBy = &expires, fresh.ID
+		_, err = tx.Exec(ctx, `UPDATE api_keys SET expires_at = $2, replaced_by = $3 WHERE id = $1`, old.ID, expires, fresh.ID)
+		return err
+	})
+	if err != nil {
+		return "", APIKey{}, APIKey{}, fmt.Errorf("roll key %s: %w", keyID, err)
+	}
+	return plain, fresh, old, nil
+}
+
+// RevokeKey ends a merchant's key (merchantID empty: any key, for staff) at once, and
+// returns it.
+func RevokeKey(ctx context.Context, q pg.Querier, merchantID, keyID string) (APIKey, error) {
+	k, err := scanKey(q.QueryRow(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+		WHERE id = $1 AND ($2 = '' OR merchant_id = $2) RETURNING `+keyColumns, keyID, merchantID))
+	if err != nil {
+		return APIKey{}, fmt.Errorf("revoke key %s: %w", keyID, err)
+	}
+	return k, nil
+}
+
+// ListKeys lists a merchant's keys, newest first.
+func ListKeys(ctx context.Context, q pg.Querier, merchantID string) ([]APIKey, error) {
+	rows, err := q.Query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE merchant_id = $1 ORDER BY created_at DESC, id`, merchantID)
+	if err != nil {
+		return nil, fmt.Errorf("list keys of %s: %w", merchantID, err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (APIKey, error) { return scanKey(row) })
+}
+
+const keyColumns = `id, coalesce(merchant_id, ''), name, roles, scopes, key_prefix, kind, created_at, expires_at, revoked_at,
+	coalesce(replaced_by, ''), key_hash`
+
+func scanKey(row pgx.Row) (APIKey, error) {
+	var k APIKey
+	err := row.Scan(&k.ID, &k.MerchantID, &k.Name, &k.Roles, &k.Scopes, &k.Prefix, &k.Kind, &k.CreatedAt, &k.ExpiresAt,
+		&k.RevokedAt, &k.ReplacedBy, &k.Hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return APIKey{}, pg.ErrNotFound
+	}
+	return k, err
 }
 
 func nullable(s string) any {
@@ -120,20 +228,15 @@ func HashKey(plain string) []byte {
 	return h[:]
 }
 
-// FindKey returns the live (unrevoked) key with this hash, or pg.ErrNotFound.
+// FindKey returns the live key (not revoked, not expired) with this hash, or
+// pg.ErrNotFound.
 func FindKey(ctx context.Context, q pg.Querier, hash []byte) (APIKey, error) {
-	var k APIKey
-	err := q.QueryRow(ctx, `
-		SELECT id, coalesce(merchant_id, ''), name, roles, key_prefix, kind, created_at, revoked_at
-		  FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`, hash).
-		Scan(&k.ID, &k.MerchantID, &k.Name, &k.Roles, &k.Prefix, &k.Kind, &k.CreatedAt, &k.RevokedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return APIKey{}, pg.ErrNotFound
-	}
-	if err != nil {
+	k, err := scanKey(q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys
+		WHERE key_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`, hash))
+	if err != nil && !errors.Is(err, pg.ErrNotFound) {
 		return APIKey{}, fmt.Errorf("find API key: %w", err)
 	}
-	return k, nil
+	return k, err
 }
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

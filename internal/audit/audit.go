@@ -1,0 +1,131 @@
+// Package audit writes Durapay's audit log: who did what, to what, when, from where, with
+// which outcome. Rows are append-only (the database refuses updates and deletes) and
+// hash-chained: each row's hash covers the previous row's hash and its own canonical
+// content, so that editing or removing a row, even bypassing the database's guard, breaks
+// every hash after it. Verify finds the first broken link.
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/durapay/durapay/internal/pg"
+)
+
+// Outcomes.
+const (
+	Success = "success"
+	Refused = "refused"
+	Failure = "failure"
+)
+
+// Entry is one audited action.
+type Entry struct {
+	Seq      int64             `json:"seq"`
+	At       time.Time         `json:"at"`
+	Actor    string            `json:"actor"`
+	Action   string            `json:"action"`
+	Resource string            `json:"resource"`
+	Outcome  string            `json:"outcome"`
+	Remote   string            `json:"remote"`
+	Details  map[string]string `json:"details"`
+	PrevHash []byte            `json:"prev_hash"`
+	Hash     []byte            `json:"hash"`
+}
+
+// chainLock serializes appends: each row needs the hash of the one before it.
+const chainLock = 7_240_312
+
+// Append writes e at the end of the chain and returns it with its sequence and hashes.
+func Append(ctx context.Context, pool *pgxpool.Pool, e Entry) (Entry, error) {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	e.At = e.At.UTC().Truncate(time.Microsecond) // what Postgres keeps
+	if e.Details == nil {
+		e.Details = map[string]string{}
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLock); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&e.Seq, &e.PrevHash)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			e.Seq, e.PrevHash = 0, make([]byte, sha256.Size)
+		case err != nil:
+			return err
+		}
+		e.Seq++
+		e.Hash = Hash(e)
+		_, err = tx.Exec(ctx, `
+			INSERT INTO audit_log (seq, at, actor, action, resource, outcome, remote, details, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			e.Seq, e.At, e.Actor, e.Action, e.Resource, e.Outcome, e.Remote, e.Details, e.PrevHash, e.Hash)
+		return err
+	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("append audit %s: %w", e.Action, err)
+	}
+	return e, nil
+}
+
+// Hash is the row's link: SHA-256 over the previous hash and the canonical JSON of the
+// row's content (encoding/json sorts map keys, so the encoding is canonical).
+func Hash(e Entry) []byte {
+	content, _ := json.Marshal(struct { // plain fields: cannot fail
+		Seq                                       int64
+		At                                        string
+		Actor, Action, Resource, Outcome, Remote string
+		Details                                   map[string]string
+	}{e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Resource, e.Outcome, e.Remote, e.Details})
+	h := sha256.New()
+	h.Write(e.PrevHash)
+	h.Write(content)
+	return h.Sum(nil)
+}
+
+// Verify checks a contiguous run of entries, oldest first, starting after prev (the hash
+// of the entry before the first, or nil for the chain's start). It returns the sequence of
+// the first entry that does not fit, or 0 when all do.
+func Verify(prev []byte, entries []Entry) (int64, error) {
+	if prev == nil {
+		prev = make([]byte, sha256.Size)
+	}
+	for i, e := range entries {
+		if i > 0 && e.Seq != entries[i-1].Seq+1 {
+			return e.Seq, fmt.Errorf("entry %d follows entry %d: rows are missing", e.Seq, entries[i-1].Seq)
+		}
+		if !bytes.Equal(e.PrevHash, prev) {
+			return e.Seq, fmt.Errorf("entry %d does not link to the entry before it", e.Seq)
+		}
+		if !bytes.Equal(Hash(e), e.Hash) {
+			return e.Seq, fmt.Errorf("entry %d was altered: its content does not match its hash", e.Seq)
+		}
+		prev = e.Hash
+	}
+	return 0, nil
+}
+
+// List returns up to limit entries after sequence after, oldest first.
+func List(ctx context.Context, q pg.Querier, after int64, limit int) ([]Entry, error) {
+	rows, err := q.Query(ctx, `SELECT seq, at, actor, action, resource, outcome, remote, details, prev_hash, hash
+		FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Entry, error) {
+		var e Entry
+		err := row.Scan(&e.Seq, &e.At, &e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.Remote, &e.Details, &e.PrevHash, &e.Hash)
+		e.At = e.At.UTC()
+		return e, err
+	})
+}

@@ -1,0 +1,56 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/pgtest"
+)
+
+func TestChainAndTamperDetection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ { // concurrent appends still form one chain
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := audit.Append(ctx, pool, audit.Entry{Actor: "staff:key_1", Action: "refund.create", Resource: fmt.Sprint("rfd_", i),
+				Outcome: audit.Success, Remote: "127.0.0.1", Details: map[string]string{"amount": fmt.Sprint(i * 100)}}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	entries, err := audit.List(ctx, pool, 0, 100)
+	if err != nil || len(entries) != 20 {
+		t.Fatalf("%d entries (%v)", len(entries), err)
+	}
+	if seq, err := audit.Verify(nil, entries); seq != 0 || err != nil {
+		t.Fatalf("an untouched chain fails at %d: %v", seq, err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE audit_log SET outcome = 'refused' WHERE seq = 7`); err == nil {
+		t.Fatal("the database let an audit row be edited")
+	}
+	if _, err := pool.Exec(ctx, `DELETE FROM audit_log WHERE seq = 7`); err == nil {
+		t.Fatal("the database let an audit row be deleted")
+	}
+	// Someone with the power to switch the guard off edits a row: the chain shows it.
+	if _, err := pool.Exec(ctx, `ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
+		UPDATE audit_log SET details = '{"amount":"1"}' WHERE seq = 7;
+		ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update`); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ = audit.List(ctx, pool, 0, 100)
+	if seq, err := audit.Verify(nil, entries); seq != 7 || err == nil {
+		t.Fatalf("tampering with row 7 detected at %d (%v)", seq, err)
+	}
+	// A deleted row is a gap.
+	if seq, _ := audit.Verify(nil, append(entries[:3:3], entries[4:]...)); seq != 5 {
+		t.Fatalf("a removed row detected at %d, want 5", seq)
+	}
+}
