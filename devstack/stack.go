@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/eventbus"
 	"github.com/durapay/durapay/internal/objectstore"
+	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/testenv"
 	"github.com/durapay/durapay/schemas"
@@ -41,8 +43,10 @@ type Config struct {
 	// TemporalPort is the gRPC port; TemporalUIPort 0 runs the server headless.
 	TemporalPort   int
 	TemporalUIPort int
-	DatabaseURL    string
-	RedisURL       string
+	// CodecEndpoint is the codec server the Temporal UI decrypts payloads with.
+	CodecEndpoint string
+	DatabaseURL   string
+	RedisURL      string
 	// KafkaBrokers points at a real cluster; empty starts kfake on KafkaPort.
 	KafkaBrokers []string
 	KafkaPort    int
@@ -186,6 +190,9 @@ func (s *Stack) startTemporal(ctx context.Context) error {
 	}
 	if s.cfg.TemporalUIPort > 0 {
 		args = append(args, "--ui-port", strconv.Itoa(s.cfg.TemporalUIPort))
+		if s.cfg.CodecEndpoint != "" {
+			args = append(args, "--ui-codec-endpoint", s.cfg.CodecEndpoint)
+		}
 		s.TemporalUI = "http://127.0.0.1:" + strconv.Itoa(s.cfg.TemporalUIPort)
 	} else {
 		args = append(args, "--headless")
@@ -319,4 +326,21 @@ func (quietLogger) Error(string, ...any) {}
 func (s *Stack) S3Env() []string {
 	return []string{"S3_ENDPOINT=" + s.S3.Endpoint, "S3_REGION=" + s.S3.Region, "S3_BUCKET=" + s.S3.Bucket,
 		"S3_ACCESS_KEY_ID=" + s.S3.AccessKeyID, "S3_SECRET_ACCESS_KEY=" + s.S3.SecretAccessKey, "S3_FORCE_PATH_STYLE=true"}
+}
+
+// PayloadKeys returns the development keyring that encrypts workflow payloads, creating it in
+// the state directory on the first run (a later run must read the histories it wrote).
+func PayloadKeys(stateDir string) (string, error) {
+	path := filepath.Join(stateDir, "temporal-payload-keys")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	spec, err := payloadcodec.GenerateKey("dev1")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(spec+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save payload keys: %w", err)
+	}
+	return spec, nil
 }

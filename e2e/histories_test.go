@@ -7,9 +7,13 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/durapay/durapay/internal/payloadcodec"
 )
 
 // historiesDir holds the replay fixtures that workflows/replay_test.go replays.
@@ -42,6 +46,16 @@ func (e *stackEnv) recordHistory(t *testing.T, name, workflowID string) {
 			t.Fatal(err)
 		}
 		history.Events = append(history.Events, ev)
+	}
+	// Fixtures are kept decrypted: the replayer reads them with the default converter, and the
+	// key of this run is gone after it.
+	codec := payloadcodec.NewCodec(e.keys)
+	if err := proxy.VisitPayloads(ctx, history, proxy.VisitPayloadsOptions{SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return codec.Decode(p)
+		},
+	}); err != nil {
+		t.Fatal(err)
 	}
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(history)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/durapay/durapay/devstack"
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/pgtest"
 	"github.com/durapay/durapay/internal/stripeclient"
@@ -60,8 +61,10 @@ type stackEnv struct {
 	stack    *devstack.Stack
 	apiURL   string
 	temporal client.Client
-	pool     *pgxpool.Pool
-	redis    *redis.Client
+	// keys encrypt the stack's workflow payloads.
+	keys  *payloadcodec.Keyring
+	pool  *pgxpool.Pool
+	redis *redis.Client
 	// Two merchants, to prove that neither sees the other's objects, and a staff key.
 	a, b  merchant
 	staff merchant
@@ -178,8 +181,16 @@ func startEnv() (_ *stackEnv, err error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build binaries: %v\n%s", err, out)
 	}
+	payloadKeys, err := payloadcodec.GenerateKey("e2e")
+	if err != nil {
+		return nil, err
+	}
+	if e.keys, err = payloadcodec.ParseKeyring(payloadKeys); err != nil {
+		return nil, err
+	}
 	common := []string{
 		"TEMPORAL_ADDRESS=" + e.stack.TemporalAddress, "DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL,
+		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys,
 		"KAFKA_BROKERS=" + strings.Join(e.stack.KafkaBrokers, ","), "LOG_LEVEL=info",
 	}
 	common = append(common, e.stack.S3Env()...)
@@ -194,7 +205,9 @@ func startEnv() (_ *stackEnv, err error) {
 	e.api, err = devstack.StartProcess("frontend-api", filepath.Join(e.binDir, "frontend-api"), append(common,
 		"API_ADDR=127.0.0.1:"+strconv.Itoa(apiPort), "API_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(apiMetricsPort),
 		"STRIPE_WEBHOOK_SECRETS="+webhookSecretNew+","+webhookSecretOld, "PAYMENT_ACTION_TIMEOUT="+actionTimeout.String(),
-		"REFUND_FAILURE_WINDOW="+refundFailureWindow.String()), logFile)
+		"REFUND_FAILURE_WINDOW="+refundFailureWindow.String(),
+		// The tests burst (50 concurrent refunds); the limits have their own tests.
+		"RATE_LIMIT_READS=5000", "RATE_LIMIT_WRITES=5000"), logFile)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +215,8 @@ func startEnv() (_ *stackEnv, err error) {
 	if err := waitReady(ctx, e.apiURL+"/readyz"); err != nil {
 		return nil, err
 	}
-	if e.temporal, err = client.DialContext(ctx, client.Options{HostPort: e.stack.TemporalAddress}); err != nil {
+	if e.temporal, err = client.DialContext(ctx, client.Options{HostPort: e.stack.TemporalAddress,
+		DataConverter: payloadcodec.DataConverter(e.keys)}); err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, e.temporal.Close)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/durapay/durapay/schemas"
@@ -94,6 +98,33 @@ func TestCardPayment(t *testing.T) {
 		}
 		if ev.ID != schemas.EventID(id, schemas.EventPaymentSucceeded, "1") || ev.Merchant != e.a.ID {
 			t.Errorf("event %s from %s: want the deterministic ID and the merchant", ev.ID, ev.Merchant)
+		}
+	})
+	t.Run("the history in Temporal's database is encrypted", func(t *testing.T) {
+		ctx := context.Background()
+		it := e.temporal.GetWorkflowHistory(ctx, schemas.PaymentWorkflowID(e.a.ID, id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		payloads := 0
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = proxy.VisitPayloads(ctx, ev, proxy.VisitPayloadsOptions{SkipSearchAttributes: true,
+				Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+					for _, p := range ps {
+						payloads++
+						if string(p.Metadata["encoding"]) != "binary/encrypted" || bytes.Contains(p.Data, []byte(pi)) {
+							t.Errorf("%s: a payload in clear (%s)", ev.EventType, p.Metadata["encoding"])
+						}
+					}
+					return ps, nil
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if payloads < 5 {
+			t.Fatalf("only %d payloads in the history", payloads)
 		}
 	})
 	e.recordHistory(t, "happy_path", schemas.PaymentWorkflowID(e.a.ID, id))

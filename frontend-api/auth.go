@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/pg"
 )
 
@@ -31,12 +33,19 @@ type principal struct {
 	Expires *time.Time `json:"e,omitempty"`
 }
 
-// id names the principal in logs, histories and idempotency records.
+// kindOIDC marks a principal signed in with the identity provider rather than a key.
+const kindOIDC = "oidc"
+
+// id names the principal in logs, histories, audit and idempotency records.
 func (p principal) id() string {
-	if p.MerchantID != "" {
+	switch {
+	case p.MerchantID != "":
 		return p.MerchantID
+	case p.Kind == kindOIDC:
+		return p.KeyID // oidc:<subject>
+	default:
+		return "staff:" + p.KeyID
 	}
-	return "staff:" + p.KeyID
 }
 
 func (p principal) hasAnyRole(roles ...string) bool {
@@ -93,16 +102,48 @@ func (k *keyResolver) forget(ctx context.Context, key merchants.APIKey) error {
 	return k.redis.Del(ctx, apiKeyCachePrefix+hex.EncodeToString(key.Hash)).Err()
 }
 
-// presentedKey reads the key as Stripe accepts it: HTTP Basic with the key as the user name
-// (curl -u sk_...:) or a Bearer token.
+// presentedKey reads an API key as Stripe accepts it: HTTP Basic with the key as the user
+// name (curl -u sk_...:) or a Bearer token that is a key (sk_..., rk_...). Any other Bearer
+// token is a person's OIDC token (see identify).
 func presentedKey(r *http.Request) string {
 	if user, _, ok := r.BasicAuth(); ok {
 		return user
 	}
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && isAPIKey(strings.TrimSpace(token)) {
 		return strings.TrimSpace(token)
 	}
 	return ""
+}
+
+func isAPIKey(token string) bool {
+	return strings.HasPrefix(token, "sk_") || strings.HasPrefix(token, "rk_")
+}
+
+// bearerIdentity reports whether the request presents an OIDC token (a Bearer credential
+// that is not an API key, or a token in the URL, which is refused).
+func bearerIdentity(r *http.Request) bool {
+	if r.URL.Query().Has("access_token") {
+		return true
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && !isAPIKey(strings.TrimSpace(token))
+}
+
+// identify verifies a person's OIDC token and returns them as a staff principal with the
+// roles the token's claim maps to.
+func (s *server) identify(r *http.Request) (principal, error) {
+	if s.oidc == nil {
+		return principal{}, fmt.Errorf("%w: sign-in with OIDC is not configured", oidcauth.ErrInvalidToken)
+	}
+	token, err := oidcauth.BearerToken(r)
+	if err != nil {
+		return principal{}, err
+	}
+	id, err := s.oidc.Verify(r.Context(), token)
+	if err != nil {
+		return principal{}, err
+	}
+	return principal{KeyID: "oidc:" + id.Subject, Kind: kindOIDC, Name: id.Email, Roles: id.Roles}, nil
 }
 
 // authenticate lets a request through only with a live key allowed on the route, and puts
@@ -110,6 +151,21 @@ func presentedKey(r *http.Request) string {
 // operator route) is 403: the caller is known, the action is not theirs.
 func (s *server) authenticate(rt route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if bearerIdentity(r) {
+			p, err := s.identify(r)
+			switch {
+			case errors.Is(err, oidcauth.ErrUnavailable):
+				writeError(w, r, &apiError{code: codeServiceUnavailable, message: "Sign-in is temporarily unavailable.", retryAfter: time.Second, cause: err})
+				return
+			case err != nil:
+				s.audit(r, "auth.failure", "oidc", audit.Refused, map[string]string{"reason": err.Error()})
+				w.Header().Set("WWW-Authenticate", `Bearer realm="Durapay", error="invalid_token"`)
+				writeError(w, r, &apiError{code: codeTokenInvalid, message: "The bearer token is not valid.", cause: err})
+				return
+			}
+			s.admit(w, r, rt, p, next)
+			return
+		}
 		key := presentedKey(r)
 		if key == "" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Durapay"`)
@@ -128,15 +184,20 @@ func (s *server) authenticate(rt route, next http.Handler) http.Handler {
 			writeError(w, r, &apiError{code: codeServiceUnavailable, message: "Authentication is temporarily unavailable.", retryAfter: time.Second, cause: err})
 			return
 		}
-		infoFrom(r.Context()).principal = p.id()
-		if !allowed(rt, p) {
-			writeError(w, r, newError(codePermissionDenied, "", "This API key is not allowed to use this route."))
-			return
-		}
-		ctx := context.WithValue(r.Context(), principalKey, p)
-		ctx = context.WithValue(ctx, loggerKey, loggerFrom(ctx).WithField("principal", p.id()))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		s.admit(w, r, rt, p, next)
 	})
+}
+
+// admit lets an authenticated principal through if the route allows it.
+func (s *server) admit(w http.ResponseWriter, r *http.Request, rt route, p principal, next http.Handler) {
+	infoFrom(r.Context()).principal = p.id()
+	if !allowed(rt, p) {
+		writeError(w, r, newError(codePermissionDenied, "", "These credentials are not allowed to use this route."))
+		return
+	}
+	ctx := context.WithValue(r.Context(), principalKey, p)
+	ctx = context.WithValue(ctx, loggerKey, loggerFrom(ctx).WithField("principal", p.id()))
+	next.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func allowed(rt route, p principal) bool {

@@ -43,6 +43,7 @@ const (
 	codePaymentNotCaptured        = "payment_not_captured"
 	codeRefundFailed              = "refund_failed"
 	codeRateLimited               = "rate_limited"
+	codeTokenInvalid              = "token_invalid"
 	codeMethodNotAllowed          = "method_not_allowed"
 	codeServiceUnavailable        = "service_unavailable"
 	codeInternal                  = "internal_error"
@@ -85,6 +86,7 @@ var errorTable = map[string]errorClass{
 	codePaymentNotCaptured:        {http.StatusConflict, "invalid_request_error"},
 	codeRefundFailed:              {http.StatusBadRequest, "invalid_request_error"},
 	codeRateLimited:               {http.StatusTooManyRequests, "rate_limit_error"},
+	codeTokenInvalid:              {http.StatusUnauthorized, "authentication_error"},
 	codeMethodNotAllowed:          {http.StatusMethodNotAllowed, "invalid_request_error"},
 	codeServiceUnavailable:        {http.StatusServiceUnavailable, "api_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},

@@ -28,6 +28,8 @@ import (
 	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/logging"
 	"github.com/durapay/durapay/internal/objectstore"
+	"github.com/durapay/durapay/internal/oidcauth"
+	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/temporalx"
@@ -50,6 +52,13 @@ type apiConfig struct {
 
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE, default=default"`
+	// TemporalPayloadKeys encrypts workflow payloads (as the workers'), and serves /codec.
+	TemporalPayloadKeys string `env:"TEMPORAL_PAYLOAD_KEYS" secret:"true"`
+	// CodecAllowedOrigin is the Temporal UI's origin, allowed to call /codec from a browser.
+	CodecAllowedOrigin string `env:"CODEC_ALLOWED_ORIGIN, default=http://127.0.0.1:8233"`
+	// CodecAuth is who may decode payloads through /codec: "staff" (an operator, finance or
+	// admin staff key, or an OIDC token), or "none" (development only: allowed on loopback).
+	CodecAuth         string `env:"CODEC_AUTH, default=staff"`
 	PaymentsTaskQueue string `env:"PAYMENTS_TASK_QUEUE, default=payments"`
 
 	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
@@ -77,6 +86,14 @@ type apiConfig struct {
 	RateLimitWrites int           `env:"RATE_LIMIT_WRITES, default=25"`
 	APIKeyCacheTTL  time.Duration `env:"API_KEY_CACHE_TTL, default=5m"`
 
+	// Sign-in of Durapay's people with OIDC: the issuer (its discovery document and JWKS),
+	// the audience (client ID) tokens must carry, and the claim whose values map to roles
+	// ("idp-group:role,..."). An empty issuer turns OIDC off (staff keys only).
+	OIDCIssuerURL  string            `env:"OIDC_ISSUER_URL"`
+	OIDCAudience   string            `env:"OIDC_AUDIENCE"`
+	OIDCRolesClaim string            `env:"OIDC_ROLES_CLAIM, default=groups"`
+	OIDCRoleMap    map[string]string `env:"OIDC_ROLE_MAP, default=durapay-operators:operator,durapay-finance:finance,durapay-admins:admin"`
+
 	// S3 is the bucket of settlement reports (S3_ENDPOINT, S3_BUCKET, ...).
 	S3 objectstore.Config `env:", prefix=S3_"`
 
@@ -101,11 +118,21 @@ type server struct {
 	// objects is the bucket of settlement reports, for download links.
 	objects *objectstore.Store
 	limiter *redis_rate.Limiter
+	// keyring encrypts workflow payloads; /codec decodes them for operators (nil: no codec).
+	keyring *payloadcodec.Keyring
+	// oidc verifies people's bearer tokens (nil: OIDC is off).
+	oidc *oidcauth.Verifier
 }
 
 func (c apiConfig) validate() error {
 	if c.StripeRetryBudget <= 0 || c.StripeRetryBudget > schemas.MaxStripeRetryBudget {
 		return fmt.Errorf("STRIPE_RETRY_BUDGET must be positive and at most %s: Stripe forgets idempotency keys after 24 hours", schemas.MaxStripeRetryBudget)
+	}
+	if c.CodecAuth != "staff" && c.CodecAuth != "none" {
+		return fmt.Errorf("CODEC_AUTH must be staff or none")
+	}
+	if c.CodecAuth == "none" && !isLoopback(c.Addr) {
+		return fmt.Errorf("CODEC_AUTH=none is for development: API_ADDR must be a loopback address")
 	}
 	if c.RateLimitReads <= 0 || c.RateLimitWrites <= 0 {
 		return fmt.Errorf("RATE_LIMIT_READS and RATE_LIMIT_WRITES must be positive")
@@ -114,6 +141,12 @@ func (c apiConfig) validate() error {
 		return fmt.Errorf("PAYMENT_ACTION_TIMEOUT must be positive, PAYMENT_AUTHORIZATION_WINDOW positive and under the card networks' 7 days")
 	}
 	return nil
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	return err == nil && (host == "localhost" || (ip != nil && ip.IsLoopback()))
 }
 
 // policy is the deadlines every new payment gets.
@@ -148,7 +181,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer rdb.Close()
 	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	tc, err := temporalx.Dial(dialCtx, cfg.TemporalAddress, cfg.TemporalNamespace, logging.Temporal(log))
+	keys, err := temporalx.Keys(cfg.TemporalPayloadKeys)
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		log.Warn("TEMPORAL_PAYLOAD_KEYS is empty: workflow payloads are stored in clear")
+	}
+	tc, err := temporalx.Dial(dialCtx, cfg.TemporalAddress, cfg.TemporalNamespace, logging.Temporal(log), keys)
 	if err != nil {
 		return err
 	}
@@ -158,7 +198,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &server{
 		cfg: cfg, log: log, pool: pool, redis: rdb, temporal: tc,
-		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue},
+		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, codec: temporalx.Codec(keys)},
+		keyring:   keys,
 		keys:      &keyResolver{pool: pool, redis: rdb, ttl: cfg.APIKeyCacheTTL},
 		metrics:   newMetrics(registry),
 		webhooks:  stripeevents.Verifier{Secrets: cfg.StripeWebhookSecrets, Tolerance: cfg.StripeWebhookTolerance, Now: time.Now},
@@ -167,6 +208,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		stripeBreaker: breaker.Stripe,
 		objects:       objectstore.New(cfg.S3),
 		limiter:       redis_rate.NewLimiter(rdb),
+	}
+	if cfg.OIDCIssuerURL != "" {
+		s.oidc = oidcauth.NewVerifier(oidcauth.Config{IssuerURL: cfg.OIDCIssuerURL, Audience: cfg.OIDCAudience,
+			RolesClaim: cfg.OIDCRolesClaim, RoleMap: cfg.OIDCRoleMap}, &http.Client{Timeout: 10 * time.Second})
 	}
 	if len(cfg.StripeWebhookSecrets) == 0 {
 		log.Warn("STRIPE_WEBHOOK_SECRETS is empty: every Stripe webhook will be refused")

@@ -74,6 +74,9 @@ func (s *server) routes() http.Handler {
 		return newError(codeMethodNotAllowed, "", "This method is not allowed on this URL.")
 	})
 	r.Use(nameRoute)
+	if s.keyring != nil {
+		r.PathPrefix("/codec/").Handler(s.codecServer())
+	}
 	for _, rt := range s.routeTable() {
 		var h http.Handler = s.handle(rt.handler)
 		if rt.access != public && rt.access != signed {

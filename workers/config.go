@@ -13,6 +13,9 @@ type workerConfig struct {
 	TemporalAddress   string   `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
 	TemporalNamespace string   `env:"TEMPORAL_NAMESPACE, default=default"`
 	TaskQueues        []string `env:"TASK_QUEUES, default=payments,finance"`
+	// TemporalPayloadKeys encrypts workflow payloads: "id:base64key,..." (the first encrypts,
+	// all decrypt; see internal/payloadcodec).
+	TemporalPayloadKeys string `env:"TEMPORAL_PAYLOAD_KEYS" secret:"true"`
 
 	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
 	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS, default=20"`

@@ -68,7 +68,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	tc, err := temporalx.Dial(dialCtx, cfg.TemporalAddress, cfg.TemporalNamespace, logging.Temporal(log))
+	keys, err := temporalx.Keys(cfg.TemporalPayloadKeys)
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		log.Warn("TEMPORAL_PAYLOAD_KEYS is empty: workflow payloads are stored in clear")
+	}
+	tc, err := temporalx.Dial(dialCtx, cfg.TemporalAddress, cfg.TemporalNamespace, logging.Temporal(log), keys)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"strings"
 )
 
 // controlRoutes serve the sandbox's own API under /_sandbox/, for people in `make dev` and
@@ -123,7 +124,7 @@ func (s *Server) controlRoutes(m *http.ServeMux) {
 			controlError(w, err)
 			return
 		}
-		if returnURL != "" && r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
+		if returnURL != "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			http.Redirect(w, r, returnURL, http.StatusSeeOther) // back to the platform, as Stripe does
 			return
 		}

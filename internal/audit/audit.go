@@ -82,10 +82,10 @@ func Append(ctx context.Context, pool *pgxpool.Pool, e Entry) (Entry, error) {
 // row's content (encoding/json sorts map keys, so the encoding is canonical).
 func Hash(e Entry) []byte {
 	content, _ := json.Marshal(struct { // plain fields: cannot fail
-		Seq                                       int64
-		At                                        string
+		Seq                                      int64
+		At                                       string
 		Actor, Action, Resource, Outcome, Remote string
-		Details                                   map[string]string
+		Details                                  map[string]string
 	}{e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Resource, e.Outcome, e.Remote, e.Details})
 	h := sha256.New()
 	h.Write(e.PrevHash)

@@ -7,15 +7,37 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
+
+	"github.com/durapay/durapay/internal/payloadcodec"
 )
 
+// Keys reads TEMPORAL_PAYLOAD_KEYS: the keyring that encrypts workflow payloads, or nil when
+// none is configured (payloads then travel in clear; every process of a deployment must
+// agree).
+func Keys(spec string) (*payloadcodec.Keyring, error) {
+	if spec == "" {
+		return nil, nil
+	}
+	k, err := payloadcodec.ParseKeyring(spec)
+	if err != nil {
+		return nil, fmt.Errorf("TEMPORAL_PAYLOAD_KEYS: %w", err)
+	}
+	return k, nil
+}
+
 // Dial connects to Temporal, retrying while the server is still starting (as in `make dev`,
-// where workers and the server start together) until ctx ends.
-func Dial(ctx context.Context, hostPort, namespace string, logger tlog.Logger) (client.Client, error) {
+// where workers and the server start together) until ctx ends. With keys, every payload
+// the client writes is encrypted and every one it reads decrypted.
+func Dial(ctx context.Context, hostPort, namespace string, logger tlog.Logger, keys *payloadcodec.Keyring) (client.Client, error) {
+	opts := client.Options{HostPort: hostPort, Namespace: namespace, Logger: logger}
+	if keys != nil {
+		opts.DataConverter = payloadcodec.DataConverter(keys)
+	}
 	var lastErr error
 	for {
-		c, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: namespace, Logger: logger})
+		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			return c, nil
 		}
@@ -26,4 +48,12 @@ func Dial(ctx context.Context, hostPort, namespace string, logger tlog.Logger) (
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// Codec is the payload codec of keys, or nil.
+func Codec(keys *payloadcodec.Keyring) converter.PayloadCodec {
+	if keys == nil {
+		return nil
+	}
+	return payloadcodec.NewCodec(keys)
 }

@@ -74,9 +74,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return nil
 	}
 
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return err
+	}
+	payloadKeys, err := devstack.PayloadKeys(cfg.StateDir)
+	if err != nil {
+		return err
+	}
 	stack, err := devstack.Start(ctx, devstack.Config{
 		StateDir: cfg.StateDir, TemporalCLI: filepath.Join(cfg.BinDir, "temporal"),
-		TemporalPort: cfg.TemporalPort, TemporalUIPort: cfg.TemporalUIPort,
+		TemporalPort: cfg.TemporalPort, TemporalUIPort: cfg.TemporalUIPort, CodecEndpoint: "http://" + cfg.APIAddr + "/codec",
 		DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL,
 		KafkaBrokers: cfg.KafkaBrokers, KafkaPort: cfg.KafkaPort, SandboxPort: cfg.SandboxPort, S3Port: cfg.S3Port,
 		SandboxWebhookURL: "http://" + cfg.APIAddr + "/v1/webhooks/stripe", SandboxWebhookSecrets: []string{devWebhookSecret},
@@ -108,6 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		"REDIS_URL=" + cfg.RedisURL,
 		"KAFKA_BROKERS=" + strings.Join(stack.KafkaBrokers, ","),
 		"LOG_LEVEL=" + cfg.LogLevel,
+		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys,
 	}
 	common = append(common, stack.S3Env()...)
 	workers, err := devstack.StartProcess("workers", filepath.Join(cfg.BinDir, "workers"), append(common,
@@ -117,7 +125,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	defer stopLogged(out, workers)
 	api, err := devstack.StartProcess("frontend-api", filepath.Join(cfg.BinDir, "frontend-api"), append(common,
-		"API_ADDR="+cfg.APIAddr, "STRIPE_WEBHOOK_SECRETS="+devWebhookSecret), out)
+		"API_ADDR="+cfg.APIAddr, "STRIPE_WEBHOOK_SECRETS="+devWebhookSecret,
+		// The dev UI has no sign-in to pass on: the codec server trusts loopback callers.
+		"CODEC_AUTH=none", fmt.Sprintf("CODEC_ALLOWED_ORIGIN=http://127.0.0.1:%d", cfg.TemporalUIPort)), out)
 	if err != nil {
 		return err
 	}

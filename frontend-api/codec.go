@@ -1,0 +1,28 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/durapay/durapay/internal/payloadcodec"
+)
+
+// codecServer is the Temporal codec server at /codec/encode and /codec/decode: the Temporal
+// UI and CLI call it to show an operator the decrypted payloads of a history. Only staff may
+// (CODEC_AUTH=staff): their key or token travels as Authorization, which the UI sends when
+// configured to pass the user's access token.
+func (s *server) codecServer() http.Handler {
+	authorize := func(r *http.Request) bool {
+		if s.cfg.CodecAuth == "none" {
+			return true
+		}
+		var p principal
+		var err error
+		if bearerIdentity(r) {
+			p, err = s.identify(r)
+		} else {
+			p, err = s.keys.principalFor(r.Context(), presentedKey(r))
+		}
+		return err == nil && p.MerchantID == "" && len(p.Roles) > 0
+	}
+	return payloadcodec.Handler(s.keyring, s.cfg.CodecAllowedOrigin, authorize)
+}
