@@ -119,7 +119,7 @@ func NewVerifier(cfg Config, httpClient *http.Client) *Verifier {
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (Identity, error) {
 	// Reject what needs no key to reject (garbage, alg "none", HS256...) before
 	// talking to the IdP, so that an outage does not turn garbage into 503s.
-	if _, err := jose.ParseSigned(rawToken, v.signatureAlgorithms()); err != nil {
+	if _, err := jose.ParseSignedCompact(rawToken, v.signatureAlgorithms()); err != nil {
 		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 
