@@ -27,8 +27,8 @@ import (
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/eventbus"
+	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/objectstore"
-	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/testenv"
 	"github.com/durapay/durapay/schemas"
@@ -335,7 +335,7 @@ func PayloadKeys(stateDir string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	}
-	spec, err := payloadcodec.GenerateKey("dev1")
+	spec, err := keyring.GenerateKey("dev1")
 	if err != nil {
 		return "", err
 	}

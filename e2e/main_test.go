@@ -27,6 +27,7 @@ import (
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack"
 	"github.com/durapay/durapay/devstack/stripesandbox"
+	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/pg"
@@ -62,7 +63,7 @@ type stackEnv struct {
 	apiURL   string
 	temporal client.Client
 	// keys encrypt the stack's workflow payloads.
-	keys  *payloadcodec.Keyring
+	keys  *keyring.Keyring
 	pool  *pgxpool.Pool
 	redis *redis.Client
 	// Two merchants, to prove that neither sees the other's objects, and a staff key.
@@ -181,11 +182,11 @@ func startEnv() (_ *stackEnv, err error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build binaries: %v\n%s", err, out)
 	}
-	payloadKeys, err := payloadcodec.GenerateKey("e2e")
+	payloadKeys, err := keyring.GenerateKey("e2e")
 	if err != nil {
 		return nil, err
 	}
-	if e.keys, err = payloadcodec.ParseKeyring(payloadKeys); err != nil {
+	if e.keys, err = keyring.Parse(payloadKeys); err != nil {
 		return nil, err
 	}
 	common := []string{

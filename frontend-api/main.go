@@ -26,10 +26,10 @@ import (
 
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/config"
+	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/logging"
 	"github.com/durapay/durapay/internal/objectstore"
 	"github.com/durapay/durapay/internal/oidcauth"
-	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/temporalx"
@@ -119,7 +119,7 @@ type server struct {
 	objects *objectstore.Store
 	limiter *redis_rate.Limiter
 	// keyring encrypts workflow payloads; /codec decodes them for operators (nil: no codec).
-	keyring *payloadcodec.Keyring
+	keyring *keyring.Keyring
 	// oidc verifies people's bearer tokens (nil: OIDC is off).
 	oidc *oidcauth.Verifier
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"go.temporal.io/sdk/converter"
+
+	"github.com/durapay/durapay/internal/keyring"
 )
 
 // maxBodyBytes bounds a request body. Temporal refuses payloads over 2 MiB by default, and the
@@ -19,7 +21,7 @@ const maxBodyBytes = 16 << 20
 // The SDK matches the paths by suffix, so the handler also works mounted under a prefix
 // ("/codec/decode"). An empty allowedOrigin sends no CORS headers, which suits the CLI (it is
 // not a browser). A nil authorize panics: a codec server open to all would decrypt for anyone.
-func Handler(k *Keyring, allowedOrigin string, authorize func(*http.Request) bool) http.Handler {
+func Handler(k *keyring.Keyring, allowedOrigin string, authorize func(*http.Request) bool) http.Handler {
 	if authorize == nil {
 		panic("payloadcodec.Handler: authorize is nil")
 	}

@@ -24,6 +24,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/durapay/durapay/internal/keyring"
 )
 
 // payment stands for the personal data and amounts that must not be readable in histories.
@@ -37,14 +39,14 @@ var testPayment = payment{AmountMinor: 987654321, Email: "alice.secret@example.c
 
 func newSpec(t *testing.T, id string) string {
 	t.Helper()
-	spec, err := GenerateKey(id)
+	spec, err := keyring.GenerateKey(id)
 	require.NoError(t, err)
 	return spec
 }
 
-func mustKeyring(t *testing.T, spec string) *Keyring {
+func mustKeyring(t *testing.T, spec string) *keyring.Keyring {
 	t.Helper()
-	k, err := ParseKeyring(spec)
+	k, err := keyring.Parse(spec)
 	require.NoError(t, err)
 	return k
 }
@@ -120,7 +122,7 @@ func TestUnknownKeyID(t *testing.T) {
 	var got payment
 	err = withoutA.FromPayload(oldData, &got)
 	require.Error(t, err)
-	assert.ErrorIs(t, err, ErrUnknownKeyID)
+	assert.ErrorIs(t, err, keyring.ErrUnknownKeyID)
 	assert.Contains(t, err.Error(), `"A"`)
 	assert.Equal(t, payment{}, got)
 }
@@ -198,7 +200,7 @@ func TestParseKeyring(t *testing.T) {
 		"long ID":        {strings.Repeat("x", 33) + ":" + strings.SplitN(specB, ":", 2)[1], "key ID must match"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := ParseKeyring(tc.spec)
+			_, err := keyring.Parse(tc.spec)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			assert.NotContains(t, err.Error(), short, "errors never quote key material")
@@ -218,16 +220,16 @@ func TestKeyringPrintsNoKeys(t *testing.T) {
 }
 
 func TestGenerateKey(t *testing.T) {
-	spec, err := GenerateKey("dev-2025")
+	spec, err := keyring.GenerateKey("dev-2025")
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(spec, "dev-2025:"))
 	assert.Equal(t, "dev-2025", mustKeyring(t, spec).PrimaryID())
 
-	other, err := GenerateKey("dev-2025")
+	other, err := keyring.GenerateKey("dev-2025")
 	require.NoError(t, err)
 	assert.NotEqual(t, spec, other)
 
-	_, err = GenerateKey("bad id")
+	_, err = keyring.GenerateKey("bad id")
 	require.Error(t, err)
 }
 

@@ -10,17 +10,18 @@ import (
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/payloadcodec"
 )
 
 // Keys reads TEMPORAL_PAYLOAD_KEYS: the keyring that encrypts workflow payloads, or nil when
 // none is configured (payloads then travel in clear; every process of a deployment must
 // agree).
-func Keys(spec string) (*payloadcodec.Keyring, error) {
+func Keys(spec string) (*keyring.Keyring, error) {
 	if spec == "" {
 		return nil, nil
 	}
-	k, err := payloadcodec.ParseKeyring(spec)
+	k, err := keyring.Parse(spec)
 	if err != nil {
 		return nil, fmt.Errorf("TEMPORAL_PAYLOAD_KEYS: %w", err)
 	}
@@ -30,7 +31,7 @@ func Keys(spec string) (*payloadcodec.Keyring, error) {
 // Dial connects to Temporal, retrying while the server is still starting (as in `make dev`,
 // where workers and the server start together) until ctx ends. With keys, every payload
 // the client writes is encrypted and every one it reads decrypted.
-func Dial(ctx context.Context, hostPort, namespace string, logger tlog.Logger, keys *payloadcodec.Keyring) (client.Client, error) {
+func Dial(ctx context.Context, hostPort, namespace string, logger tlog.Logger, keys *keyring.Keyring) (client.Client, error) {
 	opts := client.Options{HostPort: hostPort, Namespace: namespace, Logger: logger}
 	if keys != nil {
 		opts.DataConverter = payloadcodec.DataConverter(keys)
@@ -51,7 +52,7 @@ func Dial(ctx context.Context, hostPort, namespace string, logger tlog.Logger, k
 }
 
 // Codec is the payload codec of keys, or nil.
-func Codec(keys *payloadcodec.Keyring) converter.PayloadCodec {
+func Codec(keys *keyring.Keyring) converter.PayloadCodec {
 	if keys == nil {
 		return nil
 	}
