@@ -34,6 +34,8 @@ type CreatePaymentIntentRequest struct {
 	CaptureMethod  string
 	Description    string
 	Metadata       map[string]string
+	// Customer is the Stripe Customer (cus_...), or empty.
+	Customer string
 }
 
 // PaymentIntent is what Durapay keeps of a Stripe PaymentIntent.
@@ -79,6 +81,9 @@ func paymentIntentParams(ctx context.Context, req CreatePaymentIntentRequest) *s
 	}
 	if req.Description != "" {
 		p.Description = stripe.String(req.Description)
+	}
+	if req.Customer != "" {
+		p.Customer = stripe.String(req.Customer)
 	}
 	for k, v := range req.Metadata {
 		p.AddMetadata(k, v)

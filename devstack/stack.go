@@ -328,10 +328,10 @@ func (s *Stack) S3Env() []string {
 		"S3_ACCESS_KEY_ID=" + s.S3.AccessKeyID, "S3_SECRET_ACCESS_KEY=" + s.S3.SecretAccessKey, "S3_FORCE_PATH_STYLE=true"}
 }
 
-// PayloadKeys returns the development keyring that encrypts workflow payloads, creating it in
-// the state directory on the first run (a later run must read the histories it wrote).
-func PayloadKeys(stateDir string) (string, error) {
-	path := filepath.Join(stateDir, "temporal-payload-keys")
+// DevKeyring returns a development keyring spec (one key), creating it in the state
+// directory on the first run: a later run must read what the earlier one encrypted.
+func DevKeyring(stateDir, name string) (string, error) {
+	path := filepath.Join(stateDir, name)
 	if b, err := os.ReadFile(path); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	}
@@ -340,7 +340,7 @@ func PayloadKeys(stateDir string) (string, error) {
 		return "", err
 	}
 	if err := os.WriteFile(path, []byte(spec+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("save payload keys: %w", err)
+		return "", fmt.Errorf("save %s: %w", name, err)
 	}
 	return spec, nil
 }

@@ -45,6 +45,7 @@ const (
 	actionTimeout    = 8 * time.Second
 	// refundFailureWindow outlasts the sandbox's refund failures (2 s after creation).
 	refundFailureWindow = 10 * time.Second
+	onboardingExpiry    = 15 * time.Second
 )
 
 // env is the running stack, shared by the package's tests; envErr says why there is none.
@@ -189,9 +190,13 @@ func startEnv() (_ *stackEnv, err error) {
 	if e.keys, err = keyring.Parse(payloadKeys); err != nil {
 		return nil, err
 	}
+	dataKeys, err := keyring.GenerateKey("e2e-data")
+	if err != nil {
+		return nil, err
+	}
 	common := []string{
 		"TEMPORAL_ADDRESS=" + e.stack.TemporalAddress, "DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL,
-		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys,
+		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys, "DATA_KEYS=" + dataKeys,
 		"KAFKA_BROKERS=" + strings.Join(e.stack.KafkaBrokers, ","), "LOG_LEVEL=info",
 	}
 	common = append(common, e.stack.S3Env()...)
@@ -208,7 +213,9 @@ func startEnv() (_ *stackEnv, err error) {
 		"STRIPE_WEBHOOK_SECRETS="+webhookSecretNew+","+webhookSecretOld, "PAYMENT_ACTION_TIMEOUT="+actionTimeout.String(),
 		"REFUND_FAILURE_WINDOW="+refundFailureWindow.String(),
 		// The tests burst (50 concurrent refunds); the limits have their own tests.
-		"RATE_LIMIT_READS=5000", "RATE_LIMIT_WRITES=5000"), logFile)
+		"RATE_LIMIT_READS=5000", "RATE_LIMIT_WRITES=5000",
+		// Onboardings that remind within seconds and expire within a test.
+		"ONBOARDING_REMINDERS=2s,4s,6s", "ONBOARDING_EXPIRY="+onboardingExpiry.String()), logFile)
 	if err != nil {
 		return nil, err
 	}
@@ -313,6 +320,12 @@ func (e *stackEnv) call(t *testing.T, m *merchant, method, path, idempotencyKey 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return do(t, req)
+}
+
+// do sends a request and reads the answer.
+func do(t *testing.T, req *http.Request) response {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -33,8 +33,12 @@ type principal struct {
 	Expires *time.Time `json:"e,omitempty"`
 }
 
-// kindOIDC marks a principal signed in with the identity provider rather than a key.
-const kindOIDC = "oidc"
+// Principals that are not API keys: a person signed in with the identity provider, and a
+// prospective merchant holding an invitation.
+const (
+	kindOIDC   = "oidc"
+	kindInvite = "invite"
+)
 
 // id names the principal in logs, histories, audit and idempotency records.
 func (p principal) id() string {
@@ -167,6 +171,21 @@ func (s *server) authenticate(rt route, next http.Handler) http.Handler {
 			return
 		}
 		key := presentedKey(r)
+		if key == "" && rt.access == signup && r.Header.Get(inviteHeader) != "" {
+			token := r.Header.Get(inviteHeader)
+			ok, err := s.validInvite(r.Context(), token)
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			if !ok {
+				s.audit(r, "auth.failure", "invite", audit.Refused, nil)
+				writeError(w, r, newError(codeInviteInvalid, "", "This invitation is not valid: it may have been used or have expired."))
+				return
+			}
+			s.admit(w, r, rt, principal{KeyID: "invite:" + hex.EncodeToString(hashToken(token)[:6]), Kind: kindInvite}, next)
+			return
+		}
 		if key == "" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Durapay"`)
 			writeError(w, r, newError(codeAuthenticationRequired, "",
@@ -210,6 +229,10 @@ func allowed(rt route, p principal) bool {
 		return p.MerchantID == "" && p.hasAnyRole(merchants.RoleOperator, merchants.RoleAdmin)
 	case admin:
 		return p.MerchantID == "" && p.hasAnyRole(merchants.RoleAdmin)
+	case signup:
+		return p.Kind == kindInvite || (p.MerchantID == "" && p.hasAnyRole(merchants.RoleOperator, merchants.RoleAdmin))
+	case merchantOrStaff:
+		return p.MerchantID == "" && len(p.Roles) > 0 || allowed(route{access: merchant, scope: rt.scope}, p)
 	case finance:
 		return p.MerchantID == "" && p.hasAnyRole(merchants.RoleFinance, merchants.RoleAdmin)
 	default:

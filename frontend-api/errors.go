@@ -44,6 +44,8 @@ const (
 	codeRefundFailed              = "refund_failed"
 	codeRateLimited               = "rate_limited"
 	codeTokenInvalid              = "token_invalid"
+	codeMerchantNotReviewable     = "merchant_not_reviewable"
+	codeInviteInvalid             = "invite_invalid"
 	codeMethodNotAllowed          = "method_not_allowed"
 	codeServiceUnavailable        = "service_unavailable"
 	codeInternal                  = "internal_error"
@@ -87,6 +89,8 @@ var errorTable = map[string]errorClass{
 	codeRefundFailed:              {http.StatusBadRequest, "invalid_request_error"},
 	codeRateLimited:               {http.StatusTooManyRequests, "rate_limit_error"},
 	codeTokenInvalid:              {http.StatusUnauthorized, "authentication_error"},
+	codeMerchantNotReviewable:     {http.StatusConflict, "invalid_request_error"},
+	codeInviteInvalid:             {http.StatusForbidden, "authentication_error"},
 	codeMethodNotAllowed:          {http.StatusMethodNotAllowed, "invalid_request_error"},
 	codeServiceUnavailable:        {http.StatusServiceUnavailable, "api_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},

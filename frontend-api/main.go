@@ -94,6 +94,15 @@ type apiConfig struct {
 	OIDCRolesClaim string            `env:"OIDC_ROLES_CLAIM, default=groups"`
 	OIDCRoleMap    map[string]string `env:"OIDC_ROLE_MAP, default=durapay-operators:operator,durapay-finance:finance,durapay-admins:admin"`
 
+	// DataKeys seal personal data at rest ("id:base64key,...", internal/envelope).
+	DataKeys string `env:"DATA_KEYS, required" secret:"true"`
+	// Onboarding: when merchants are reminded and when an undecided onboarding ends, and
+	// where Stripe sends a merchant's browser back after KYC.
+	OnboardingReminders  []time.Duration `env:"ONBOARDING_REMINDERS, default=24h,72h,168h"`
+	OnboardingExpiry     time.Duration   `env:"ONBOARDING_EXPIRY, default=720h"`
+	OnboardingReturnURL  string          `env:"ONBOARDING_RETURN_URL, default=http://127.0.0.1:8080/onboarding/return"`
+	OnboardingRefreshURL string          `env:"ONBOARDING_REFRESH_URL, default=http://127.0.0.1:8080/onboarding/refresh"`
+
 	// S3 is the bucket of settlement reports (S3_ENDPOINT, S3_BUCKET, ...).
 	S3 objectstore.Config `env:", prefix=S3_"`
 
@@ -122,6 +131,8 @@ type server struct {
 	keyring *keyring.Keyring
 	// oidc verifies people's bearer tokens (nil: OIDC is off).
 	oidc *oidcauth.Verifier
+	// dataKeys seal personal data before it is stored or sent to a workflow.
+	dataKeys *keyring.Keyring
 }
 
 func (c apiConfig) validate() error {
@@ -147,6 +158,12 @@ func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	ip := net.ParseIP(host)
 	return err == nil && (host == "localhost" || (ip != nil && ip.IsLoopback()))
+}
+
+// onboardingPolicy is what every new onboarding gets.
+func (c apiConfig) onboardingPolicy() schemas.OnboardingPolicy {
+	return schemas.OnboardingPolicy{Reminders: c.OnboardingReminders, Expiry: c.OnboardingExpiry,
+		ReturnURL: c.OnboardingReturnURL, RefreshURL: c.OnboardingRefreshURL}
 }
 
 // policy is the deadlines every new payment gets.
@@ -181,6 +198,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer rdb.Close()
 	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	dataKeys, err := keyring.Parse(cfg.DataKeys)
+	if err != nil {
+		return fmt.Errorf("DATA_KEYS: %w", err)
+	}
 	keys, err := temporalx.Keys(cfg.TemporalPayloadKeys)
 	if err != nil {
 		return err
@@ -200,6 +221,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		cfg: cfg, log: log, pool: pool, redis: rdb, temporal: tc,
 		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, codec: temporalx.Codec(keys)},
 		keyring:   keys,
+		dataKeys:  dataKeys,
 		keys:      &keyResolver{pool: pool, redis: rdb, ttl: cfg.APIKeyCacheTTL},
 		metrics:   newMetrics(registry),
 		webhooks:  stripeevents.Verifier{Secrets: cfg.StripeWebhookSecrets, Tolerance: cfg.StripeWebhookTolerance, Now: time.Now},

@@ -48,6 +48,8 @@ type createPaymentBody struct {
 	CaptureMethod string            `json:"capture_method"`
 	Description   string            `json:"description"`
 	Metadata      map[string]string `json:"metadata"`
+	// Customer is one of the merchant's customers (cust_...).
+	Customer string `json:"customer"`
 }
 
 // toInput validates the body and converts it to the workflow's input.
@@ -94,7 +96,7 @@ func (b createPaymentBody) toInput() (schemas.PaymentInput, error) {
 	}
 	return schemas.PaymentInput{
 		Amount: amount.Minor, Currency: amount.Currency.String(), PaymentMethod: b.PaymentMethod,
-		CaptureMethod: capture, Description: b.Description, Metadata: b.Metadata,
+		CaptureMethod: capture, Description: b.Description, Metadata: b.Metadata, Customer: b.Customer,
 	}, nil
 }
 
@@ -125,7 +127,8 @@ func requestHash(in schemas.PaymentInput) string {
 		CaptureMethod           schemas.CaptureMethod
 		Description             string
 		Metadata                map[string]string
-	}{in.Amount, in.Currency, in.PaymentMethod, in.CaptureMethod, in.Description, in.Metadata})
+		Customer                string `json:",omitempty"`
+	}{in.Amount, in.Currency, in.PaymentMethod, in.CaptureMethod, in.Description, in.Metadata, in.Customer})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
@@ -169,6 +172,13 @@ func (s *server) createPayment(w http.ResponseWriter, r *http.Request) error {
 		return replay(w, rec, in.RequestHash)
 	} else if !errors.Is(err, pg.ErrNotFound) {
 		return err
+	}
+	if in.Customer != "" {
+		c, err := s.findCustomer(ctx, merchantID, in.Customer)
+		if err != nil {
+			return err
+		}
+		in.StripeCustomerID = c.StripeCustomerID
 	}
 	if err := s.stripeAvailable(ctx); err != nil {
 		return err

@@ -12,12 +12,14 @@ import (
 type access int
 
 const (
-	public   access = iota // health checks
-	merchant               // a merchant's secret API key
-	operator               // a staff key with the operator or admin role
-	finance                // a staff key with the finance or admin role
-	admin                  // a staff key with the admin role
-	signed                 // Stripe: authenticated by the webhook signature on the body
+	public          access = iota // health checks
+	merchant                      // a merchant's secret API key
+	operator                      // a staff key with the operator or admin role
+	finance                       // a staff key with the finance or admin role
+	admin                         // a staff key with the admin role
+	signup                        // an operator, or a prospective merchant with an invitation
+	merchantOrStaff               // a merchant (about itself), or staff
+	signed                        // Stripe: authenticated by the webhook signature on the body
 )
 
 // secretOnly is the scope of merchant routes that no restricted key may use.
@@ -45,6 +47,12 @@ func (s *server) routeTable() []route {
 		{http.MethodGet, "/v1/payments/{id}/refunds", merchant, merchants.ScopePaymentsRead, s.listPaymentRefunds},
 		{http.MethodPost, "/v1/refunds", merchant, merchants.ScopeRefundsWrite, s.createRefund},
 		{http.MethodGet, "/v1/refunds/{id}", merchant, merchants.ScopePaymentsRead, s.getRefund},
+		{http.MethodPost, "/v1/customers", merchant, merchants.ScopeCustomersWrite, s.createCustomer},
+		{http.MethodGet, "/v1/customers/{id}", merchant, merchants.ScopePaymentsRead, s.getCustomer},
+		{http.MethodPost, "/v1/merchants", signup, "", s.createMerchant},
+		{http.MethodGet, "/v1/merchants/{id}", merchantOrStaff, merchants.ScopePaymentsRead, s.getMerchant},
+		{http.MethodGet, "/onboarding/return", public, "", s.onboardingPage("Thank you: your details are with Stripe. We will email you once your account is reviewed.")},
+		{http.MethodGet, "/onboarding/refresh", public, "", s.onboardingPage("This link has expired: a fresh one is on its way to your email.")},
 		{http.MethodGet, "/v1/api_keys", merchant, secretOnly, s.listAPIKeys},
 		{http.MethodPost, "/v1/api_keys", merchant, secretOnly, s.createAPIKey},
 		{http.MethodPost, "/v1/api_keys/{id}/roll", merchant, secretOnly, s.rollAPIKey},
@@ -53,6 +61,9 @@ func (s *server) routeTable() []route {
 		{http.MethodGet, "/v1/admin/payments/{id}", operator, "", s.adminGetPayment},
 		{http.MethodPost, "/v1/admin/payments/{id}/retry", operator, "", s.adminRetryPayment},
 		{http.MethodPost, "/v1/admin/payments/{id}/cancel", operator, "", s.adminCancelPayment},
+		{http.MethodPost, "/v1/admin/merchants/{id}/approve", operator, "", s.approveMerchant},
+		{http.MethodPost, "/v1/admin/merchants/{id}/reject", operator, "", s.rejectMerchant},
+		{http.MethodPost, "/v1/admin/invites", admin, "", s.createInvite},
 		{http.MethodGet, "/v1/admin/audit", admin, "", s.listAudit},
 		{http.MethodGet, "/v1/finance/payments", finance, "", s.searchPayments},
 		{http.MethodGet, "/v1/finance/payments/{id}/timeline", finance, "", s.paymentTimeline},

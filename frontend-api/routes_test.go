@@ -43,6 +43,10 @@ func TestEveryRouteChecksWhoCalls(t *testing.T) {
 			return who == "finance" || who == "admin"
 		case admin:
 			return who == "admin"
+		case signup:
+			return who == "operator" || who == "admin"
+		case merchantOrStaff:
+			return who != "merchant read-only" || rt.scope == merchants.ScopePaymentsRead
 		}
 		return false
 	}

@@ -19,6 +19,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 
+	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/pgtest"
 	"github.com/durapay/durapay/internal/stripeevents"
@@ -64,6 +65,18 @@ func (f *fakeWorkflows) CreateRefund(_ context.Context, in schemas.RefundInput) 
 		return schemas.CreateRefundResult{}, errWorkflowClosed
 	}
 	return f.createRefund(in)
+}
+
+func (f *fakeWorkflows) CreateCustomer(context.Context, schemas.CustomerInput) (schemas.Customer, error) {
+	return schemas.Customer{}, errWorkflowClosed
+}
+
+func (f *fakeWorkflows) StartOnboarding(context.Context, schemas.OnboardingInput) (schemas.OnboardingState, error) {
+	return schemas.OnboardingState{}, errWorkflowClosed
+}
+
+func (f *fakeWorkflows) ReviewMerchant(context.Context, string, schemas.ReviewDecision) (schemas.OnboardingState, error) {
+	return schemas.OnboardingState{}, errWorkflowClosed
 }
 
 func (f *fakeWorkflows) ListPayments(context.Context, string, int, []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error) {
@@ -153,6 +166,8 @@ func newFixture(t *testing.T) *fixture {
 		limiter:       redis_rate.NewLimiter(rdb),
 	}
 	s.cfg.RateLimitReads, s.cfg.RateLimitWrites = 1000, 1000
+	spec, _ := keyring.GenerateKey("test")
+	s.dataKeys, _ = keyring.Parse(spec)
 	s.router = stripeevents.NewRouter(pool, fw)
 	s.webhooks = stripeevents.Verifier{Secrets: []string{testWebhookSecret}, Tolerance: 300 * time.Second, Now: time.Now}
 	hs := httptest.NewServer(s.routes())

@@ -30,6 +30,13 @@ type paymentWorkflows interface {
 	// CreateRefund starts the refund's workflow, or reaches the running one, and waits for
 	// its answer.
 	CreateRefund(ctx context.Context, in schemas.RefundInput) (schemas.CreateRefundResult, error)
+	// StartOnboarding starts a merchant's onboarding (or reaches it) and waits for its first
+	// state.
+	StartOnboarding(ctx context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error)
+	// CreateCustomer runs the customer's workflow (or finds it) and returns the customer.
+	CreateCustomer(ctx context.Context, in schemas.CustomerInput) (schemas.Customer, error)
+	// ReviewMerchant sends an operator's decision on a merchant.
+	ReviewMerchant(ctx context.Context, merchantID string, d schemas.ReviewDecision) (schemas.OnboardingState, error)
 	// ListPayments runs a visibility query: one page of payment workflows and the next
 	// page's token.
 	ListPayments(ctx context.Context, query string, pageSize int, token []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error)
@@ -77,6 +84,47 @@ func (t temporalPayments) CreateRefund(ctx context.Context, in schemas.RefundInp
 	return res, err
 }
 
+func (t temporalPayments) StartOnboarding(ctx context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error) {
+	var st schemas.OnboardingState
+	err := t.updateWithStart(ctx, client.StartWorkflowOptions{ID: schemas.OnboardingWorkflowID(in.MerchantID)},
+		schemas.OnboardingWorkflowName, in, schemas.UpdateOnboardingStarted, "", nil, &st)
+	return st, err
+}
+
+func (t temporalPayments) CreateCustomer(ctx context.Context, in schemas.CustomerInput) (schemas.Customer, error) {
+	run, err := t.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: schemas.CustomerWorkflowID(in.MerchantID, in.CustomerID), TaskQueue: t.taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		// A finished creation may run again: the activity finds the customer and returns it.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}, schemas.CustomerWorkflowName, in)
+	if err != nil {
+		return schemas.Customer{}, fmt.Errorf("start customer %s: %w", in.CustomerID, err)
+	}
+	var c schemas.Customer
+	if err := run.Get(ctx, &c); err != nil {
+		return schemas.Customer{}, fmt.Errorf("customer %s: %w", in.CustomerID, err)
+	}
+	return c, nil
+}
+
+func (t temporalPayments) ReviewMerchant(ctx context.Context, merchantID string, d schemas.ReviewDecision) (schemas.OnboardingState, error) {
+	handle, err := t.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: schemas.OnboardingWorkflowID(merchantID),
+		UpdateName: schemas.UpdateReviewMerchant, Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return schemas.OnboardingState{}, errWorkflowClosed
+	}
+	if err != nil {
+		return schemas.OnboardingState{}, fmt.Errorf("review %s: %w", merchantID, err)
+	}
+	var st schemas.OnboardingState
+	if err := handle.Get(ctx, &st); err != nil {
+		return schemas.OnboardingState{}, fmt.Errorf("review %s: %w", merchantID, err)
+	}
+	return st, nil
+}
+
 // updateWithStart sends an update with Update-With-Start: USE_EXISTING makes a retry reach
 // the same workflow, and REJECT_DUPLICATE keeps a finished one from ever being started
 // again (errWorkflowClosed).
@@ -88,7 +136,7 @@ func (t temporalPayments) updateWithStart(ctx context.Context, opts client.Start
 	handle, err := t.client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: t.client.NewWithStartWorkflowOperation(opts, workflowName, input),
 		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID: updateID, UpdateName: updateName, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+			UpdateID: updateID, UpdateName: updateName, Args: args(arg), WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
 	if err != nil {
@@ -172,4 +220,12 @@ func (t temporalPayments) Get(ctx context.Context, merchantID, paymentID string)
 		return schemas.Payment{}, fmt.Errorf("decode payment %s: %w", paymentID, err)
 	}
 	return p, nil
+}
+
+// args is an update's arguments: none for a nil argument.
+func args(arg any) []any {
+	if arg == nil {
+		return nil
+	}
+	return []any{arg}
 }

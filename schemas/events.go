@@ -11,7 +11,7 @@ const (
 )
 
 // Topics lists every topic Durapay publishes to, for creating them.
-func Topics() []string { return []string{TopicPayments, TopicFinance} }
+func Topics() []string { return []string{TopicPayments, TopicFinance, TopicMerchants} }
 
 // Event types. Each has a JSON Schema, events/<type>.v<version>.json.
 const (

@@ -34,6 +34,25 @@ func RefundWorkflowID(merchantID, refundID string) string {
 	return "refund/" + merchantID + "/" + refundID
 }
 
+// MerchantID derives a new merchant's ID from who created it and their Idempotency-Key, so
+// that a retried sign-up names the same merchant.
+func MerchantID(createdBy, idempotencyKey string) string {
+	return "mer_" + digest32("merchant", createdBy, idempotencyKey)
+}
+
+// OnboardingWorkflowID is the merchant's onboarding workflow: onboarding/<merchant>.
+func OnboardingWorkflowID(merchantID string) string { return "onboarding/" + merchantID }
+
+// CustomerID derives a customer's ID from the merchant and the Idempotency-Key.
+func CustomerID(merchantID, idempotencyKey string) string {
+	return "cust_" + digest32("customer", merchantID, idempotencyKey)
+}
+
+// CustomerWorkflowID is the workflow that creates the customer.
+func CustomerWorkflowID(merchantID, customerID string) string {
+	return "customer/" + merchantID + "/" + customerID
+}
+
 // EventID derives an event's ID from what makes the event unique, so that a retried publish
 // carries the same ID and consumers can drop the duplicate.
 func EventID(parts ...string) string {

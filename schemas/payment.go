@@ -59,7 +59,11 @@ type PaymentInput struct {
 	CaptureMethod CaptureMethod
 	Description   string
 	Metadata      map[string]string
-	Policy        PaymentPolicy
+	// Customer is one of the merchant's customers (cust_...), and StripeCustomerID its
+	// Stripe Customer; both empty for a guest payment.
+	Customer         string
+	StripeCustomerID string
+	Policy           PaymentPolicy
 }
 
 // PaymentPolicy holds the deadlines of one payment, fixed when it starts (so that a changed
@@ -156,6 +160,7 @@ type Payment struct {
 	Status                PaymentStatus     `json:"status"`
 	CaptureMethod         CaptureMethod     `json:"capture_method"`
 	PaymentMethod         string            `json:"payment_method"`
+	Customer              string            `json:"customer,omitempty"`
 	Description           string            `json:"description,omitempty"`
 	Metadata              map[string]string `json:"metadata"`
 	AmountCapturable      int64             `json:"amount_capturable"`

@@ -16,6 +16,9 @@ type workerConfig struct {
 	// TemporalPayloadKeys encrypts workflow payloads: "id:base64key,..." (the first encrypts,
 	// all decrypt; see internal/payloadcodec).
 	TemporalPayloadKeys string `env:"TEMPORAL_PAYLOAD_KEYS" secret:"true"`
+	// DataKeys seal personal data at rest ("id:base64key,...", internal/envelope): the workers
+	// open merchants' and customers' profiles where Stripe needs them.
+	DataKeys string `env:"DATA_KEYS, required" secret:"true"`
 
 	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
 	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS, default=20"`

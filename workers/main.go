@@ -24,6 +24,7 @@ import (
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/eventbus"
+	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/logging"
 	"github.com/durapay/durapay/internal/objectstore"
 	"github.com/durapay/durapay/internal/pg"
@@ -85,9 +86,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	stripeBreaker := breaker.New(breaker.Settings{Name: breaker.Stripe, FailureRatio: cfg.StripeBreakerFailureRatio,
 		MinRequests: cfg.StripeBreakerMinRequests, OpenTimeout: cfg.StripeBreakerOpenTimeout, Interval: cfg.StripeBreakerInterval},
 		rdb, log, activities.IsStripeOutage)
+	dataKeys, err := keyring.Parse(cfg.DataKeys)
+	if err != nil {
+		return fmt.Errorf("DATA_KEYS: %w", err)
+	}
+	stripeActivities := activities.NewStripe(stripeAPI,
+		rate.NewLimiter(rate.Limit(cfg.StripeRateLimit), max(1, int(cfg.StripeRateLimit/5))), stripeBreaker)
 	d := deps{
-		stripe: activities.NewStripe(stripeAPI,
-			rate.NewLimiter(rate.Limit(cfg.StripeRateLimit), max(1, int(cfg.StripeRateLimit/5))), stripeBreaker),
+		stripe:       stripeActivities,
+		onboarding:   activities.NewOnboarding(pool, stripeActivities, dataKeys),
 		stripeEvents: activities.NewStripeEvents(stripeAPI, stripeevents.NewRouter(pool, tc), pool),
 		finance:      activities.NewFinance(pool, objectstore.New(cfg.S3), stripeAPI),
 		store:        activities.NewStore(pool),

@@ -30,6 +30,7 @@ type deps struct {
 	store        *activities.Store
 	events       *activities.Events
 	finance      *activities.Finance
+	onboarding   *activities.Onboarding
 }
 
 func registrations(d deps) []registration {
@@ -38,6 +39,8 @@ func registrations(d deps) []registration {
 		workflows: []named{
 			{schemas.PaymentWorkflowName, workflows.PaymentWorkflow},
 			{schemas.RefundWorkflowName, workflows.RefundWorkflow},
+			{schemas.OnboardingWorkflowName, workflows.OnboardingWorkflow},
+			{schemas.CustomerWorkflowName, workflows.CustomerWorkflow},
 			{schemas.StripeEventsBackfillWorkflowName, workflows.StripeEventsBackfillWorkflow},
 		},
 		activities: []named{
@@ -50,6 +53,14 @@ func registrations(d deps) []registration {
 			{activities.RetrieveRefundName, d.stripe.RetrieveRefund},
 			{activities.FindRefundName, d.stripe.FindRefund},
 			{activities.BackfillStripeEventsName, d.stripeEvents.BackfillStripeEvents},
+			{activities.CreateMerchantName, d.onboarding.CreateMerchant},
+			{activities.RecordOnboardingName, d.onboarding.RecordOnboarding},
+			{activities.CreateConnectAccountName, d.onboarding.CreateConnectAccount},
+			{activities.CreateAccountLinkName, d.onboarding.CreateAccountLink},
+			{activities.RetrieveAccountName, d.onboarding.RetrieveAccount},
+			{activities.ActivateMerchantName, d.onboarding.ActivateMerchant},
+			{activities.CreateCustomerName, d.onboarding.CreateCustomer},
+			{activities.RecordAuditName, d.store.RecordAudit},
 			{activities.RecordPaymentName, d.store.RecordPayment},
 			{activities.ReserveRefundName, d.store.ReserveRefund},
 			{activities.RecordRefundName, d.store.RecordRefund},

@@ -46,3 +46,6 @@ func (d *deadline) stop() {
 		d.cancel = nil
 	}
 }
+
+// timeOf is a Unix time in seconds as a time.Time.
+func timeOf(unix int64) time.Time { return time.Unix(unix, 0) }

@@ -115,7 +115,7 @@ func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error)
 		state: schemas.Payment{
 			ID: in.PaymentID, Object: schemas.ObjectPayment, Merchant: in.MerchantID, Amount: in.Amount,
 			Currency: in.Currency, Status: schemas.PaymentProcessing, CaptureMethod: in.CaptureMethod,
-			PaymentMethod: in.PaymentMethod, Description: in.Description, Metadata: metadata,
+			PaymentMethod: in.PaymentMethod, Customer: in.Customer, Description: in.Description, Metadata: metadata,
 			Created: info.WorkflowStartTime.Unix(),
 		},
 		statusSince: info.WorkflowStartTime,
@@ -251,6 +251,7 @@ func (p *payment) authorize(ctx workflow.Context) error {
 			PaymentID:      p.in.PaymentID, MerchantID: p.in.MerchantID, WorkflowID: p.workflowID,
 			Amount: p.in.Amount, Currency: p.in.Currency, PaymentMethod: p.in.PaymentMethod,
 			CaptureMethod: string(p.in.CaptureMethod), Description: p.in.Description, Metadata: p.in.Metadata,
+			Customer: p.in.StripeCustomerID,
 		})
 		if err == nil {
 			return p.applyPaymentIntent(ctx, pi, "")

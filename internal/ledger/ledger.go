@@ -227,6 +227,17 @@ func sorted(ps []Posting) []Posting {
 	return out
 }
 
+// OpenAccount creates an account before its first posting (a merchant's, at activation);
+// opening an open account changes nothing.
+func OpenAccount(ctx context.Context, q pg.Querier, a Account) error {
+	_, err := q.Exec(ctx, `INSERT INTO ledger_accounts (owner, kind, currency) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		a.Owner, a.Kind, a.Currency)
+	if err != nil {
+		return fmt.Errorf("open account %s/%s/%s: %w", a.Owner, a.Kind, a.Currency, err)
+	}
+	return nil
+}
+
 // Get reads a transaction with its postings, or pg.ErrNotFound.
 func Get(ctx context.Context, q pg.Querier, id string) (Transaction, error) {
 	t := Transaction{ID: id}

@@ -78,6 +78,23 @@ func (a Amount) String() string {
 	return a.Decimal().StringFixed(a.Currency.Exponent()) + " " + strings.ToUpper(string(a.Currency))
 }
 
+// CurrencyOfCountry is the currency a merchant of an ISO 3166 country settles in, USD when
+// Durapay does not know it.
+func CurrencyOfCountry(country string) Currency {
+	if c, ok := countryCurrencies[strings.ToUpper(country)]; ok {
+		return c
+	}
+	return "usd"
+}
+
+var countryCurrencies = map[string]Currency{
+	"US": "usd", "GB": "gbp", "CA": "cad", "AU": "aud", "NZ": "nzd", "JP": "jpy", "CH": "chf", "SE": "sek", "NO": "nok",
+	"DK": "dkk", "PL": "pln", "CZ": "czk", "SG": "sgd", "HK": "hkd", "MX": "mxn", "BR": "brl", "IN": "inr",
+	"AT": "eur", "BE": "eur", "CY": "eur", "DE": "eur", "EE": "eur", "ES": "eur", "FI": "eur", "FR": "eur", "GR": "eur",
+	"HR": "eur", "IE": "eur", "IT": "eur", "LT": "eur", "LU": "eur", "LV": "eur", "MT": "eur", "NL": "eur", "PT": "eur",
+	"SI": "eur", "SK": "eur",
+}
+
 // stripeRepresentationDiffers lists currencies whose Stripe API amount is not the ISO 4217
 // minor unit (ISK and UGX are sent two-decimal although ISO gives them none; HUF and TWD
 // are payable only in whole units; Stripe treats MGA as zero-decimal). Until Durapay

@@ -37,8 +37,8 @@ func Save(ctx context.Context, q pg.Querier, r Record) (changed bool, err error)
 		INSERT INTO payments (id, merchant_id, idempotency_key, request_hash, workflow_id, amount, currency,
 		                      status, capture_method, payment_method, description, metadata,
 		                      amount_capturable, amount_captured, amount_refunded, stripe_payment_intent_id,
-		                      next_action, failure, version, created_at, updated_at, cancellation_reason, attention)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+		                      next_action, failure, version, created_at, updated_at, cancellation_reason, attention, customer_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
 		ON CONFLICT (id) DO UPDATE SET
 		       status = EXCLUDED.status,
 		       amount_capturable = EXCLUDED.amount_capturable,
@@ -55,7 +55,7 @@ func Save(ctx context.Context, q pg.Querier, r Record) (changed bool, err error)
 		r.Status, r.CaptureMethod, r.PaymentMethod, r.Description, r.Metadata,
 		r.AmountCapturable, r.AmountCaptured, r.AmountRefunded, nullable(r.StripePaymentIntentID),
 		nullableJSON(r.NextAction), r.Failure, r.Version, time.Unix(r.Created, 0).UTC(), r.UpdatedAt,
-		nullable(r.CancellationReason), r.Attention)
+		nullable(r.CancellationReason), r.Attention, nullable(r.Customer))
 	if err != nil {
 		return false, fmt.Errorf("save payment %s: %w", r.ID, err)
 	}
@@ -65,7 +65,7 @@ func Save(ctx context.Context, q pg.Querier, r Record) (changed bool, err error)
 const columns = `id, merchant_id, idempotency_key, request_hash, workflow_id, amount, currency, status,
 	capture_method, payment_method, description, metadata, amount_capturable, amount_captured,
 	amount_refunded, coalesce(stripe_payment_intent_id, ''), next_action, failure, version, created_at, updated_at,
-	coalesce(cancellation_reason, ''), attention`
+	coalesce(cancellation_reason, ''), attention, coalesce(customer_id, '')`
 
 // Get returns the merchant's payment, or pg.ErrNotFound: another merchant's payment is
 // indistinguishable from a missing one.
@@ -90,7 +90,7 @@ func scan(row pgx.Row) (Record, error) {
 	err := row.Scan(&r.ID, &r.Merchant, &r.IdempotencyKey, &r.RequestHash, &r.WorkflowID, &r.Amount, &r.Currency,
 		&r.Status, &r.CaptureMethod, &r.PaymentMethod, &r.Description, &r.Metadata, &r.AmountCapturable,
 		&r.AmountCaptured, &r.AmountRefunded, &r.StripePaymentIntentID, &nextAction, &r.Failure, &r.Version,
-		&created, &r.UpdatedAt, &r.CancellationReason, &r.Attention)
+		&created, &r.UpdatedAt, &r.CancellationReason, &r.Attention, &r.Customer)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Record{}, pg.ErrNotFound
 	}

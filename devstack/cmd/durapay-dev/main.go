@@ -77,7 +77,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return err
 	}
-	payloadKeys, err := devstack.PayloadKeys(cfg.StateDir)
+	payloadKeys, err := devstack.DevKeyring(cfg.StateDir, "temporal-payload-keys")
+	if err != nil {
+		return err
+	}
+	dataKeys, err := devstack.DevKeyring(cfg.StateDir, "data-keys")
 	if err != nil {
 		return err
 	}
@@ -116,6 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		"KAFKA_BROKERS=" + strings.Join(stack.KafkaBrokers, ","),
 		"LOG_LEVEL=" + cfg.LogLevel,
 		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys,
+		"DATA_KEYS=" + dataKeys,
 	}
 	common = append(common, stack.S3Env()...)
 	workers, err := devstack.StartProcess("workers", filepath.Join(cfg.BinDir, "workers"), append(common,
@@ -127,7 +132,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	api, err := devstack.StartProcess("frontend-api", filepath.Join(cfg.BinDir, "frontend-api"), append(common,
 		"API_ADDR="+cfg.APIAddr, "STRIPE_WEBHOOK_SECRETS="+devWebhookSecret,
 		// The dev UI has no sign-in to pass on: the codec server trusts loopback callers.
-		"CODEC_AUTH=none", fmt.Sprintf("CODEC_ALLOWED_ORIGIN=http://127.0.0.1:%d", cfg.TemporalUIPort)), out)
+		"CODEC_AUTH=none", fmt.Sprintf("CODEC_ALLOWED_ORIGIN=http://127.0.0.1:%d", cfg.TemporalUIPort),
+		"ONBOARDING_RETURN_URL=http://"+cfg.APIAddr+"/onboarding/return", "ONBOARDING_REFRESH_URL=http://"+cfg.APIAddr+"/onboarding/refresh"), out)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,76 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stripe/stripe-go/v76"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/internal/envelope"
+	"github.com/durapay/durapay/schemas"
+)
+
+// CreateCustomerName is the activity's registered name.
+const CreateCustomerName = "stripe.CreateCustomer"
+
+// CustomerPurpose binds a customer's sealed profile to that customer (internal/envelope).
+func CustomerPurpose(customerID string) string { return "customer profile " + customerID }
+
+// CreateCustomer creates the Stripe Customer (idempotency key from the workflow) and
+// Durapay's record of it. It opens the sealed profile only to give Stripe the email and
+// name. Running it twice creates one of each.
+func (o *Onboarding) CreateCustomer(ctx context.Context, in schemas.CustomerInput) (schemas.Customer, error) {
+	if c, err := o.customer(ctx, in.CustomerID); err == nil {
+		return c, nil
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return schemas.Customer{}, err
+	}
+	var profile schemas.CustomerProfile
+	if err := envelope.Open(o.dataKeys, in.SealedProfile, CustomerPurpose(in.CustomerID), &profile); err != nil {
+		return schemas.Customer{}, err
+	}
+	params := &stripe.CustomerParams{Email: stripe.String(profile.Email), Name: stripe.String(profile.Name)}
+	if in.Description != "" {
+		params.Description = stripe.String(in.Description)
+	}
+	params.AddMetadata("durapay_customer_id", in.CustomerID)
+	params.AddMetadata(schemas.StripeMetadataMerchantID, in.MerchantID)
+	params.SetIdempotencyKey(schemas.CustomerWorkflowID(in.MerchantID, in.CustomerID) + "/create_customer")
+	params.Context = ctx
+	var cus *stripe.Customer
+	if err := o.stripe.call(ctx, func() (err error) { cus, err = o.stripe.api.Customers.New(params); return err }); err != nil {
+		return schemas.Customer{}, err
+	}
+	metadata := in.Metadata
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	_, err := o.pool.Exec(ctx, `
+		INSERT INTO customers (id, merchant_id, stripe_customer_id, profile, description, metadata, idempotency_key, request_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+		in.CustomerID, in.MerchantID, cus.ID, in.SealedProfile, in.Description, metadata, in.IdempotencyKey, in.RequestHash)
+	if err != nil {
+		return schemas.Customer{}, fmt.Errorf("record customer %s: %w", in.CustomerID, err)
+	}
+	return o.customer(ctx, in.CustomerID)
+}
+
+func (o *Onboarding) customer(ctx context.Context, id string) (schemas.Customer, error) {
+	c := schemas.Customer{ID: id, Object: "customer"}
+	var created time.Time
+	err := o.pool.QueryRow(ctx, `SELECT merchant_id, stripe_customer_id, description, metadata, created_at FROM customers WHERE id = $1`, id).
+		Scan(&c.Merchant, &c.StripeCustomerID, &c.Description, &c.Metadata, &created)
+	c.Created = created.Unix()
+	return c, err
+}
+
+// ExecCreateCustomer runs the activity as a local activity (options from ctx).
+func ExecCreateCustomer(ctx workflow.Context, in schemas.CustomerInput) (schemas.Customer, error) {
+	var c schemas.Customer
+	err := workflow.ExecuteLocalActivity(ctx, CreateCustomerName, in).Get(ctx, &c)
+	return c, err
+}

@@ -1,0 +1,27 @@
+package activities
+
+import (
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/durapay/durapay/internal/keyring"
+)
+
+// Onboarding creates merchants and their Stripe Connect accounts, and activates them.
+type Onboarding struct {
+	pool   *pgxpool.Pool
+	stripe *Stripe
+	// dataKeys open merchants' sealed profiles, where Stripe needs the contact details, and
+	// seal new keys' secrets until an operator sees them.
+	dataKeys *keyring.Keyring
+}
+
+// NewOnboarding wires the onboarding activities.
+func NewOnboarding(pool *pgxpool.Pool, stripe *Stripe, dataKeys *keyring.Keyring) *Onboarding {
+	return &Onboarding{pool: pool, stripe: stripe, dataKeys: dataKeys}
+}
+
+// profilePurpose binds a merchant's sealed profile to that merchant (internal/envelope).
+func profilePurpose(merchantID string) string { return "merchant profile " + merchantID }
+
+// ProfilePurpose is profilePurpose for the API, which seals the profile it receives.
+func ProfilePurpose(merchantID string) string { return profilePurpose(merchantID) }

@@ -1,0 +1,25 @@
+package activities
+
+import (
+	"context"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/internal/audit"
+)
+
+// RecordAuditName is the activity's registered name.
+const RecordAuditName = "store.RecordAudit"
+
+// RecordAudit appends to the audit log what a workflow decided on a person's word (an
+// operator's decision sent from the Temporal UI reaches no API handler that could).
+// A retry may append the entry twice; each copy is true, and the chain stays whole.
+func (s *Store) RecordAudit(ctx context.Context, e audit.Entry) error {
+	_, err := audit.Append(ctx, s.pool, e)
+	return err
+}
+
+// ExecRecordAudit runs the activity as a local activity (options from ctx).
+func ExecRecordAudit(ctx workflow.Context, e audit.Entry) error {
+	return workflow.ExecuteLocalActivity(ctx, RecordAuditName, e).Get(ctx, nil)
+}

@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/durapay/durapay/devstack/stripesandbox"
+	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/schemas"
+)
+
+// waitMerchant reads the merchant (as staff) until it has the status.
+func (e *stackEnv) waitMerchant(t *testing.T, id string, status schemas.MerchantStatus, timeout time.Duration) response {
+	t.Helper()
+	var last response
+	eventually(t, timeout, func() error {
+		last = e.call(t, &e.staff, "GET", "/v1/merchants/"+id, "", nil)
+		if last.Body["status"] != string(status) {
+			return fmt.Errorf("merchant %s: %d %s, want %s", id, last.Status, last.Raw, status)
+		}
+		return nil
+	})
+	return last
+}
+
+// The acceptance of onboarding: a merchant onboarded through Stripe's webhooks and an
+// operator's approval takes a payment with its issued key, and another merchant cannot see
+// or touch it through any route.
+func TestOnboardingToFirstPayment(t *testing.T) {
+	t.Parallel()
+	e := requireEnv(t)
+	created := e.call(t, &e.staff, "POST", "/v1/merchants", "onboard-"+t.Name(), map[string]any{
+		"legal_name": "Ada's Bakery Ltd", "country": "GB", "contact_email": "ada@bakery.example",
+		"contact_phone": "+44 20 7946 0000", "business_type": "company"})
+	if created.Status != http.StatusCreated || created.Body["status"] != "onboarding" || created.Body["onboarding_link"] == nil {
+		t.Fatalf("create: %d %s", created.Status, created.Raw)
+	}
+	id, acct := created.Body["merchant"].(string), created.Body["stripe_account"].(string)
+	if strings.Contains(string(created.Raw), "ada@bakery") {
+		t.Error("the answer repeats the contact's personal data")
+	}
+	var sealed []byte
+	if err := e.pool.QueryRow(context.Background(), `SELECT profile FROM merchants WHERE id = $1`, id).Scan(&sealed); err != nil ||
+		strings.Contains(string(sealed), "ada@bakery") || strings.Contains(string(sealed), "7946") {
+		t.Fatalf("the profile is not sealed at rest (%v)", err)
+	}
+
+	// KYC through Stripe: some details, then Stripe asks for more (a fresh link), then done.
+	sb := e.stack.Sandbox
+	for _, step := range []string{stripesandbox.OnboardingPartial, stripesandbox.OnboardingNewRequirement} {
+		if err := sb.CompleteOnboarding(acct, step); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 15*time.Second, func() error {
+		r := e.call(t, &e.staff, "GET", "/v1/merchants/"+id, "", nil)
+		if links, _ := r.Body["links_issued"].(float64); links < 2 {
+			return fmt.Errorf("waiting for a fresh link: %s", r.Raw)
+		}
+		return nil
+	})
+	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "", nil); r.Status != http.StatusConflict {
+		t.Fatalf("approval before KYC: %d %s", r.Status, r.Raw)
+	}
+	if err := sb.CompleteOnboarding(acct, stripesandbox.OnboardingComplete); err != nil {
+		t.Fatal(err)
+	}
+	e.waitMerchant(t, id, schemas.MerchantPendingReview, 15*time.Second)
+	if r := e.call(t, &e.a, "POST", "/v1/admin/merchants/"+id+"/approve", "", nil); r.Status != 403 {
+		t.Fatalf("a merchant approving: %d", r.Status)
+	}
+	approved := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "approve-"+id, map[string]any{"reason": "KYC reviewed"})
+	secret, _ := approved.Body["secret_key"].(string)
+	if approved.Status != 200 || approved.Body["status"] != "active" || !strings.HasPrefix(secret, "sk_") {
+		t.Fatalf("approve: %d %s", approved.Status, approved.Raw)
+	}
+	again := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "approve-"+id, map[string]any{"reason": "KYC reviewed"})
+	if again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("the same approval again: %d replayed=%q", again.Status, again.Header.Get("Idempotent-Replayed"))
+	}
+	e.expectMerchantEvents(t, id, schemas.EventMerchantOnboardingStarted, schemas.EventMerchantOnboardingLink,
+		schemas.EventMerchantKYCCompleted, schemas.EventMerchantActivated)
+
+	// The new merchant at work, with its customer.
+	m := merchant{ID: id, Key: secret}
+	customer := e.call(t, &m, "POST", "/v1/customers", "cust-1", map[string]any{"email": "bob@example.com", "name": "Bob"})
+	if customer.Status != 201 || customer.Body["stripe_customer"] == nil || strings.Contains(string(customer.Raw), "bob@") {
+		t.Fatalf("customer: %d %s", customer.Status, customer.Raw)
+	}
+	paid := e.call(t, &m, "POST", "/v1/payments", "first-payment", map[string]any{"amount": 1999, "currency": "gbp",
+		"payment_method": "pm_card_visa", "customer": customer.Body["id"]})
+	if paid.Status != http.StatusCreated || paid.Body["status"] != "succeeded" || paid.Body["customer"] != customer.Body["id"] {
+		t.Fatalf("first payment: %d %s", paid.Status, paid.Raw)
+	}
+	payment := paid.Body["id"].(string)
+	if r := e.call(t, &m, "GET", "/v1/merchants/"+id, "", nil); r.Status != 200 || r.Body["status"] != "active" {
+		t.Fatalf("the merchant reading itself: %d %s", r.Status, r.Raw)
+	}
+
+	// Another merchant can neither see nor touch any of it, through any route.
+	for _, probe := range []struct{ method, path string }{
+		{"GET", "/v1/payments/" + payment}, {"GET", "/v1/payments/" + payment + "/refunds"},
+		{"POST", "/v1/payments/" + payment + "/capture"}, {"POST", "/v1/payments/" + payment + "/cancel"},
+		{"GET", "/v1/customers/" + customer.Body["id"].(string)}, {"GET", "/v1/merchants/" + id},
+	} {
+		if r := e.call(t, &e.b, probe.method, probe.path, "", nil); r.Status != 404 {
+			t.Errorf("%s %s as another merchant: %d %s", probe.method, probe.path, r.Status, r.Raw)
+		}
+	}
+	if r := e.call(t, &e.b, "POST", "/v1/refunds", "steal", map[string]any{"payment": payment}); r.Status != 404 {
+		t.Errorf("refunding another merchant's payment: %d %s", r.Status, r.Raw)
+	}
+
+	entries, err := audit.List(context.Background(), e.pool, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approvals := 0
+	for _, a := range entries {
+		if a.Action == "merchant.approve" && a.Resource == id {
+			approvals++
+		}
+	}
+	if seq, err := audit.Verify(nil, entries); approvals != 1 || seq != 0 {
+		t.Errorf("%d approvals audited; chain broken at %d (%v)", approvals, seq, err)
+	}
+}
+
+// A prospective merchant signs up with an invitation, then never finishes KYC: reminders,
+// then expiry; the whole onboarding fits in a short history.
+func TestInvitedOnboardingExpires(t *testing.T) {
+	t.Parallel()
+	e := requireEnv(t)
+	adminKey, _, err := merchants.IssueStaffKey(context.Background(), e.pool, "e2e admin", merchants.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := merchant{Key: adminKey}
+	invite := e.call(t, &admin, "POST", "/v1/admin/invites", "", nil)
+	token, _ := invite.Body["token"].(string)
+	if invite.Status != 201 || token == "" {
+		t.Fatalf("invite: %d %s", invite.Status, invite.Raw)
+	}
+	signUp := func(key string) response {
+		req, _ := http.NewRequest("POST", e.apiURL+"/v1/merchants", strings.NewReader(
+			`{"legal_name":"Invited SARL","country":"FR","contact_email":"x@invited.example","contact_phone":"+33 1 23 45 67 89","business_type":"company"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		req.Header.Set("Durapay-Invite", token)
+		return do(t, req)
+	}
+	created := signUp("invited-1")
+	if created.Status != http.StatusCreated {
+		t.Fatalf("sign-up with an invitation: %d %s", created.Status, created.Raw)
+	}
+	if r := signUp("invited-2"); r.Status != http.StatusForbidden {
+		t.Fatalf("the invitation used twice: %d %s", r.Status, r.Raw)
+	}
+	id := created.Body["merchant"].(string)
+	e.waitMerchant(t, id, schemas.MerchantExpired, onboardingExpiry+20*time.Second)
+	e.expectMerchantEvents(t, id, schemas.EventMerchantOnboardingStarted, schemas.EventMerchantReminder, schemas.EventMerchantReminder,
+		schemas.EventMerchantReminder, schemas.EventMerchantExpired)
+	events := 0
+	it := e.temporal.GetWorkflowHistory(context.Background(), schemas.OnboardingWorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		if _, err := it.Next(); err != nil {
+			t.Fatal(err)
+		}
+		events++
+	}
+	t.Logf("an onboarding with 3 reminders that expires: %d history events (Temporal's limit is 51,200)", events)
+	if events > 200 {
+		t.Errorf("%d history events", events)
+	}
+}
+
+func (e *stackEnv) expectMerchantEvents(t *testing.T, merchantID string, want ...string) {
+	t.Helper()
+	eventually(t, 15*time.Second, func() error {
+		var got []string
+		for _, ev := range e.topicEvents(t, schemas.TopicMerchants, merchantID) {
+			got = append(got, ev.Type)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("events of %s: %v, want %v", merchantID, got, want)
+		}
+		return nil
+	})
+}

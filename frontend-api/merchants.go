@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/envelope"
+	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/schemas"
+)
+
+// Merchants are created by an operator, or by themselves with an invitation, and onboarded
+// by an OnboardingWorkflow; an operator approves or rejects them.
+
+// inviteHeader carries a sign-up invitation in place of credentials.
+const inviteHeader = "Durapay-Invite"
+
+var (
+	countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
+	phonePattern   = regexp.MustCompile(`^\+[0-9 ]{7,20}$`)
+	businessTypes  = map[string]bool{"individual": true, "company": true, "non_profit": true, "government_entity": true}
+)
+
+// createMerchantBody is POST /v1/merchants.
+type createMerchantBody struct {
+	LegalName    string `json:"legal_name"`
+	Country      string `json:"country"`
+	ContactEmail string `json:"contact_email"`
+	ContactPhone string `json:"contact_phone"`
+	BusinessType string `json:"business_type"`
+}
+
+func (b createMerchantBody) validate() error {
+	switch {
+	case strings.TrimSpace(b.LegalName) == "" || len(b.LegalName) > 200:
+		return newError(codeParameterInvalid, "legal_name", "legal_name is required, at most 200 characters.")
+	case !countryPattern.MatchString(b.Country):
+		return newError(codeParameterInvalid, "country", "country must be an ISO 3166-1 alpha-2 code (US, GB, FR...).")
+	case !businessTypes[b.BusinessType]:
+		return newError(codeParameterInvalid, "business_type", "business_type must be individual, company, non_profit or government_entity.")
+	case !validEmail(b.ContactEmail):
+		return newError(codeParameterInvalid, "contact_email", "contact_email must be an email address.")
+	case !phonePattern.MatchString(b.ContactPhone):
+		return newError(codeParameterInvalid, "contact_phone", "contact_phone must be an international number (+44 20 7946 0000).")
+	}
+	return nil
+}
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && len(s) <= 254
+}
+
+// createMerchant starts a merchant's onboarding and answers with its state: the merchant
+// exists, its Connect account too, and the first KYC link is on its way.
+func (s *server) createMerchant(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	var body createMerchantBody
+	if err := s.decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if err := body.validate(); err != nil {
+		return err
+	}
+	who := principalFrom(ctx)
+	id := schemas.MerchantID(who.id(), key)
+	sealed, err := envelope.Seal(s.dataKeys, schemas.MerchantProfile{LegalName: body.LegalName, ContactEmail: body.ContactEmail,
+		ContactPhone: body.ContactPhone}, activities.ProfilePurpose(id))
+	if err != nil {
+		return err
+	}
+	in := schemas.OnboardingInput{MerchantID: id, Country: body.Country, BusinessType: body.BusinessType, SealedProfile: sealed,
+		RequestHash: fingerprint(body), CreatedBy: who.id(), Policy: s.cfg.onboardingPolicy()}
+	return s.idempotently(w, r, in.RequestHash, func() (int, any, error) {
+		if who.Kind == kindInvite {
+			if err := s.useInvite(ctx, r.Header.Get(inviteHeader), id); err != nil {
+				return 0, nil, err
+			}
+		}
+		st, err := s.startOnboarding(ctx, in)
+		if err != nil {
+			return 0, nil, err
+		}
+		s.audit(r, "merchant.create", id, audit.Success, map[string]string{"country": body.Country})
+		return http.StatusCreated, st, nil
+	})
+}
+
+// startOnboarding starts the workflow (or reaches it) with Update-With-Start and answers
+// with its first state, once the merchant, its Connect account and its first link exist.
+func (s *server) startOnboarding(ctx context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error) {
+	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
+	defer cancel()
+	st, err := s.workflows.StartOnboarding(waitCtx, in)
+	if err != nil {
+		return schemas.OnboardingState{}, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
+			message: "Onboarding is temporarily unavailable. Retry with the same Idempotency-Key."}
+	}
+	return st, nil
+}
+
+// onboardingState reads the merchant's recorded onboarding, or pg.ErrNotFound.
+func (s *server) onboardingState(ctx context.Context, merchantID string) (schemas.OnboardingState, error) {
+	var raw []byte
+	err := s.pool.QueryRow(ctx, `SELECT onboarding FROM merchants WHERE id = $1 AND onboarding IS NOT NULL`, merchantID).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return schemas.OnboardingState{}, pg.ErrNotFound
+	}
+	if err != nil {
+		return schemas.OnboardingState{}, fmt.Errorf("read onboarding of %s: %w", merchantID, err)
+	}
+	var st schemas.OnboardingState
+	return st, json.Unmarshal(raw, &st)
+}
+
+// getMerchant is GET /v1/merchants/{id}: the onboarding's state and what is still missing,
+// for operators, and for the merchant itself (another merchant's is as missing as none).
+func (s *server) getMerchant(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id := mux.Vars(r)["id"]
+	who := principalFrom(ctx)
+	notFound := newError(codeResourceMissing, "id", "No such merchant: '"+id+"'")
+	if who.MerchantID != "" && who.MerchantID != id {
+		return notFound
+	}
+	st, err := s.onboardingState(ctx, id)
+	if errors.Is(err, pg.ErrNotFound) {
+		return notFound
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// reviewBody is POST /v1/admin/merchants/{id}/approve and .../reject.
+type reviewBody struct {
+	Reason string `json:"reason"`
+}
+
+func (s *server) approveMerchant(w http.ResponseWriter, r *http.Request) error {
+	return s.reviewMerchant(w, r, schemas.DecisionApprove)
+}
+
+func (s *server) rejectMerchant(w http.ResponseWriter, r *http.Request) error {
+	return s.reviewMerchant(w, r, schemas.DecisionReject)
+}
+
+// reviewedMerchant answers an approval: the state, and the new secret key, shown here once.
+type reviewedMerchant struct {
+	schemas.OnboardingState
+	SecretKey string `json:"secret_key,omitempty"`
+}
+
+func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision string) error {
+	ctx := r.Context()
+	var body reviewBody
+	if err := s.decodeOptionalJSON(w, r, &body); err != nil {
+		return err
+	}
+	if len(body.Reason) > maxReasonLength {
+		return newError(codeParameterInvalid, "reason", "reason must be at most 500 characters.")
+	}
+	id := mux.Vars(r)["id"]
+	who := principalFrom(ctx)
+	d := schemas.ReviewDecision{Decision: decision, Operator: who.id(), Reason: body.Reason}
+	if who.Name != "" {
+		d.Operator += " (" + who.Name + ")"
+	}
+	return s.idempotently(w, r, fingerprint(decision, id, body), func() (int, any, error) {
+		if _, err := s.onboardingState(ctx, id); errors.Is(err, pg.ErrNotFound) {
+			return 0, nil, newError(codeResourceMissing, "id", "No such merchant: '"+id+"'")
+		}
+		waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
+		defer cancel()
+		st, err := s.workflows.ReviewMerchant(waitCtx, id, d)
+		var appErr *temporal.ApplicationError
+		switch {
+		case errors.As(err, &appErr) && appErr.Type() == schemas.ErrTypeMerchantNotReviewable:
+			return 0, nil, newError(codeMerchantNotReviewable, "", appErr.Message())
+		case errors.Is(err, errWorkflowClosed):
+			return 0, nil, newError(codeMerchantNotReviewable, "", "This merchant's onboarding has ended.")
+		case err != nil:
+			return 0, nil, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
+				message: "Onboarding is temporarily unavailable. Retry with the same Idempotency-Key."}
+		}
+		answer := reviewedMerchant{OnboardingState: st}
+		if st.SecretKeyID != "" {
+			secret, err := merchants.RevealKey(ctx, s.pool, st.SecretKeyID, func(sealed []byte, purpose string, v any) error {
+				return envelope.Open(s.dataKeys, sealed, purpose, v)
+			})
+			if err != nil && !errors.Is(err, merchants.ErrRevealed) {
+				return 0, nil, err
+			}
+			answer.SecretKey = secret
+		}
+		s.audit(r, "merchant."+decision+".requested", id, audit.Success, map[string]string{"reason": body.Reason})
+		return http.StatusOK, answer, nil
+	})
+}
+
+// inviteTTL is how long a sign-up invitation works.
+const inviteTTL = 7 * 24 * time.Hour
+
+// createInvite is POST /v1/admin/invites: a single-use token a prospective merchant signs up
+// with; shown once, stored hashed.
+func (s *server) createInvite(w http.ResponseWriter, r *http.Request) error {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	token := "inv_" + hex.EncodeToString(b)
+	expires := time.Now().Add(inviteTTL).UTC().Truncate(time.Second)
+	if _, err := s.pool.Exec(r.Context(), `INSERT INTO invites (token_hash, created_by, expires_at) VALUES ($1, $2, $3)`,
+		hashToken(token), principalFrom(r.Context()).id(), expires); err != nil {
+		return fmt.Errorf("create invite: %w", err)
+	}
+	s.audit(r, "invite.create", hex.EncodeToString(hashToken(token)[:6]), audit.Success, nil)
+	writeJSON(w, http.StatusCreated, map[string]any{"object": "invite", "token": token, "expires": expires})
+	return nil
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// validInvite reports whether the token is a live invitation (unused, unexpired).
+func (s *server) validInvite(ctx context.Context, token string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM invites WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now())`,
+		hashToken(token)).Scan(&ok)
+	return ok, err
+}
+
+// useInvite spends the invitation on the merchant: it works once.
+func (s *server) useInvite(ctx context.Context, token, merchantID string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE invites SET used_at = now(), merchant_id = $2
+		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`, hashToken(token), merchantID)
+	if err != nil {
+		return fmt.Errorf("use invite: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return newError(codeInviteInvalid, "", "This invitation was already used or has expired.")
+	}
+	return nil
+}
+
+// onboardingPage answers the merchant's browser when Stripe sends it back: KYC sent, or the
+// link expired (a fresh one comes by email).
+func (s *server) onboardingPage(message string) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, _ *http.Request) error {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, err := fmt.Fprintf(w, "<!doctype html><title>Durapay</title><p>%s</p>\n", message)
+		return err
+	}
+}

@@ -1,0 +1,219 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/workflows"
+)
+
+const onboardingMerchant = "mer_onboard"
+
+// onboardingHarness runs OnboardingWorkflow with a fake Connect account behind its
+// activities.
+type onboardingHarness struct {
+	*testsuite.TestWorkflowEnvironment
+	account   activities.ConnectAccount
+	links     []activities.CreateAccountLinkRequest
+	events    []string
+	audits    []audit.Entry
+	activated int
+}
+
+func newOnboardingHarness(t *testing.T) *onboardingHarness {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(workflows.OnboardingWorkflow, workflow.RegisterOptions{Name: schemas.OnboardingWorkflowName})
+	o, s, e := &activities.Onboarding{}, &activities.Store{}, &activities.Events{}
+	for name, fn := range map[string]any{
+		activities.CreateMerchantName: o.CreateMerchant, activities.RecordOnboardingName: o.RecordOnboarding,
+		activities.CreateConnectAccountName: o.CreateConnectAccount, activities.CreateAccountLinkName: o.CreateAccountLink,
+		activities.RetrieveAccountName: o.RetrieveAccount, activities.ActivateMerchantName: o.ActivateMerchant,
+		activities.RecordAuditName: s.RecordAudit, activities.PublishEventName: e.PublishEvent,
+	} {
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: schemas.OnboardingWorkflowID(onboardingMerchant)})
+	h := &onboardingHarness{TestWorkflowEnvironment: env,
+		account: activities.ConnectAccount{ID: "acct_1", CurrentlyDue: []string{"external_account", "tos_acceptance.date"}}}
+	env.OnActivity(activities.CreateMerchantName, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(activities.RecordOnboardingName, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(activities.CreateConnectAccountName, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.CreateConnectAccountRequest) (activities.ConnectAccount, error) {
+			return h.account, nil
+		}).Maybe()
+	env.OnActivity(activities.RetrieveAccountName, mock.Anything, mock.Anything).Return(
+		func(context.Context, string) (activities.ConnectAccount, error) { return h.account, nil }).Maybe()
+	env.OnActivity(activities.CreateAccountLinkName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.CreateAccountLinkRequest) (activities.AccountLink, error) {
+			h.links = append(h.links, req)
+			return activities.AccountLink{URL: "https://connect.example/link", ExpiresAt: 1}, nil
+		}).Maybe()
+	env.OnActivity(activities.ActivateMerchantName, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.ActivateMerchantRequest) (string, error) {
+			h.activated++
+			return "key_new", nil
+		}).Maybe()
+	env.OnActivity(activities.RecordAuditName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e audit.Entry) error { h.audits = append(h.audits, e); return nil }).Maybe()
+	env.OnActivity(activities.PublishEventName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.PublishEventRequest) error {
+			raw, _ := json.Marshal(req.Event)
+			if err := schemas.ValidateEvent(raw); err != nil {
+				t.Errorf("%s does not match its schema: %v", req.Event.Type, err)
+			}
+			h.events = append(h.events, req.Event.Type)
+			return nil
+		}).Maybe()
+	return h
+}
+
+func onboardingInput() schemas.OnboardingInput {
+	return schemas.OnboardingInput{MerchantID: onboardingMerchant, Country: "US", BusinessType: "company",
+		SealedProfile: []byte("sealed"), Policy: schemas.OnboardingPolicy{RefreshURL: "https://x/refresh", ReturnURL: "https://x/return"}}
+}
+
+// accountUpdated makes Stripe's account change at a time, and signals it.
+func (h *onboardingHarness) accountUpdated(at time.Duration, id string, acct activities.ConnectAccount) {
+	h.RegisterDelayedCallback(func() {
+		h.account = acct
+		h.SignalWorkflow(schemas.SignalStripeEvent, schemas.StripeEventSignal{EventID: id, Type: "account.updated", ObjectID: "acct_1"})
+	}, at)
+}
+
+func (h *onboardingHarness) decide(at time.Duration, d schemas.ReviewDecision) *reviewAnswer {
+	out := &reviewAnswer{}
+	h.RegisterDelayedCallback(func() {
+		h.UpdateWorkflow(schemas.UpdateReviewMerchant, d.Decision+at.String(), &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { out.err = err },
+			OnComplete: func(v any, err error) {
+				out.err = err
+				if err == nil {
+					out.state = v.(schemas.OnboardingState)
+				}
+			},
+		}, d)
+	}, at)
+	return out
+}
+
+type reviewAnswer struct {
+	state schemas.OnboardingState
+	err   error
+}
+
+func (h *onboardingHarness) final(t *testing.T) schemas.OnboardingState {
+	t.Helper()
+	var st schemas.OnboardingState
+	if err := h.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// Thirty days of onboarding, time-skipped: reminders on days 1 and 3, Stripe asking for more
+// on day 2, KYC complete on day 5, an early approval refused, then approved on day 6.
+func TestOnboardingToActivation(t *testing.T) {
+	h := newOnboardingHarness(t)
+	day := 24 * time.Hour
+	h.accountUpdated(2*day, "evt_more", activities.ConnectAccount{ID: "acct_1", CurrentlyDue: []string{"external_account", "company.tax_id"}})
+	h.accountUpdated(2*day+time.Hour, "evt_more", activities.ConnectAccount{ID: "acct_1", CurrentlyDue: []string{"external_account", "company.tax_id"}}) // a duplicate
+	early := h.decide(4*day, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "ops@durapay"})
+	h.accountUpdated(5*day, "evt_done", activities.ConnectAccount{ID: "acct_1", ChargesEnabled: true, CurrentlyDue: []string{}})
+	approved := h.decide(6*day, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "oidc:ada", Reason: "KYC reviewed"})
+	h.ExecuteWorkflow(workflows.OnboardingWorkflow, onboardingInput())
+	final := h.final(t)
+
+	var appErr *temporal.ApplicationError
+	if !errors.As(early.err, &appErr) || appErr.Type() != schemas.ErrTypeMerchantNotReviewable {
+		t.Errorf("approval before KYC: %v", early.err)
+	}
+	if approved.err != nil || approved.state.Status != schemas.MerchantActive || approved.state.SecretKeyID != "key_new" {
+		t.Fatalf("approval answered %+v %v", approved.state, approved.err)
+	}
+	want := []string{schemas.EventMerchantOnboardingStarted, schemas.EventMerchantReminder, schemas.EventMerchantOnboardingLink,
+		schemas.EventMerchantReminder, schemas.EventMerchantKYCCompleted, schemas.EventMerchantActivated}
+	if diff := cmp.Diff(want, h.events); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if final.Status != schemas.MerchantActive || final.RemindersSent != 2 || final.Links != 4 || final.DecidedBy != "oidc:ada" || h.activated != 1 {
+		t.Errorf("final %+v, activated %d times", final, h.activated)
+	}
+	for i, l := range h.links {
+		if want := schemas.OnboardingWorkflowID(onboardingMerchant) + "/account_link/" + string(rune('1'+i)); l.IdempotencyKey != want {
+			t.Errorf("link %d key %q, want %q", i, l.IdempotencyKey, want)
+		}
+	}
+	if len(h.audits) != 1 || h.audits[0].Actor != "oidc:ada" || h.audits[0].Action != "merchant.approve" {
+		t.Errorf("audit %+v", h.audits)
+	}
+}
+
+// Nobody finishes KYC: three reminders, then the onboarding expires after 30 days. (The
+// end-to-end tests count such an onboarding's history events on the real server.)
+func TestOnboardingExpires(t *testing.T) {
+	h := newOnboardingHarness(t)
+	h.ExecuteWorkflow(workflows.OnboardingWorkflow, onboardingInput())
+	final := h.final(t)
+	want := []string{schemas.EventMerchantOnboardingStarted, schemas.EventMerchantReminder, schemas.EventMerchantReminder,
+		schemas.EventMerchantReminder, schemas.EventMerchantExpired}
+	if diff := cmp.Diff(want, h.events); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if final.Status != schemas.MerchantExpired || final.RemindersSent != 3 {
+		t.Fatalf("final %+v", final)
+	}
+}
+
+func TestOnboardingRejected(t *testing.T) {
+	h := newOnboardingHarness(t)
+	noReason := h.decide(time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionReject, Operator: "ops"})
+	h.decide(2*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionReject, Operator: "ops", Reason: "prohibited business"})
+	h.ExecuteWorkflow(workflows.OnboardingWorkflow, onboardingInput())
+	final := h.final(t)
+	if noReason.err == nil || final.Status != schemas.MerchantRejected || final.Reason != "prohibited business" || h.activated != 0 {
+		t.Fatalf("final %+v, refused-without-reason %v, activated %d", final, noReason.err, h.activated)
+	}
+	if h.events[len(h.events)-1] != schemas.EventMerchantRejected {
+		t.Errorf("events %v", h.events)
+	}
+}
+
+// Past its history bound (a flood of Stripe events, say), the workflow continues as new,
+// with its state.
+func TestOnboardingContinuesAsNew(t *testing.T) {
+	h := newOnboardingHarness(t)
+	h.RegisterDelayedCallback(func() { h.SetCurrentHistoryLength(2500) }, time.Hour)
+	h.accountUpdated(2*time.Hour, "evt_late", h.account)
+	h.ExecuteWorkflow(workflows.OnboardingWorkflow, onboardingInput())
+	var cont *workflow.ContinueAsNewError
+	if err := h.GetWorkflowError(); !errors.As(err, &cont) {
+		t.Fatalf("workflow ended with %v, want a continue-as-new", err)
+	}
+	var next schemas.OnboardingInput
+	if err := (converterFor()).FromPayloads(cont.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.State == nil || next.State.StripeAccountID != "acct_1" || next.State.Links != 1 || next.EventSeq != 1 {
+		t.Fatalf("carried state %+v seq %d", next.State, next.EventSeq)
+	}
+}
+
+func converterFor() converter.DataConverter { return converter.GetDefaultDataConverter() }
