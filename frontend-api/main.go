@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -133,6 +134,8 @@ type server struct {
 	oidc *oidcauth.Verifier
 	// dataKeys seal personal data before it is stored or sent to a workflow.
 	dataKeys *keyring.Keyring
+	// penalties remembers, per rate-limit key, until when it is over its limit (time.Time).
+	penalties sync.Map
 }
 
 func (c apiConfig) validate() error {

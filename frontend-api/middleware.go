@@ -112,6 +112,9 @@ func (s *server) observe(next http.Handler) http.Handler {
 			rec.status = http.StatusOK
 		}
 		s.metrics.requestDuration.WithLabelValues(info.route, r.Method, strconv.Itoa(rec.status)).Observe(elapsed.Seconds())
+		if info.quiet {
+			return
+		}
 		loggerFrom(r.Context()).WithFields(logrus.Fields{
 			"method": r.Method, "route": info.route, "status": rec.status, "bytes": rec.bytes,
 			"duration_ms": float64(elapsed.Microseconds()) / 1000, "principal": info.principal, "remote": r.RemoteAddr,
@@ -124,6 +127,8 @@ type requestInfoKey struct{}
 type requestInfo struct {
 	route     string
 	principal string
+	// quiet skips the access log: a flood's refusals are counted, not logged one by one.
+	quiet bool
 }
 
 func infoFrom(ctx context.Context) *requestInfo {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net/http"
@@ -19,9 +21,9 @@ import (
 // the limit while it is blind. Reads fail open: they move nothing, and refusing them would
 // turn a cache outage into an API outage.
 func (s *server) rateLimit(rt route, next http.Handler) http.Handler {
-	class, limit := "write", redis_rate.PerSecond(s.cfg.RateLimitWrites)
-	if rt.method == http.MethodGet {
-		class, limit = "read", redis_rate.PerSecond(s.cfg.RateLimitReads)
+	class, limit := routeClass(rt), redis_rate.PerSecond(s.cfg.RateLimitWrites)
+	if class == "read" {
+		limit = redis_rate.PerSecond(s.cfg.RateLimitReads)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := "durapay:rl:" + class + ":" + principalFrom(r.Context()).KeyID
@@ -42,11 +44,63 @@ func (s *server) rateLimit(rt route, next http.Handler) http.Handler {
 		h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
 		h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(res.ResetAfter.Seconds()))))
 		if res.Allowed == 0 {
-			s.metrics.rateLimited.WithLabelValues(class).Inc()
-			writeError(w, r, &apiError{code: codeRateLimited, retryAfter: max(res.RetryAfter, time.Second),
-				message: fmt.Sprintf("Too many %s requests: the limit is %d per second for this API key.", class, limit.Rate)})
+			s.penalties.Store(penaltyKey(r, class), penalty{until: time.Now().Add(res.RetryAfter), rate: limit.Rate})
+			s.refuse(w, r, class, limit.Rate, res.RetryAfter)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// penalty is a credential over its limit: refused here until it may try again.
+type penalty struct {
+	until time.Time
+	rate  int
+}
+
+// penaltyBox turns away a credential that is over its limit before anything else runs (no
+// authentication, no Redis): a flood then costs this replica as little as a request can,
+// so that it does not slow the other merchants down. The limiter in Redis stays the truth;
+// this only remembers its last refusal until the time it named.
+func (s *server) penaltyBox(rt route, next http.Handler) http.Handler {
+	class := routeClass(rt)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := s.penalties.Load(penaltyKey(r, class)); ok {
+			if p := p.(penalty); time.Now().Before(p.until) {
+				// The refusal that put the credential here was logged; the rest of the flood
+				// is counted (durapay_http_rate_limited_total).
+				infoFrom(r.Context()).quiet = true
+				s.refuse(w, r, class, p.rate, time.Until(p.until))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// penaltyKey names a credential (whatever the Authorization header holds) and a class,
+// without keeping the credential itself in memory.
+func penaltyKey(r *http.Request, class string) string {
+	h := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+	return class + ":" + hex.EncodeToString(h[:12])
+}
+
+func routeClass(rt route) string {
+	if rt.method == http.MethodGet {
+		return "read"
+	}
+	return "write"
+}
+
+// refuse answers 429. It is the hot path of a flood, so it writes a fixed body rather than
+// going through the error table and its log line (the access log has the request).
+func (s *server) refuse(w http.ResponseWriter, r *http.Request, class string, rate int, retryAfter time.Duration) {
+	s.metrics.rateLimited.WithLabelValues(class).Inc()
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(rate))
+	h.Set("Retry-After", strconv.Itoa(int(math.Ceil(max(retryAfter, time.Second).Seconds()))))
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusTooManyRequests)
+	fmt.Fprintf(w, `{"error":{"type":"rate_limit_error","code":%q,"message":"Too many %s requests: the limit is %d per second for this API key.","request_id":%q}}`+"\n",
+		codeRateLimited, class, rate, requestIDFrom(r.Context()))
 }

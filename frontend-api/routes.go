@@ -91,8 +91,9 @@ func (s *server) routes() http.Handler {
 	for _, rt := range s.routeTable() {
 		var h http.Handler = s.handle(rt.handler)
 		if rt.access != public && rt.access != signed {
-			// Authentication first (the limit is per key), then the limit.
-			h = s.authenticate(rt, s.rateLimit(rt, h))
+			// Authentication first (the limit is per key), then the limit; a credential over
+			// its limit is turned away before either.
+			h = s.penaltyBox(rt, s.authenticate(rt, s.rateLimit(rt, h)))
 		}
 		r.Handle(rt.path, h).Methods(rt.method)
 	}
