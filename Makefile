@@ -10,8 +10,12 @@ TEMPORAL_CLI_VERSION  := v1.5.1
 STRIPE_MOCK_VERSION   := v0.203.0
 STATICCHECK_VERSION   := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
+# Local AWS emulators for `make dev` and the tests: SES v2 (npm) and SNS+SQS (goaws).
+SES_LOCAL_VERSION     := 2.10.2
+GOAWS_VERSION         := v0.5.4
 
-TOOLS := $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) $(BIN)/.stripe-mock-$(STRIPE_MOCK_VERSION)
+TOOLS := $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION) $(BIN)/.stripe-mock-$(STRIPE_MOCK_VERSION) \
+	$(BIN)/.aws-ses-v2-local-$(SES_LOCAL_VERSION) $(BIN)/.goaws-$(GOAWS_VERSION)
 LINT_TOOLS := $(BIN)/.staticcheck-$(STATICCHECK_VERSION) $(BIN)/.workflowcheck-$(WORKFLOWCHECK_VERSION)
 
 .PHONY: help dev test unit isolation lint bench histories build tools migrate clean
@@ -63,6 +67,19 @@ $(BIN)/.temporal-$(TEMPORAL_CLI_VERSION):
 
 $(BIN)/.stripe-mock-$(STRIPE_MOCK_VERSION):
 	GOBIN=$(BIN) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+	@touch $@
+
+# npm writes package.json, package-lock.json and node_modules/ under bin/ses (ignored with
+# bin/); the executable is bin/ses/node_modules/.bin/aws-ses-v2-local.
+$(BIN)/.aws-ses-v2-local-$(SES_LOCAL_VERSION):
+	npm install --prefix $(BIN)/ses --no-audit --no-fund --save-exact aws-ses-v2-local@$(SES_LOCAL_VERSION)
+	$(BIN)/ses/node_modules/.bin/aws-ses-v2-local --help >/dev/null
+	@touch $@
+
+# The module's main package is app/cmd, so go install names the binary `cmd`.
+$(BIN)/.goaws-$(GOAWS_VERSION):
+	GOBIN=$(BIN) $(GO) install github.com/Admiral-Piett/goaws/app/cmd@$(GOAWS_VERSION)
+	mv -f $(BIN)/cmd $(BIN)/goaws
 	@touch $@
 
 $(BIN)/.staticcheck-$(STATICCHECK_VERSION):

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/durapay/durapay/internal/objectstore"
+	"github.com/durapay/durapay/internal/webhooks"
 )
 
 // workerConfig is the worker process's configuration, read from the environment.
 type workerConfig struct {
 	TemporalAddress   string   `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
 	TemporalNamespace string   `env:"TEMPORAL_NAMESPACE, default=default"`
-	TaskQueues        []string `env:"TASK_QUEUES, default=payments,finance"`
+	TaskQueues        []string `env:"TASK_QUEUES, default=payments,finance,webhooks"`
 	// TemporalPayloadKeys encrypts workflow payloads: "id:base64key,..." (the first encrypts,
 	// all decrypt; see internal/payloadcodec).
 	TemporalPayloadKeys string `env:"TEMPORAL_PAYLOAD_KEYS" secret:"true"`
@@ -48,6 +49,9 @@ type workerConfig struct {
 	DailyReportCron    string             `env:"DAILY_REPORT_CRON, default=15 0 * * *"`
 	ReconciliationCron string             `env:"RECONCILIATION_CRON, default=45 0 * * *"`
 	S3                 objectstore.Config `env:", prefix=S3_"`
+
+	// Webhooks: the SSRF guard's exceptions, extra roots and the HTTP timeout of deliveries.
+	Webhooks webhooks.Config `env:", prefix=WEBHOOK_"`
 
 	MaxConcurrentActivities      int `env:"WORKER_MAX_CONCURRENT_ACTIVITIES, default=200"`
 	MaxConcurrentLocalActivities int `env:"WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES, default=200"`

@@ -90,6 +90,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("DATA_KEYS: %w", err)
 	}
+	webhookClient, err := cfg.Webhooks.Client()
+	if err != nil {
+		return err
+	}
 	stripeActivities := activities.NewStripe(stripeAPI,
 		rate.NewLimiter(rate.Limit(cfg.StripeRateLimit), max(1, int(cfg.StripeRateLimit/5))), stripeBreaker)
 	d := deps{
@@ -99,6 +103,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		finance:      activities.NewFinance(pool, objectstore.New(cfg.S3), stripeAPI),
 		store:        activities.NewStore(pool),
 		events:       activities.NewEvents(kafkaWriter),
+		webhooks:     activities.NewWebhooks(pool, dataKeys, webhookClient),
 	}
 	regs := registrations(d)
 	if err := cfg.validate(taskQueues(regs)); err != nil {

@@ -31,6 +31,7 @@ type deps struct {
 	events       *activities.Events
 	finance      *activities.Finance
 	onboarding   *activities.Onboarding
+	webhooks     *activities.Webhooks
 }
 
 func registrations(d deps) []registration {
@@ -77,6 +78,16 @@ func registrations(d deps) []registration {
 			{activities.WriteDailyReportName, d.finance.WriteDailyReport},
 			{activities.ReconcileName, d.finance.Reconcile},
 			{activities.PublishEventName, d.events.PublishEvent},
+		},
+	}, {
+		taskQueue: schemas.TaskQueueWebhooks,
+		workflows: []named{
+			{schemas.WebhookDeliveryWorkflowName, workflows.WebhookDeliveryWorkflow},
+		},
+		activities: []named{
+			{activities.DeliverWebhookName, d.webhooks.Deliver},
+			{activities.RecordWebhookAttemptName, d.webhooks.RecordAttempt},
+			{activities.FailWebhookDeliveryName, d.webhooks.FailDelivery},
 		},
 	}}
 }
