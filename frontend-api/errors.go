@@ -48,6 +48,10 @@ const (
 	codeInviteInvalid             = "invite_invalid"
 	codeMethodNotAllowed          = "method_not_allowed"
 	codeServiceUnavailable        = "service_unavailable"
+	codeWebhookURLInvalid         = "webhook_url_invalid"
+	codeWebhookURLForbidden       = "webhook_url_forbidden"
+	codeWebhookEndpointDisabled   = "webhook_endpoint_disabled"
+	codeWebhookDeliveryPending    = "webhook_delivery_pending"
 	codeInternal                  = "internal_error"
 )
 
@@ -93,6 +97,10 @@ var errorTable = map[string]errorClass{
 	codeInviteInvalid:             {http.StatusForbidden, "authentication_error"},
 	codeMethodNotAllowed:          {http.StatusMethodNotAllowed, "invalid_request_error"},
 	codeServiceUnavailable:        {http.StatusServiceUnavailable, "api_error"},
+	codeWebhookURLInvalid:         {http.StatusBadRequest, "invalid_request_error"},
+	codeWebhookURLForbidden:       {http.StatusBadRequest, "invalid_request_error"},
+	codeWebhookEndpointDisabled:   {http.StatusConflict, "invalid_request_error"},
+	codeWebhookDeliveryPending:    {http.StatusConflict, "invalid_request_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},
 }
 

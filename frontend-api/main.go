@@ -25,6 +25,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/client"
 
+	"github.com/durapay/durapay/internal/analytics"
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/keyring"
@@ -34,6 +35,7 @@ import (
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/temporalx"
+	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -106,6 +108,8 @@ type apiConfig struct {
 
 	// S3 is the bucket of settlement reports (S3_ENDPOINT, S3_BUCKET, ...).
 	S3 objectstore.Config `env:", prefix=S3_"`
+	// Webhooks: the SSRF guard endpoint URLs are checked against, and redeliveries' retries.
+	Webhooks webhooks.Config `env:", prefix=WEBHOOK_"`
 
 	LogLevel        string        `env:"LOG_LEVEL, default=info"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=30s"`
@@ -134,6 +138,10 @@ type server struct {
 	oidc *oidcauth.Verifier
 	// dataKeys seal personal data before it is stored or sent to a workflow.
 	dataKeys *keyring.Keyring
+	// webhookPolicy checks merchants' endpoint URLs; webhookRetry is a redelivery's.
+	webhookPolicy webhooks.Policy
+	webhookRetry  schemas.WebhookRetryPolicy
+	analytics     *analytics.Store
 	// penalties remembers, per rate-limit key, until when it is over its limit (time.Time).
 	penalties sync.Map
 }
@@ -218,9 +226,18 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer tc.Close()
 
+	webhookPolicy, err := cfg.Webhooks.Policy()
+	if err != nil {
+		return err
+	}
+	webhookRetry, err := cfg.Webhooks.RetryPolicy()
+	if err != nil {
+		return err
+	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &server{
+		webhookPolicy: webhookPolicy, webhookRetry: webhookRetry, analytics: analytics.NewStore(pool),
 		cfg: cfg, log: log, pool: pool, redis: rdb, temporal: tc,
 		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, codec: temporalx.Codec(keys)},
 		keyring:   keys,

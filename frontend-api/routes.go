@@ -57,6 +57,17 @@ func (s *server) routeTable() []route {
 		{http.MethodPost, "/v1/api_keys", merchant, secretOnly, s.createAPIKey},
 		{http.MethodPost, "/v1/api_keys/{id}/roll", merchant, secretOnly, s.rollAPIKey},
 		{http.MethodPost, "/v1/api_keys/{id}/revoke", merchant, secretOnly, s.revokeAPIKey},
+		{http.MethodGet, "/v1/webhook_endpoints", merchant, secretOnly, s.listWebhookEndpoints},
+		{http.MethodPost, "/v1/webhook_endpoints", merchant, secretOnly, s.createWebhookEndpoint},
+		{http.MethodGet, "/v1/webhook_endpoints/{id}", merchant, secretOnly, s.getWebhookEndpoint},
+		{http.MethodPost, "/v1/webhook_endpoints/{id}/disable", merchant, secretOnly, s.disableWebhookEndpoint},
+		{http.MethodPost, "/v1/webhook_endpoints/{id}/roll_secret", merchant, secretOnly, s.rollWebhookSecret},
+		{http.MethodGet, "/v1/webhook_endpoints/{id}/deliveries", merchant, secretOnly, s.listWebhookDeliveries},
+		{http.MethodGet, "/v1/webhook_deliveries/{id}", merchant, secretOnly, s.getWebhookDelivery},
+		{http.MethodPost, "/v1/webhook_deliveries/{id}/redeliver", merchant, secretOnly, s.redeliverWebhook},
+		{http.MethodGet, "/v1/notification_preferences", merchant, secretOnly, s.getNotificationPreferences},
+		{http.MethodPost, "/v1/notification_preferences", merchant, secretOnly, s.setNotificationPreferences},
+		{http.MethodGet, "/v1/analytics/minutes", merchant, merchants.ScopePaymentsRead, s.merchantAnalytics},
 		{http.MethodPost, "/v1/webhooks/stripe", signed, "", s.stripeWebhook},
 		{http.MethodGet, "/v1/admin/payments/{id}", operator, "", s.adminGetPayment},
 		{http.MethodPost, "/v1/admin/payments/{id}/retry", operator, "", s.adminRetryPayment},
@@ -71,6 +82,7 @@ func (s *server) routeTable() []route {
 		{http.MethodGet, "/v1/finance/ledger/transactions", finance, "", s.ledgerTransactions},
 		{http.MethodGet, "/v1/finance/reports", finance, "", s.listReports},
 		{http.MethodGet, "/v1/finance/reconciliation", finance, "", s.reconciliations},
+		{http.MethodGet, "/v1/finance/analytics/minutes", finance, "", s.financeAnalytics},
 	}
 }
 

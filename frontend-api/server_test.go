@@ -19,6 +19,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 
+	"github.com/durapay/durapay/internal/analytics"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/pgtest"
@@ -65,6 +66,10 @@ func (f *fakeWorkflows) CreateRefund(_ context.Context, in schemas.RefundInput) 
 		return schemas.CreateRefundResult{}, errWorkflowClosed
 	}
 	return f.createRefund(in)
+}
+
+func (f *fakeWorkflows) StartWebhookDelivery(context.Context, string, schemas.WebhookRetryPolicy) error {
+	return nil
 }
 
 func (f *fakeWorkflows) CreateCustomer(context.Context, schemas.CustomerInput) (schemas.Customer, error) {
@@ -164,6 +169,8 @@ func newFixture(t *testing.T) *fixture {
 		// Each fixture its own breaker, so that a test opening it affects no other.
 		stripeBreaker: "stripe-test-" + merchantID,
 		limiter:       redis_rate.NewLimiter(rdb),
+		analytics:     analytics.NewStore(pool),
+		webhookRetry:  schemas.DefaultWebhookRetryPolicy,
 	}
 	s.cfg.RateLimitReads, s.cfg.RateLimitWrites = 1000, 1000
 	spec, _ := keyring.GenerateKey("test")

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -42,6 +43,8 @@ type paymentWorkflows interface {
 	ListPayments(ctx context.Context, query string, pageSize int, token []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error)
 	// History reads a workflow's whole history.
 	History(ctx context.Context, workflowID string) ([]*historypb.HistoryEvent, error)
+	// StartWebhookDelivery starts a delivery's workflow, once.
+	StartWebhookDelivery(ctx context.Context, deliveryID string, policy schemas.WebhookRetryPolicy) error
 	// Update sends one of the payment's updates (capture, cancel, operator decision) and
 	// waits for its answer: the payment after it, or errWorkflowClosed.
 	Update(ctx context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error)
@@ -106,6 +109,10 @@ func (t temporalPayments) CreateCustomer(ctx context.Context, in schemas.Custome
 		return schemas.Customer{}, fmt.Errorf("customer %s: %w", in.CustomerID, err)
 	}
 	return c, nil
+}
+
+func (t temporalPayments) StartWebhookDelivery(ctx context.Context, deliveryID string, policy schemas.WebhookRetryPolicy) error {
+	return webhooks.StartDelivery(ctx, t.client, deliveryID, policy)
 }
 
 func (t temporalPayments) ReviewMerchant(ctx context.Context, merchantID string, d schemas.ReviewDecision) (schemas.OnboardingState, error) {

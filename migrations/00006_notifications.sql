@@ -52,7 +52,6 @@ CREATE TABLE analytics_minutes (
     merchant_id        text NOT NULL,
     currency           text NOT NULL,
     minute             timestamptz NOT NULL,
-    payments_created   bigint NOT NULL DEFAULT 0,
     payments_succeeded bigint NOT NULL DEFAULT 0,
     payments_failed    bigint NOT NULL DEFAULT 0,
     volume             bigint NOT NULL DEFAULT 0, -- minor units captured by succeeded payments

@@ -30,26 +30,30 @@ func Load(ctx context.Context, getenv func(string) string, cfg any) error {
 // process prints at start so that an operator sees what it runs with.
 func Describe(cfg any) []string {
 	var lines []string
-	describe(reflect.ValueOf(cfg), &lines)
+	describe(reflect.ValueOf(cfg), "", &lines)
 	sort.Strings(lines)
 	return lines
 }
 
-func describe(v reflect.Value, lines *[]string) {
+func describe(v reflect.Value, prefix string, lines *[]string) {
 	for v.Kind() == reflect.Pointer {
 		v = v.Elem()
 	}
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if f.Type.Kind() == reflect.Struct && f.Tag.Get("env") == "" {
-			describe(v.Field(i), lines)
+		name, opts, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if f.Type.Kind() == reflect.Struct && name == "" {
+			// A nested configuration: `env:", prefix=S3_"` names its fields S3_...
+			_, nested, _ := strings.Cut(opts, "prefix=")
+			nested, _, _ = strings.Cut(nested, ",")
+			describe(v.Field(i), prefix+strings.TrimSpace(nested), lines)
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
 		if name == "" {
 			continue
 		}
+		name = prefix + name
 		value := fmt.Sprint(v.Field(i).Interface())
 		switch f.Tag.Get("secret") {
 		case "true":

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -48,6 +49,16 @@ func newID(prefix string) string {
 	b := make([]byte, 15)
 	_, _ = rand.Read(b) // never fails (crypto/rand)
 	return prefix + strings.ToLower(base32.StdEncoding.EncodeToString(b))
+}
+
+// RedeliveryID names the redelivery of a delivery that a request with an Idempotency-Key
+// asks for: the same request retried finds the same redelivery. Without a key, a new one.
+func RedeliveryID(deliveryID, idempotencyKey string) string {
+	if idempotencyKey == "" {
+		return newID("whd_")
+	}
+	sum := sha256.Sum256([]byte(deliveryID + "\x00" + idempotencyKey))
+	return "whd_" + strings.ToLower(base32.StdEncoding.EncodeToString(sum[:15]))
 }
 
 // Store keeps endpoints (secrets sealed with the data keys), deliveries and their attempts.
@@ -236,29 +247,32 @@ func (s *Store) CreateDelivery(ctx context.Context, merchantID, endpointID strin
 	return id, nil
 }
 
-// Redeliver records a new delivery of a finished delivery's event to the same endpoint.
-func (s *Store) Redeliver(ctx context.Context, merchantID, deliveryID string) (string, error) {
+// Redeliver records newID as a new delivery of a finished delivery's event to the same
+// endpoint; recording the same newID again is a no-op (see RedeliveryID).
+func (s *Store) Redeliver(ctx context.Context, merchantID, deliveryID, newID string) error {
 	d, err := s.Delivery(ctx, merchantID, deliveryID)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if d.Status == DeliveryPending {
-		return "", ErrNotCompleted
+		return ErrNotCompleted
 	}
-	var id string
-	err = s.q.QueryRow(ctx, `
+	tag, err := s.q.Exec(ctx, `
 		INSERT INTO webhook_deliveries (id, endpoint_id, merchant_id, event_id, event_type, payload, redelivery_of)
 		SELECT $1, d.endpoint_id, d.merchant_id, d.event_id, d.event_type, d.payload, d.id
 		FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
 		WHERE d.id = $2 AND e.status = 'enabled'
-		RETURNING id`, newID("whd_"), deliveryID).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", ErrDisabled
-	}
+		ON CONFLICT (id) DO NOTHING`, newID, deliveryID)
 	if err != nil {
-		return "", fmt.Errorf("redeliver %s: %w", deliveryID, err)
+		return fmt.Errorf("redeliver %s: %w", deliveryID, err)
 	}
-	return id, nil
+	if tag.RowsAffected() == 0 {
+		if _, err := s.Delivery(ctx, merchantID, newID); err == nil {
+			return nil // recorded by an earlier try of the same request
+		}
+		return ErrDisabled
+	}
+	return nil
 }
 
 const deliveryColumns = `id, endpoint_id, event_id, event_type, status, attempts, coalesce(last_status_code, 0),

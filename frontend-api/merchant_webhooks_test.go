@@ -1,0 +1,98 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestWebhookEndpointURLsAreCheckedAgainstSSRF(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct{ url, code string }{
+		{"https://127.0.0.1/hook", codeWebhookURLForbidden},
+		{"https://169.254.169.254/latest/meta-data/", codeWebhookURLForbidden},
+		{"https://10.0.0.7/hook", codeWebhookURLForbidden},
+		{"https://[::1]/hook", codeWebhookURLForbidden},
+		{"https://localhost/hook", codeWebhookURLForbidden},
+		{"http://93.184.215.14/hook", codeWebhookURLInvalid}, // https only
+		{"https://user:pw@93.184.215.14/hook", codeWebhookURLInvalid},
+		{"not a url", codeWebhookURLInvalid},
+	} {
+		r := f.do(t, http.MethodPost, "/v1/webhook_endpoints", f.key, "", `{"url":"`+c.url+`","enabled_events":["*"]}`)
+		if r.status != http.StatusBadRequest || r.errorCode() != c.code || r.errorField("param") != "url" {
+			t.Errorf("%s: %d %s, want 400 %s", c.url, r.status, r.raw, c.code)
+		}
+	}
+}
+
+func TestWebhookEndpointLifecycle(t *testing.T) {
+	f := newFixture(t)
+	bad := f.do(t, http.MethodPost, "/v1/webhook_endpoints", f.key, "", `{"url":"https://93.184.215.14/hook","enabled_events":["payment.exploded"]}`)
+	if bad.status != http.StatusBadRequest || bad.errorField("param") != "enabled_events" {
+		t.Fatalf("unknown event type: %d %s", bad.status, bad.raw)
+	}
+	created := f.do(t, http.MethodPost, "/v1/webhook_endpoints", f.key, "",
+		`{"url":"https://93.184.215.14/hook","enabled_events":["payment.succeeded","refund.succeeded","payment.succeeded"]}`)
+	if created.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", created.status, created.raw)
+	}
+	id, _ := created.body["id"].(string)
+	secret, _ := created.body["secret"].(string)
+	if !strings.HasPrefix(secret, "whsec_") || len(created.body["enabled_events"].([]any)) != 2 {
+		t.Fatalf("created %s: want a whsec_ secret and the two event types", created.raw)
+	}
+	got := f.do(t, http.MethodGet, "/v1/webhook_endpoints/"+id, f.key, "", "")
+	if got.status != http.StatusOK || got.body["secret"] != nil {
+		t.Fatalf("get: %d %s; the secret is shown once only", got.status, got.raw)
+	}
+	rolled := f.do(t, http.MethodPost, "/v1/webhook_endpoints/"+id+"/roll_secret", f.key, "", `{"expires_in_seconds":3600}`)
+	if rolled.status != http.StatusOK || rolled.body["secret"] == secret || rolled.body["previous_secret_expires"] == nil {
+		t.Fatalf("roll: %d %s; want a new secret and the old one's expiry", rolled.status, rolled.raw)
+	}
+	log := f.do(t, http.MethodGet, "/v1/webhook_endpoints/"+id+"/deliveries", f.key, "", "")
+	if log.status != http.StatusOK || len(log.body["data"].([]any)) != 0 {
+		t.Fatalf("deliveries: %d %s", log.status, log.raw)
+	}
+	disabled := f.do(t, http.MethodPost, "/v1/webhook_endpoints/"+id+"/disable", f.key, "", "")
+	if disabled.status != http.StatusOK || disabled.body["status"] != "disabled" {
+		t.Fatalf("disable: %d %s", disabled.status, disabled.raw)
+	}
+	if r := f.do(t, http.MethodPost, "/v1/webhook_endpoints/"+id+"/roll_secret", f.key, "", ""); r.errorCode() != codeWebhookEndpointDisabled {
+		t.Errorf("roll a disabled endpoint: %d %s", r.status, r.raw)
+	}
+	for _, path := range []string{"/v1/webhook_endpoints/we_nope", "/v1/webhook_deliveries/whd_aaaaaaaaaaaaaaaaaaaaaaaa"} {
+		if r := f.do(t, http.MethodGet, path, f.key, "", ""); r.status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, r.status)
+		}
+	}
+}
+
+func TestNotificationPreferences(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(t, http.MethodGet, "/v1/notification_preferences", f.key, "", "")
+	if r.status != http.StatusOK || r.body["email_receipts"] != true {
+		t.Fatalf("defaults: %d %s", r.status, r.raw)
+	}
+	r = f.do(t, http.MethodPost, "/v1/notification_preferences", f.key, "", `{"sms_events":["payment.failed"],"daily_sms_cap":5}`)
+	if r.status != http.StatusOK || r.body["email_receipts"] != true || r.body["daily_sms_cap"] != float64(5) {
+		t.Fatalf("partial update: %d %s; want the other fields kept", r.status, r.raw)
+	}
+	for _, body := range []string{`{"sms_events":["payment.exploded"]}`, `{"daily_email_cap":-1}`, `{"daily_sms_cap":1000001}`, `{"colour":"red"}`} {
+		if r := f.do(t, http.MethodPost, "/v1/notification_preferences", f.key, "", body); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", body, r.status, r.raw)
+		}
+	}
+}
+
+func TestAnalyticsRanges(t *testing.T) {
+	f := newFixture(t)
+	r := f.do(t, http.MethodGet, "/v1/analytics/minutes", f.key, "", "")
+	if r.status != http.StatusOK || r.body["minutes"] == nil {
+		t.Fatalf("default range: %d %s", r.status, r.raw)
+	}
+	for _, q := range []string{"?from=2026-01-01&to=2026-03-01", "?from=yesterday", "?currency=zzz", "?from=2026-02-01&to=2026-01-01"} {
+		if r := f.do(t, http.MethodGet, "/v1/analytics/minutes"+q, f.key, "", ""); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", q, r.status, r.raw)
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
+	"github.com/sirupsen/logrus"
+
+	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/envelope"
+	"github.com/durapay/durapay/internal/eventbus"
+	"github.com/durapay/durapay/internal/keyring"
+	"github.com/durapay/durapay/internal/notify/messages"
+	"github.com/durapay/durapay/internal/pgtest"
+	"github.com/durapay/durapay/internal/testenv"
+	"github.com/durapay/durapay/schemas"
+)
+
+// outbox is a fake provider (our own interfaces): it records what it was asked to send and
+// fails as scripted.
+type outbox struct {
+	mu     sync.Mutex
+	emails []string // "to|subject"
+	texts  []string // "phone|text"
+	fail   []error  // the next sends' errors, in order
+}
+
+func (o *outbox) next() error {
+	if len(o.fail) == 0 {
+		return nil
+	}
+	err := o.fail[0]
+	o.fail = o.fail[1:]
+	return err
+}
+
+func (o *outbox) SendEmail(_ context.Context, to string, e messages.Email, _ map[string]string) (string, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.next(); err != nil {
+		return "", err
+	}
+	o.emails = append(o.emails, to+"|"+e.Subject)
+	return fmt.Sprintf("ses-%d", len(o.emails)), nil
+}
+
+func (o *outbox) SendSMS(_ context.Context, phone, text string) (string, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.next(); err != nil {
+		return "", err
+	}
+	o.texts = append(o.texts, phone+"|"+text)
+	return fmt.Sprintf("sns-%d", len(o.texts)), nil
+}
+
+type fixture struct {
+	n        *Notifier
+	pool     *pgxpool.Pool
+	out      *outbox
+	merchant string
+	payment  schemas.Payment
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	pool := pgtest.NewPool(t)
+	opts, err := redis.ParseURL(testenv.Getenv("TEST_NOTIFY_REDIS_URL", "redis://127.0.0.1:6379/13"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		testenv.Unavailable(t, "Redis", err, testenv.StartRedis)
+	}
+	spec, err := keyring.GenerateKey("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := keyring.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	suffix := fmt.Sprintf("%d", time.Now().UnixNano())
+	merchantID := "mer_n" + suffix
+	customerID := schemas.CustomerID(merchantID, "c1")
+	mp, _ := envelope.Seal(keys, schemas.MerchantProfile{LegalName: "Acme & Co", ContactEmail: "ops@acme.test", ContactPhone: "+15550001111"}, activities.ProfilePurpose(merchantID))
+	cp, _ := envelope.Seal(keys, schemas.CustomerProfile{Email: "ada@example.test", Name: "Ada"}, activities.CustomerPurpose(customerID))
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO merchants (id, name, profile) VALUES ($1, 'Acme', $2)`, []any{merchantID, mp}},
+		{`INSERT INTO customers (id, merchant_id, stripe_customer_id, profile, idempotency_key, request_hash) VALUES ($1, $2, $3, $4, 'k', 'h')`,
+			[]any{customerID, merchantID, "cus_" + suffix, cp}},
+	} {
+		if _, err := pool.Exec(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := &outbox{}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	n := New(Deps{Pool: pool, Redis: rdb, DataKeys: keys, Email: out, SMS: out, RetryPolicy: schemas.DefaultWebhookRetryPolicy,
+		Log: logrus.NewEntry(log), Registerer: prometheus.NewRegistry()})
+	payment := schemas.Payment{ID: schemas.PaymentID(merchantID, "p1"), Object: "payment", Merchant: merchantID, Amount: 1234, Currency: "usd",
+		Status: schemas.PaymentSucceeded, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_visa", Customer: customerID,
+		Metadata: map[string]string{}, AmountCaptured: 1234, StripePaymentIntentID: "pi_1", Created: time.Now().Unix()}
+	return &fixture{n: n, pool: pool, out: out, merchant: merchantID, payment: payment}
+}
+
+func (f *fixture) event(t *testing.T, typ string, data any, seq string) kafka.Message {
+	t.Helper()
+	raw, err := json.Marshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := schemas.Event{ID: schemas.EventID(f.payment.ID, typ, seq), Type: typ, Created: time.Now().Unix(), Merchant: f.merchant,
+		SchemaVersion: 1, Data: raw}
+	value, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kafka.Message{Topic: schemas.TopicPayments, Key: []byte(f.payment.ID), Value: value}
+}
+
+func (f *fixture) status(t *testing.T, eventID string) string {
+	t.Helper()
+	var s string
+	if err := f.pool.QueryRow(context.Background(), `SELECT string_agg(status, ',') FROM notification_sends WHERE event_id = $1`, eventID).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestReceiptIsSentOnceHoweverOftenTheEventComes(t *testing.T) {
+	f := newFixture(t)
+	m := f.event(t, schemas.EventPaymentSucceeded, f.payment, "1")
+	for i := 0; i < 3; i++ { // the original, a redelivery, a replay
+		if err := f.n.Handle(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(f.out.emails) != 1 || f.out.emails[0] != "ada@example.test|Your receipt from Acme & Co" {
+		t.Fatalf("emails %q, want one receipt to ada@example.test", f.out.emails)
+	}
+}
+
+func TestPreferencesChooseWhatIsSent(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.n.prefs.Set(ctx, f.merchant, Preferences{EmailReceipts: false, EmailRefunds: true,
+		SMSEvents: []string{schemas.EventPaymentSucceeded}, DailyEmailCap: 10, DailySMSCap: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.n.Handle(ctx, f.event(t, schemas.EventPaymentSucceeded, f.payment, "1")); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.out.emails) != 0 || len(f.out.texts) != 1 {
+		t.Fatalf("emails %q, texts %q; want no receipt (turned off) and one text", f.out.emails, f.out.texts)
+	}
+	if want := "+15550001111|Durapay: payment " + f.payment.ID; f.out.texts[0][:len(want)] != want {
+		t.Errorf("text %q, want it to start with %q", f.out.texts[0], want)
+	}
+}
+
+func TestDailyCapStopsSends(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := DefaultPreferences
+	p.DailyEmailCap = 1
+	if err := f.n.prefs.Set(ctx, f.merchant, p); err != nil {
+		t.Fatal(err)
+	}
+	first, second := f.event(t, schemas.EventPaymentSucceeded, f.payment, "1"), f.event(t, schemas.EventPaymentSucceeded, f.payment, "2")
+	for _, m := range []kafka.Message{first, second} {
+		if err := f.n.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ev schemas.Event
+	_ = json.Unmarshal(second.Value, &ev)
+	if len(f.out.emails) != 1 || f.status(t, ev.ID) != "capped" {
+		t.Fatalf("emails %q, second %q; want one sent and the second capped", f.out.emails, f.status(t, ev.ID))
+	}
+}
+
+func TestRefusedSendIsRetriedAndSentOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	refused := &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 503}}, Err: errors.New("throttled")}}
+	f.out.fail = []error{refused}
+	m := f.event(t, schemas.EventPaymentSucceeded, f.payment, "1")
+	if err := f.n.Handle(ctx, m); err == nil {
+		t.Fatal("a refused send must fail the message, so it is tried again")
+	}
+	if err := f.n.Handle(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.out.emails) != 1 {
+		t.Fatalf("emails %q, want the receipt once, on the second try", f.out.emails)
+	}
+}
+
+func TestAnUnconfirmedSendIsNeverRepeated(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.out.fail = []error{context.DeadlineExceeded} // the request left; the answer never came
+	m := f.event(t, schemas.EventPaymentSucceeded, f.payment, "1")
+	for i := 0; i < 2; i++ {
+		if err := f.n.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ev schemas.Event
+	_ = json.Unmarshal(m.Value, &ev)
+	if len(f.out.emails) != 0 || f.status(t, ev.ID) != "sending" {
+		t.Fatalf("emails %q, status %q; want nothing resent and the claim left open", f.out.emails, f.status(t, ev.ID))
+	}
+}
+
+func TestABrokenMessageIsPermanent(t *testing.T) {
+	f := newFixture(t)
+	for _, value := range []string{`not json`, `{"id":"evt_1","type":"payment.succeeded"}`} {
+		err := f.n.Handle(context.Background(), kafka.Message{Value: []byte(value)})
+		if !errors.Is(err, eventbus.ErrPermanent) {
+			t.Errorf("Handle(%s) = %v, want a permanent error", value, err)
+		}
+	}
+}
+
+func TestPreferencesAreCachedAndInvalidated(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p, err := f.n.prefs.Get(ctx, f.merchant) // caches the defaults
+	if err != nil || !p.EmailReceipts {
+		t.Fatalf("Get = %+v, %v; want the defaults", p, err)
+	}
+	p.EmailReceipts = false
+	if err := f.n.prefs.Set(ctx, f.merchant, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.n.prefs.Get(ctx, f.merchant); got.EmailReceipts {
+		t.Fatal("Set did not drop the cached copy")
+	}
+	if err := (Preferences{SMSEvents: []string{"payment.exploded"}}).Validate(KnownEventType); !errors.Is(err, ErrInvalidPreferences) {
+		t.Errorf("Validate(unknown event) = %v", err)
+	}
+}

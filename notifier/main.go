@@ -1,0 +1,218 @@
+// The notifier process: two Kafka consumer groups. "durapay-notifier" turns events into
+// emails (SES), texts (SNS) and merchant webhook deliveries (workflows on the webhooks task
+// queue); "durapay-analytics" keeps the live per-minute figures. Each commits a message only
+// after acting on it, and dead-letters what keeps failing (see internal/eventbus).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/segmentio/kafka-go"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/durapay/durapay/internal/analytics"
+	"github.com/durapay/durapay/internal/config"
+	"github.com/durapay/durapay/internal/eventbus"
+	"github.com/durapay/durapay/internal/keyring"
+	"github.com/durapay/durapay/internal/logging"
+	"github.com/durapay/durapay/internal/notify"
+	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/temporalx"
+	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/schemas"
+)
+
+// Consumer groups. Renaming one starts it over from the oldest retained message.
+const (
+	groupNotifier  = "durapay-notifier"
+	groupAnalytics = "durapay-analytics"
+)
+
+// notifierConfig is the process's configuration, read from the environment.
+type notifierConfig struct {
+	TemporalAddress     string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
+	TemporalNamespace   string `env:"TEMPORAL_NAMESPACE, default=default"`
+	TemporalPayloadKeys string `env:"TEMPORAL_PAYLOAD_KEYS" secret:"true"`
+	// DataKeys open customers' and merchants' sealed profiles, for their addresses.
+	DataKeys string `env:"DATA_KEYS, required" secret:"true"`
+
+	DatabaseURL      string   `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
+	DatabaseMaxConns int32    `env:"DATABASE_MAX_CONNS, default=10"`
+	KafkaBrokers     []string `env:"KAFKA_BROKERS, default=127.0.0.1:9092"`
+	RedisURL         string   `env:"REDIS_URL, default=redis://127.0.0.1:6379/0" secret:"url"`
+
+	SES       notify.AWSConfig `env:", prefix=SES_"`
+	SNS       notify.AWSConfig `env:", prefix=SNS_"`
+	EmailFrom string           `env:"EMAIL_FROM, default=Durapay <notifications@durapay.dev>"`
+	// SMSTopicARN sends texts to an SNS topic instead of phone numbers: local emulators only.
+	SMSTopicARN string          `env:"SMS_TOPIC_ARN"`
+	Webhooks    webhooks.Config `env:", prefix=WEBHOOK_"`
+
+	// Readers per consumer group in this process; Attempts per message before it is
+	// dead-lettered, waiting RetryBackoff (doubling up to RetryMaxBackoff) between them.
+	Readers         int           `env:"NOTIFIER_READERS, default=2"`
+	Attempts        int           `env:"NOTIFIER_ATTEMPTS, default=5"`
+	RetryBackoff    time.Duration `env:"NOTIFIER_RETRY_BACKOFF, default=500ms"`
+	RetryMaxBackoff time.Duration `env:"NOTIFIER_RETRY_MAX_BACKOFF, default=10s"`
+	// MaxWait bounds a fetch's wait for more data (the analytics' freshness depends on it).
+	MaxWait        time.Duration `env:"NOTIFIER_MAX_WAIT, default=200ms"`
+	SessionTimeout time.Duration `env:"NOTIFIER_SESSION_TIMEOUT, default=10s"`
+	// InboxRetention keeps the analytics inbox (event IDs already counted) longer than
+	// Kafka keeps messages, so no redelivery can count twice.
+	InboxRetention time.Duration `env:"ANALYTICS_INBOX_RETENTION, default=336h"`
+
+	HTTPAddr string `env:"NOTIFIER_HTTP_ADDR, default=127.0.0.1:9093"`
+	LogLevel string `env:"LOG_LEVEL, default=info"`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "notifier:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	var cfg notifierConfig
+	if err := config.Load(ctx, getenv, &cfg); err != nil {
+		return err
+	}
+	if cfg.Readers < 1 || cfg.Attempts < 1 {
+		return errors.New("NOTIFIER_READERS and NOTIFIER_ATTEMPTS must be at least 1")
+	}
+	log, err := logging.New(stdout, cfg.LogLevel, "notifier")
+	if err != nil {
+		return err
+	}
+	log.WithField("config", strings.Join(config.Describe(cfg), " ")).Info("starting")
+
+	pool, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	redisOpts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(redisOpts)
+	defer rdb.Close()
+	dataKeys, err := keyring.Parse(cfg.DataKeys)
+	if err != nil {
+		return fmt.Errorf("DATA_KEYS: %w", err)
+	}
+	payloadKeys, err := temporalx.Keys(cfg.TemporalPayloadKeys)
+	if err != nil {
+		return err
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tc, err := temporalx.Dial(dialCtx, cfg.TemporalAddress, cfg.TemporalNamespace, logging.Temporal(log), payloadKeys)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	retryPolicy, err := cfg.Webhooks.RetryPolicy()
+	if err != nil {
+		return err
+	}
+	deadLetters := eventbus.NewWriter(cfg.KafkaBrokers)
+	defer deadLetters.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	consumerMetrics := eventbus.NewConsumerMetrics(reg)
+	notifier := notify.New(notify.Deps{Pool: pool, Redis: rdb, DataKeys: dataKeys,
+		Email: notify.NewSES(cfg.SES, cfg.EmailFrom), SMS: notify.NewSNS(cfg.SNS, cfg.SMSTopicARN),
+		Temporal: tc, RetryPolicy: retryPolicy, Log: log, Registerer: reg})
+	figures := analytics.NewStore(pool)
+	reg.MustRegister(figures)
+
+	consumer := func(group string, topics []string) eventbus.ConsumerConfig {
+		return eventbus.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: group, Topics: topics, Readers: cfg.Readers,
+			Attempts: cfg.Attempts, Backoff: cfg.RetryBackoff, MaxBackoff: cfg.RetryMaxBackoff, MaxWait: cfg.MaxWait,
+			SessionTimeout: cfg.SessionTimeout, DeadLetters: deadLetters, Log: log, Metrics: consumerMetrics}
+	}
+	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: healthAndMetrics(reg), ReadHeaderTimeout: 5 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return eventbus.Consume(gctx, consumer(groupNotifier, schemas.EventTopics()), notifier.Handle)
+	})
+	g.Go(func() error {
+		return eventbus.Consume(gctx, consumer(groupAnalytics, []string{schemas.TopicPayments}), countEvent(figures))
+	})
+	g.Go(func() error { pruneInbox(gctx, figures, cfg.InboxRetention, log); return nil })
+	g.Go(func() error {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("health and metrics server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
+	})
+	log.WithField("groups", []string{groupNotifier, groupAnalytics}).Info("consuming")
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// countEvent is the analytics consumer's handler.
+func countEvent(figures *analytics.Store) eventbus.Handler {
+	return func(ctx context.Context, m kafka.Message) error {
+		var ev schemas.Event
+		if err := json.Unmarshal(m.Value, &ev); err != nil {
+			return eventbus.Permanent(err)
+		}
+		_, err := figures.Apply(ctx, groupAnalytics, ev)
+		if errors.Is(err, analytics.ErrBadEvent) {
+			return eventbus.Permanent(err)
+		}
+		return err
+	}
+}
+
+// pruneInbox forgets, hourly, the counted event IDs older than Kafka could redeliver.
+func pruneInbox(ctx context.Context, figures *analytics.Store, retention time.Duration, log *logrus.Entry) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := figures.Prune(ctx, groupAnalytics, time.Now().Add(-retention)); err != nil && ctx.Err() == nil {
+			log.WithError(err).Warn("pruning the analytics inbox failed; next try in an hour")
+		} else if n > 0 {
+			log.WithField("rows", n).Info("pruned the analytics inbox")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func healthAndMetrics(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
+}
