@@ -53,8 +53,8 @@ histories: tools ## re-record the workflow histories that replay tests hold the 
 	DURAPAY_RECORD_HISTORIES=1 $(GO) test -count=1 ./e2e
 	$(GO) test -count=1 -run TestReplayRecordedHistories ./workflows
 
-build: ## build frontend-api, workers, durapay-ctl and the dev supervisor into ./bin
-	$(GO) build -o $(BIN)/ ./frontend-api ./workers ./durapay-ctl ./devstack/cmd/durapay-dev
+build: ## build frontend-api, workers, notifier, durapay-ctl and the dev supervisor into ./bin
+	$(GO) build -o $(BIN)/ ./frontend-api ./workers ./notifier ./durapay-ctl ./devstack/cmd/durapay-dev
 
 migrate: build ## apply database migrations to DATABASE_URL
 	$(BIN)/durapay-dev migrate

@@ -52,6 +52,9 @@ type Config struct {
 	KafkaPort    int
 	SandboxPort  int
 	S3Port       int
+	// SESPort and SNSPort are the local AWS emulators' (0: free ports).
+	SESPort int
+	SNSPort int
 	// SandboxWebhookURL receives the sandbox's signed events, signed with the secrets.
 	SandboxWebhookURL     string
 	SandboxWebhookSecrets []string
@@ -70,6 +73,9 @@ type Stack struct {
 	KafkaLocal      bool
 	// S3 is the local S3-compatible server's configuration (reports).
 	S3 objectstore.Config
+	// SESURL and SNSURL are the local emulators; texts go to SMSTopicARN, whose queue
+	// (SMSQueue) tests read.
+	SESURL, SNSURL, SMSTopicARN string
 
 	closers []func() error // in start order; Close runs them backwards
 }
@@ -125,7 +131,35 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	s.S3 = s3cfg
 	s.closers = append(s.closers, stopS3)
 	fmt.Fprintf(cfg.Log, "devstack: S3 (gofakes3) on %s, bucket %s\n", s3cfg.Endpoint, s3cfg.Bucket)
+	if err := s.startAWS(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// SMSQueue is the emulator's queue subscribed to the SMS topic.
+const SMSQueue = "durapay-sms"
+
+// startAWS runs the SES and SNS emulators, and the topic texts are published to (goaws
+// cannot send to a phone number).
+func (s *Stack) startAWS(ctx context.Context) error {
+	binDir := filepath.Dir(s.cfg.TemporalCLI)
+	url, stop, err := StartSES(ctx, binDir, s.cfg.SESPort)
+	if err != nil {
+		return err
+	}
+	s.SESURL = url
+	s.closers = append(s.closers, func() error { stop(); return nil })
+	if url, stop, err = StartSNS(ctx, binDir, s.cfg.StateDir, s.cfg.SNSPort); err != nil {
+		return err
+	}
+	s.SNSURL = url
+	s.closers = append(s.closers, func() error { stop(); return nil })
+	if s.SMSTopicARN, err = CreateTopicQueue(ctx, s.SNSURL, SMSQueue); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.cfg.Log, "devstack: SES (aws-ses-v2-local) on %s, SNS (goaws) on %s\n", s.SESURL, s.SNSURL)
+	return nil
 }
 
 // CheckServices makes sure Postgres (creating the database if it is missing) and Redis
@@ -265,6 +299,9 @@ func (s *Stack) startKafka(ctx context.Context) error {
 	if err := eventbus.EnsureTopics(ctx, s.KafkaBrokers, schemas.Topics(), 3, 1); err != nil {
 		return err
 	}
+	if err := eventbus.EnsureTopics(ctx, s.KafkaBrokers, []string{eventbus.TopicDeadLetters}, eventbus.DeadLetterPartitions, 1); err != nil {
+		return err
+	}
 	fmt.Fprintf(s.cfg.Log, "devstack: Kafka on %v (local kfake: %v), topics %v\n", s.KafkaBrokers, s.KafkaLocal, schemas.Topics())
 	return nil
 }
@@ -326,6 +363,16 @@ func (quietLogger) Error(string, ...any) {}
 func (s *Stack) S3Env() []string {
 	return []string{"S3_ENDPOINT=" + s.S3.Endpoint, "S3_REGION=" + s.S3.Region, "S3_BUCKET=" + s.S3.Bucket,
 		"S3_ACCESS_KEY_ID=" + s.S3.AccessKeyID, "S3_SECRET_ACCESS_KEY=" + s.S3.SecretAccessKey, "S3_FORCE_PATH_STYLE=true"}
+}
+
+// NotifierEnv points the notifier at the local SES and SNS.
+func (s *Stack) NotifierEnv() []string {
+	var env []string
+	for _, svc := range []struct{ prefix, url string }{{"SES_", s.SESURL}, {"SNS_", s.SNSURL}} {
+		env = append(env, svc.prefix+"ENDPOINT="+svc.url, svc.prefix+"REGION="+LocalAWSRegion,
+			svc.prefix+"ACCESS_KEY_ID="+LocalAWSKey, svc.prefix+"SECRET_ACCESS_KEY="+LocalAWSSecret)
+	}
+	return append(env, "SMS_TOPIC_ARN="+s.SMSTopicARN)
 }
 
 // DevKeyring returns a development keyring spec (one key), creating it in the state

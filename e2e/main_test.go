@@ -71,11 +71,14 @@ type stackEnv struct {
 	a, b  merchant
 	staff merchant
 
-	api, workers *devstack.Process
-	workerEnv    []string
-	binDir       string
-	logPath      string
-	closers      []func()
+	api, workers, notifier *devstack.Process
+	workerEnv, notifierEnv []string
+	// hooks is a merchant's HTTPS webhook receiver on 127.0.0.2; dataKeys seal profiles.
+	hooks    *hookReceiver
+	dataKeys *keyring.Keyring
+	binDir   string
+	logPath  string
+	closers  []func()
 }
 
 func TestMain(m *testing.M) {
@@ -83,6 +86,12 @@ func TestMain(m *testing.M) {
 		env, envErr = startEnv()
 		defer env.close()
 		code := m.Run()
+		if code == 0 && env != nil {
+			if err := checkEventContracts(env.stack.KafkaBrokers, os.Stderr); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				code = 1
+			}
+		}
 		if code != 0 && env != nil {
 			fmt.Fprintf(os.Stderr, "\nlast lines of %s:\n%s\n", env.logPath, tail(env.logPath, 60))
 		}
@@ -134,13 +143,13 @@ func startEnv() (_ *stackEnv, err error) {
 	// Its own Redis database: the stack's circuit breaker state must not reach other tests.
 	redisURL := testenv.Getenv("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
 
-	ports := make([]int, 7)
+	ports := make([]int, 8)
 	for i := range ports {
 		if ports[i], err = devstack.FreePort(); err != nil {
 			return nil, err
 		}
 	}
-	temporalPort, kafkaPort, sandboxPort, apiPort, apiMetricsPort, workerPort, s3Port := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6]
+	temporalPort, kafkaPort, sandboxPort, apiPort, apiMetricsPort, workerPort, s3Port, notifierPort := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5], ports[6], ports[7]
 	e.apiURL = "http://127.0.0.1:" + strconv.Itoa(apiPort)
 
 	e.stack, err = devstack.Start(ctx, devstack.Config{
@@ -179,7 +188,7 @@ func startEnv() (_ *stackEnv, err error) {
 	}
 
 	e.binDir = filepath.Join(stateDir, "bin")
-	build := exec.CommandContext(ctx, "go", "build", "-o", e.binDir+"/", "../frontend-api", "../workers", "../durapay-ctl")
+	build := exec.CommandContext(ctx, "go", "build", "-o", e.binDir+"/", "../frontend-api", "../workers", "../notifier", "../durapay-ctl")
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build binaries: %v\n%s", err, out)
 	}
@@ -194,10 +203,21 @@ func startEnv() (_ *stackEnv, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.dataKeys, err = keyring.Parse(dataKeys); err != nil {
+		return nil, err
+	}
+	if e.hooks, err = startHookReceiver(stateDir); err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, e.hooks.srv.Close)
 	common := []string{
 		"TEMPORAL_ADDRESS=" + e.stack.TemporalAddress, "DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL,
 		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys, "DATA_KEYS=" + dataKeys,
 		"KAFKA_BROKERS=" + strings.Join(e.stack.KafkaBrokers, ","), "LOG_LEVEL=info",
+		// The receiver's address is the one private address allowed; its certificate is
+		// trusted. Deliveries retry within a test: 200 ms doubling to 1 s, for a minute.
+		"WEBHOOK_ALLOWED_NETS=" + hookNet, "WEBHOOK_CA_FILE=" + e.hooks.caFile,
+		"WEBHOOK_RETRY_INITIAL=200ms", "WEBHOOK_RETRY_MAX=1s", "WEBHOOK_RETRY_WINDOW=1m",
 	}
 	common = append(common, e.stack.S3Env()...)
 	e.workerEnv = append(common, "STRIPE_API_BASE="+e.stack.SandboxURL, "STRIPE_SECRET_KEY=sk_test_e2e",
@@ -206,6 +226,12 @@ func startEnv() (_ *stackEnv, err error) {
 		"STRIPE_BREAKER_MIN_REQUESTS=6", "STRIPE_BREAKER_OPEN_TIMEOUT=2s",
 		"STRIPE_EVENTS_BACKFILL_EVERY=1h", "STRIPE_EVENTS_BACKFILL_LOOKBACK=1h")
 	if err := e.startWorkers(); err != nil {
+		return nil, err
+	}
+	e.notifierEnv = append(append(common, e.stack.NotifierEnv()...),
+		"NOTIFIER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(notifierPort), "NOTIFIER_RETRY_BACKOFF=100ms",
+		"NOTIFIER_RETRY_MAX_BACKOFF=500ms", "NOTIFIER_SESSION_TIMEOUT=6s")
+	if err := e.startNotifier(); err != nil {
 		return nil, err
 	}
 	e.api, err = devstack.StartProcess("frontend-api", filepath.Join(e.binDir, "frontend-api"), append(common,
@@ -232,19 +258,29 @@ func startEnv() (_ *stackEnv, err error) {
 }
 
 // startWorkers starts (or, after a kill, restarts) the worker process.
-func (e *stackEnv) startWorkers() error {
+func (e *stackEnv) startWorkers() (err error) {
+	e.workers, err = e.startProcess("workers", e.workerEnv)
+	return err
+}
+
+// startNotifier starts (or, after a kill, restarts) the notifier process.
+func (e *stackEnv) startNotifier() (err error) {
+	e.notifier, err = e.startProcess("notifier", e.notifierEnv)
+	return err
+}
+
+func (e *stackEnv) startProcess(name string, env []string) (*devstack.Process, error) {
 	logFile, err := os.OpenFile(e.logPath, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p, err := devstack.StartProcess("workers", filepath.Join(e.binDir, "workers"), e.workerEnv, logFile)
+	p, err := devstack.StartProcess(name, filepath.Join(e.binDir, name), env, logFile)
 	if err != nil {
 		logFile.Close()
-		return err
+		return nil, err
 	}
-	e.workers = p
 	e.closers = append(e.closers, func() { _ = p.Stop(30 * time.Second); _ = logFile.Close() })
-	return nil
+	return p, nil
 }
 
 func (e *stackEnv) close() {

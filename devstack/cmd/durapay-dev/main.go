@@ -1,6 +1,6 @@
 // durapay-dev runs Durapay locally (`make dev`): the Temporal dev server, Kafka (kfake),
-// the Stripe sandbox, migrations on the machine's Postgres and Redis, the workers and
-// frontend-api. Ctrl-C stops everything it started; the next run resumes the same state.
+// the Stripe sandbox, S3, SES and SNS emulators, migrations on the machine's Postgres and
+// Redis, the workers, the notifier and frontend-api. Ctrl-C stops everything it started; the next run resumes the same state.
 //
 //	durapay-dev            run the platform
 //	durapay-dev migrate    only apply migrations (`make migrate`)
@@ -37,6 +37,8 @@ type devConfig struct {
 	TemporalUIPort int      `env:"DEV_TEMPORAL_UI_PORT, default=8233"`
 	SandboxPort    int      `env:"DEV_STRIPE_SANDBOX_PORT, default=12180"`
 	S3Port         int      `env:"DEV_S3_PORT, default=12190"`
+	SESPort        int      `env:"DEV_SES_PORT, default=12191"`
+	SNSPort        int      `env:"DEV_SNS_PORT, default=12192"`
 	APIAddr        string   `env:"API_ADDR, default=127.0.0.1:8080"`
 	LogLevel       string   `env:"LOG_LEVEL, default=info"`
 }
@@ -47,6 +49,7 @@ type devConfig struct {
 const (
 	devStripeKey     = "sk_test_durapay_dev_sandbox"
 	devWebhookSecret = "whsec_durapay_dev_sandbox"
+	devWebhookNet    = "127.0.0.2/32"
 )
 
 func main() {
@@ -90,6 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		TemporalPort: cfg.TemporalPort, TemporalUIPort: cfg.TemporalUIPort, CodecEndpoint: "http://" + cfg.APIAddr + "/codec",
 		DatabaseURL: cfg.DatabaseURL, RedisURL: cfg.RedisURL,
 		KafkaBrokers: cfg.KafkaBrokers, KafkaPort: cfg.KafkaPort, SandboxPort: cfg.SandboxPort, S3Port: cfg.S3Port,
+		SESPort: cfg.SESPort, SNSPort: cfg.SNSPort,
 		SandboxWebhookURL: "http://" + cfg.APIAddr + "/v1/webhooks/stripe", SandboxWebhookSecrets: []string{devWebhookSecret},
 		Log: out,
 	})
@@ -121,6 +125,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		"LOG_LEVEL=" + cfg.LogLevel,
 		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys,
 		"DATA_KEYS=" + dataKeys,
+		// Webhook endpoints may be plain http on 127.0.0.2 here (run a receiver there);
+		// 127.0.0.1 and every other private address stay refused, as in production.
+		"WEBHOOK_ALLOW_HTTP=true", "WEBHOOK_ALLOWED_NETS=" + devWebhookNet,
 	}
 	common = append(common, stack.S3Env()...)
 	workers, err := devstack.StartProcess("workers", filepath.Join(cfg.BinDir, "workers"), append(common,
@@ -129,6 +136,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	defer stopLogged(out, workers)
+	notifier, err := devstack.StartProcess("notifier", filepath.Join(cfg.BinDir, "notifier"), append(common, stack.NotifierEnv()...), out)
+	if err != nil {
+		return err
+	}
+	defer stopLogged(out, notifier)
 	api, err := devstack.StartProcess("frontend-api", filepath.Join(cfg.BinDir, "frontend-api"), append(common,
 		"API_ADDR="+cfg.APIAddr, "STRIPE_WEBHOOK_SECRETS="+devWebhookSecret,
 		// The dev UI has no sign-in to pass on: the codec server trusts loopback callers.
@@ -145,10 +157,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 
 	select {
 	case <-ctx.Done():
-		fmt.Fprintln(out, "\ndurapay-dev: stopping frontend-api and workers (draining in-flight work)")
+		fmt.Fprintln(out, "\ndurapay-dev: stopping frontend-api, the notifier and workers (draining in-flight work)")
 		return nil
 	case err := <-workers.Exited():
 		return fmt.Errorf("workers exited: %v", err)
+	case err := <-notifier.Exited():
+		return fmt.Errorf("notifier exited: %v", err)
 	case err := <-api.Exited():
 		return fmt.Errorf("frontend-api exited: %v", err)
 	}
@@ -195,6 +209,8 @@ Durapay is running.
   Temporal gRPC     %[3]s
   Stripe sandbox    %[4]s
   S3 (reports)      %[13]s  bucket %[14]s
+  SES (emails)      %[15]s/store   (what was sent)
+  SNS (texts)       %[16]s  topic %[17]s
   Kafka             %[5]s   topics: %[6]s
   Postgres          %[7]s
   Redis             %[8]s
@@ -205,6 +221,7 @@ Durapay is running.
   Staff key (admin, operator, finance) for /v1/admin/...:
       %[12]s
   Stripe webhooks from the sandbox go to http://%[1]s/v1/webhooks/stripe
+  Merchant webhook endpoints may be http://127.0.0.2:PORT/... here (nothing else private)
 
   Try it:
       curl -u %[11]s: -H 'Idempotency-Key: k1' -H 'Content-Type: application/json' \
@@ -212,5 +229,6 @@ Durapay is running.
 
 Ctrl-C stops everything.
 `, cfg.APIAddr, s.TemporalUI, s.TemporalAddress, s.SandboxURL, kafka, strings.Join(schemas.Topics(), ","),
-		pg.Redact(cfg.DatabaseURL), cfg.RedisURL, cfg.StateDir, m.ID, m.SecretKey, m.StaffKey, s.S3.Endpoint, s.S3.Bucket)
+		pg.Redact(cfg.DatabaseURL), cfg.RedisURL, cfg.StateDir, m.ID, m.SecretKey, m.StaffKey, s.S3.Endpoint, s.S3.Bucket,
+		s.SESURL, s.SNSURL, s.SMSTopicARN)
 }
