@@ -211,6 +211,7 @@ func TestWebhookEndpointFailingFiveTimesGetsTheEventOnce(t *testing.T) {
 		t.Fatalf("endpoint got %d requests (%d accepted), want 5 refused then 1 accepted", len(reqs), len(accepted(reqs)[ev.ID]))
 	}
 	verify(t, reqs[5], secret)
+	e.recordHistory(t, "webhook_retried", schemas.WebhookDeliveryWorkflowID(delivery["id"].(string)))
 	log := e.call(t, &m, "GET", "/v1/webhook_deliveries/"+delivery["id"].(string), "", nil)
 	attempts, _ := log.Body["attempt_log"].([]any)
 	if len(attempts) != 6 || log.Body["attempts"] != 6.0 {

@@ -81,6 +81,7 @@ func TestOnboardingToFirstPayment(t *testing.T) {
 	if approved.Status != 200 || approved.Body["status"] != "active" || !strings.HasPrefix(secret, "sk_") {
 		t.Fatalf("approve: %d %s", approved.Status, approved.Raw)
 	}
+	e.recordHistory(t, "onboarding_approved", schemas.OnboardingWorkflowID(id))
 	again := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "approve-"+id, map[string]any{"reason": "KYC reviewed"})
 	if again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("the same approval again: %d replayed=%q", again.Status, again.Header.Get("Idempotent-Replayed"))
@@ -167,6 +168,7 @@ func TestInvitedOnboardingExpires(t *testing.T) {
 	e.waitMerchant(t, id, schemas.MerchantExpired, onboardingExpiry+20*time.Second)
 	e.expectMerchantEvents(t, id, schemas.EventMerchantOnboardingStarted, schemas.EventMerchantReminder, schemas.EventMerchantReminder,
 		schemas.EventMerchantReminder, schemas.EventMerchantExpired)
+	e.recordHistory(t, "onboarding_expired", schemas.OnboardingWorkflowID(id))
 	events := 0
 	it := e.temporal.GetWorkflowHistory(context.Background(), schemas.OnboardingWorkflowID(id), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {

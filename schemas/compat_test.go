@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // TestReleasedSchemasStillHold guards the released event schemas. They are contracts with
@@ -660,67 +658,6 @@ func collectRefs(v any, found func(string)) {
 			collectRefs(child, found)
 		}
 	}
-}
-
-// compileSchemaDir compiles the schemas at the root of fsys as ValidateEvent compiles
-// events/: under the same base URL, so that their $refs resolve among themselves. It lets
-// the tests validate against the released schemas.
-func compileSchemaDir(fsys fs.FS) (map[string]*jsonschema.Schema, error) {
-	files, err := fs.Glob(fsys, "*.json")
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	for _, f := range files {
-		b, err := fs.ReadFile(fsys, f)
-		if err != nil {
-			return nil, err
-		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		if err := c.AddResource(eventSchemaBaseURL+f, doc); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-	}
-	compiled := map[string]*jsonschema.Schema{}
-	for _, f := range files {
-		if !isEventTypeFile(f) {
-			continue
-		}
-		sch, err := c.Compile(eventSchemaBaseURL + f)
-		if err != nil {
-			return nil, fmt.Errorf("compile %s: %w", f, err)
-		}
-		compiled[strings.TrimSuffix(f, ".json")] = sch
-	}
-	return compiled, nil
-}
-
-// validateWith validates one serialized event against the compiled schema of its type and
-// version.
-func validateWith(compiled map[string]*jsonschema.Schema, raw []byte) error {
-	var head struct {
-		Type          string `json:"type"`
-		SchemaVersion int    `json:"schema_version"`
-	}
-	if err := json.Unmarshal(raw, &head); err != nil {
-		return err
-	}
-	name := fmt.Sprintf("%s.v%d", head.Type, head.SchemaVersion)
-	sch, ok := compiled[name]
-	if !ok {
-		return fmt.Errorf("no schema for event %s", name)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	if err := sch.Validate(doc); err != nil {
-		return fmt.Errorf("event %s: %#v", name, err)
-	}
-	return nil
 }
 
 func props(schema any) map[string]any { return mapOf(mapOf(schema)["properties"]) }

@@ -22,7 +22,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"happy_path", "decline", "3ds_success", "3ds_timeout", "partial_capture", "manual_capture_canceled", "operator_retry",
-		"refund_succeeded", "refund_failed"}
+		"refund_succeeded", "refund_failed", "onboarding_approved", "onboarding_expired", "webhook_retried"}
 	if len(files) < len(want) {
 		t.Fatalf("found %d histories, want at least %v", len(files), want)
 	}
@@ -37,6 +37,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(workflows.PaymentWorkflow, workflow.RegisterOptions{Name: schemas.PaymentWorkflowName})
 			replayer.RegisterWorkflowWithOptions(workflows.RefundWorkflow, workflow.RegisterOptions{Name: schemas.RefundWorkflowName})
+			replayer.RegisterWorkflowWithOptions(workflows.OnboardingWorkflow, workflow.RegisterOptions{Name: schemas.OnboardingWorkflowName})
+			replayer.RegisterWorkflowWithOptions(workflows.WebhookDeliveryWorkflow, workflow.RegisterOptions{Name: schemas.WebhookDeliveryWorkflowName})
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Fatalf("%s no longer replays: %v", file, err)
 			}
