@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/durapay/durapay/internal/webhooks"
 )
 
 func TestWebhookEndpointURLsAreCheckedAgainstSSRF(t *testing.T) {
@@ -59,6 +61,14 @@ func TestWebhookEndpointLifecycle(t *testing.T) {
 	}
 	if r := f.do(t, http.MethodPost, "/v1/webhook_endpoints/"+id+"/roll_secret", f.key, "", ""); r.errorCode() != codeWebhookEndpointDisabled {
 		t.Errorf("roll a disabled endpoint: %d %s", r.status, r.raw)
+	}
+	for i := 0; i < webhooks.MaxEndpoints; i++ { // the disabled one does not count
+		if r := f.do(t, http.MethodPost, "/v1/webhook_endpoints", f.key, "", `{"url":"https://93.184.215.14/h","enabled_events":["*"]}`); r.status != http.StatusCreated {
+			t.Fatalf("endpoint %d: %d %s", i+1, r.status, r.raw)
+		}
+	}
+	if r := f.do(t, http.MethodPost, "/v1/webhook_endpoints", f.key, "", `{"url":"https://93.184.215.14/h","enabled_events":["*"]}`); r.status != http.StatusBadRequest {
+		t.Errorf("endpoint over the limit: %d %s", r.status, r.raw)
 	}
 	for _, path := range []string{"/v1/webhook_endpoints/we_nope", "/v1/webhook_deliveries/whd_aaaaaaaaaaaaaaaaaaaaaaaa"} {
 		if r := f.do(t, http.MethodGet, path, f.key, "", ""); r.status != http.StatusNotFound {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -261,5 +262,22 @@ func TestPreferencesAreCachedAndInvalidated(t *testing.T) {
 	}
 	if err := (Preferences{SMSEvents: []string{"payment.exploded"}}).Validate(KnownEventType); !errors.Is(err, ErrInvalidPreferences) {
 		t.Errorf("Validate(unknown event) = %v", err)
+	}
+}
+
+func TestOnboardingSendsTheLinkToTheMerchant(t *testing.T) {
+	f := newFixture(t)
+	st := schemas.OnboardingState{Merchant: f.merchant, Status: schemas.MerchantOnboarding, CurrentlyDue: []string{},
+		LinkURL: "https://connect.stripe.com/setup/e/acct_1/x", LinkExpires: time.Now().Add(time.Hour).Unix(), Links: 1,
+		Started: time.Now().Unix(), ExpiresAt: time.Now().Add(720 * time.Hour).Unix()}
+	for i, typ := range []string{schemas.EventMerchantOnboardingStarted, schemas.EventMerchantActivated} {
+		m := f.event(t, typ, st, fmt.Sprint(i))
+		m.Topic = schemas.TopicMerchants
+		if err := f.n.Handle(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(f.out.emails) != 2 || !strings.HasPrefix(f.out.emails[0], "ops@acme.test|") || !strings.HasPrefix(f.out.emails[1], "ops@acme.test|") {
+		t.Fatalf("emails %q, want the link and the welcome to the merchant's contact", f.out.emails)
 	}
 }

@@ -17,7 +17,8 @@ import (
 //
 //	payment.succeeded            receipt email to the payment's customer (email_receipts)
 //	refund.succeeded             refund email to the payment's customer (email_refunds)
-//	merchant.onboarding_link     the KYC link to the merchant's contact email
+//	merchant.onboarding_started  the first KYC link to the merchant's contact email
+//	merchant.onboarding_link     a fresh KYC link, same
 //	merchant.onboarding_reminder a reminder with the link, same
 //	merchant.activated           the welcome, same
 //	any type in sms_events       a text to the merchant's contact phone
@@ -84,7 +85,7 @@ func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, 
 		if err := email(to, messages.KindRefund, e, err); err != nil {
 			return nil, err
 		}
-	case schemas.EventMerchantOnboardingLink, schemas.EventMerchantReminder, schemas.EventMerchantActivated:
+	case schemas.EventMerchantOnboardingStarted, schemas.EventMerchantOnboardingLink, schemas.EventMerchantReminder, schemas.EventMerchantActivated:
 		var st schemas.OnboardingState
 		if err := decode(ev, &st); err != nil {
 			return nil, err
@@ -101,7 +102,7 @@ func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, 
 			e    messages.Email
 		)
 		switch ev.Type {
-		case schemas.EventMerchantOnboardingLink:
+		case schemas.EventMerchantOnboardingStarted, schemas.EventMerchantOnboardingLink:
 			kind = messages.KindOnboardingLink
 			e, err = messages.OnboardingLink(m, o)
 		case schemas.EventMerchantReminder:
