@@ -267,11 +267,17 @@ func TestPreferencesAreCachedAndInvalidated(t *testing.T) {
 
 func TestOnboardingSendsTheLinkToTheMerchant(t *testing.T) {
 	f := newFixture(t)
-	st := schemas.OnboardingState{Merchant: f.merchant, Status: schemas.MerchantOnboarding, CurrentlyDue: []string{},
+	st := schemas.OnboardingState{Merchant: f.merchant, Status: schemas.MerchantOnboarding, StripeAccountID: "acct_1", CurrentlyDue: []string{},
 		LinkURL: "https://connect.stripe.com/setup/e/acct_1/x", LinkExpires: time.Now().Add(time.Hour).Unix(), Links: 1,
 		Started: time.Now().Unix(), ExpiresAt: time.Now().Add(720 * time.Hour).Unix()}
+	active := st
+	active.Status, active.DecidedBy, active.Decided, active.SecretKeyID = schemas.MerchantActive, "operator", time.Now().Unix(), "key_1"
 	for i, typ := range []string{schemas.EventMerchantOnboardingStarted, schemas.EventMerchantActivated} {
-		m := f.event(t, typ, st, fmt.Sprint(i))
+		data := st
+		if typ == schemas.EventMerchantActivated {
+			data = active
+		}
+		m := f.event(t, typ, data, fmt.Sprint(i))
 		m.Topic = schemas.TopicMerchants
 		if err := f.n.Handle(context.Background(), m); err != nil {
 			t.Fatal(err)
