@@ -143,18 +143,23 @@ const SMSQueue = "durapay-sms"
 // startAWS runs the SES and SNS emulators, and the topic texts are published to (goaws
 // cannot send to a phone number).
 func (s *Stack) startAWS(ctx context.Context) error {
-	binDir := filepath.Dir(s.cfg.TemporalCLI)
-	url, stop, err := StartSES(ctx, binDir, s.cfg.SESPort)
+	// Absolute: goaws runs in the state directory, where a relative path would not resolve.
+	binDir, err := filepath.Abs(filepath.Dir(s.cfg.TemporalCLI))
 	if err != nil {
 		return err
 	}
-	s.SESURL = url
-	s.closers = append(s.closers, func() error { stop(); return nil })
-	if url, stop, err = StartSNS(ctx, binDir, s.cfg.StateDir, s.cfg.SNSPort); err != nil {
+	sesURL, stopSES, err := StartSES(ctx, binDir, s.cfg.SESPort)
+	if err != nil {
 		return err
 	}
-	s.SNSURL = url
-	s.closers = append(s.closers, func() error { stop(); return nil })
+	s.SESURL = sesURL
+	s.closers = append(s.closers, func() error { stopSES(); return nil })
+	snsURL, stopSNS, err := StartSNS(ctx, binDir, s.cfg.StateDir, s.cfg.SNSPort)
+	if err != nil {
+		return err
+	}
+	s.SNSURL = snsURL
+	s.closers = append(s.closers, func() error { stopSNS(); return nil })
 	if s.SMSTopicARN, err = CreateTopicQueue(ctx, s.SNSURL, SMSQueue); err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	defer func() {
-		fmt.Fprintln(out, "durapay-dev: stopping Temporal, Kafka and the Stripe sandbox")
+		fmt.Fprintln(out, "durapay-dev: stopping Temporal, Kafka, the Stripe sandbox and the AWS emulators")
 		if err := stack.Close(); err != nil {
 			fmt.Fprintln(out, "durapay-dev:", err)
 		}
