@@ -49,7 +49,7 @@ func (w *Webhooks) Deliver(ctx context.Context, deliveryID string, attempt int) 
 	now := time.Now()
 	t, err := w.store.Target(ctx, deliveryID, now)
 	if errors.Is(err, webhooks.ErrNotFound) {
-		return res, temporal.NewNonRetryableApplicationError(err.Error(), schemas.ErrTypeWebhookEndpointGone, err)
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), schemas.ErrTypeWebhookDeliveryMissing, err)
 	}
 	if err != nil {
 		return res, err

@@ -10,11 +10,8 @@ const (
 
 	WebhookDeliveryWorkflowName = "WebhookDelivery"
 
-	// ErrTypeWebhookEndpointGone: the endpoint was disabled, or its URL now points where
-	// Durapay does not send (a private address): the delivery fails without retries.
-	ErrTypeWebhookEndpointGone = "WebhookEndpointGone"
-	// ErrTypeWebhookRefused: the endpoint answered, but not with a 2xx; retried.
-	ErrTypeWebhookRefused = "WebhookRefused"
+	// ErrTypeWebhookDeliveryMissing: the delivery's record is gone; nothing to deliver.
+	ErrTypeWebhookDeliveryMissing = "WebhookDeliveryMissing"
 
 	// WebhookAllEvents in an endpoint's enabled events selects every event type.
 	WebhookAllEvents = "*"

@@ -19,7 +19,7 @@ var webhookAttempt = workflow.ActivityOptions{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{schemas.ErrTypeWebhookEndpointGone},
+		NonRetryableErrorTypes: []string{schemas.ErrTypeWebhookDeliveryMissing},
 	},
 }
 
