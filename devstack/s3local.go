@@ -14,6 +14,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/durapay/durapay/internal/awsconf"
 	"github.com/durapay/durapay/internal/objectstore"
 )
 
@@ -54,7 +55,7 @@ func StartS3(path string, port int) (objectstore.Config, func() error, error) {
 		defer cancel()
 		return errors.Join(srv.Shutdown(ctx), closeBackend())
 	}
-	cfg := objectstore.Config{Endpoint: "http://" + ln.Addr().String(), Region: LocalS3Region, Bucket: LocalS3Bucket,
-		AccessKeyID: LocalS3Key, SecretAccessKey: LocalS3Secret, PathStyle: true}
+	cfg := objectstore.Config{Service: awsconf.Service{Endpoint: "http://" + ln.Addr().String(), Region: LocalS3Region,
+		AccessKeyID: LocalS3Key, SecretAccessKey: LocalS3Secret}, Bucket: LocalS3Bucket, PathStyle: true}
 	return cfg, stop, nil
 }

@@ -234,6 +234,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	reports, err := objectstore.New(ctx, cfg.S3)
+	if err != nil {
+		return err
+	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &server{
@@ -248,7 +252,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		router:    stripeevents.NewRouter(pool, tc),
 
 		stripeBreaker: breaker.Stripe,
-		objects:       objectstore.New(cfg.S3),
+		objects:       reports,
 		limiter:       redis_rate.NewLimiter(rdb),
 	}
 	if cfg.OIDCIssuerURL != "" {

@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/durapay/durapay/internal/analytics"
+	"github.com/durapay/durapay/internal/awsconf"
 	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/eventbus"
 	"github.com/durapay/durapay/internal/keyring"
@@ -56,9 +57,9 @@ type notifierConfig struct {
 	KafkaBrokers     []string `env:"KAFKA_BROKERS, default=127.0.0.1:9092"`
 	RedisURL         string   `env:"REDIS_URL, default=redis://127.0.0.1:6379/0" secret:"url"`
 
-	SES       notify.AWSConfig `env:", prefix=SES_"`
-	SNS       notify.AWSConfig `env:", prefix=SNS_"`
-	EmailFrom string           `env:"EMAIL_FROM, default=Durapay <notifications@durapay.dev>"`
+	SES       awsconf.Service `env:", prefix=SES_"`
+	SNS       awsconf.Service `env:", prefix=SNS_"`
+	EmailFrom string          `env:"EMAIL_FROM, default=Durapay <notifications@durapay.dev>"`
 	// SMSTopicARN sends texts to an SNS topic instead of phone numbers: local emulators only.
 	SMSTopicARN string          `env:"SMS_TOPIC_ARN"`
 	Webhooks    webhooks.Config `env:", prefix=WEBHOOK_"`
@@ -136,11 +137,19 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	deadLetters := eventbus.NewWriter(cfg.KafkaBrokers)
 	defer deadLetters.Close()
 
+	sesCfg, err := cfg.SES.Load(ctx)
+	if err != nil {
+		return err
+	}
+	snsCfg, err := cfg.SNS.Load(ctx)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	consumerMetrics := eventbus.NewConsumerMetrics(reg)
 	notifier := notify.New(notify.Deps{Pool: pool, Redis: rdb, DataKeys: dataKeys,
-		Email: notify.NewSES(cfg.SES, cfg.EmailFrom), SMS: notify.NewSNS(cfg.SNS, cfg.SMSTopicARN),
+		Email: notify.NewSES(sesCfg, cfg.EmailFrom), SMS: notify.NewSNS(snsCfg, cfg.SMSTopicARN),
 		Temporal: tc, RetryPolicy: retryPolicy, Log: log, Registerer: reg})
 	figures := analytics.NewStore(pool)
 	reg.MustRegister(figures)

@@ -94,13 +94,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	reports, err := objectstore.New(ctx, cfg.S3)
+	if err != nil {
+		return err
+	}
 	stripeActivities := activities.NewStripe(stripeAPI,
 		rate.NewLimiter(rate.Limit(cfg.StripeRateLimit), max(1, int(cfg.StripeRateLimit/5))), stripeBreaker)
 	d := deps{
 		stripe:       stripeActivities,
 		onboarding:   activities.NewOnboarding(pool, stripeActivities, dataKeys),
 		stripeEvents: activities.NewStripeEvents(stripeAPI, stripeevents.NewRouter(pool, tc), pool),
-		finance:      activities.NewFinance(pool, objectstore.New(cfg.S3), stripeAPI),
+		finance:      activities.NewFinance(pool, reports, stripeAPI),
 		store:        activities.NewStore(pool),
 		events:       activities.NewEvents(kafkaWriter),
 		webhooks:     activities.NewWebhooks(pool, dataKeys, webhookClient),

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -27,18 +26,6 @@ type SMSSender interface {
 	SendSMS(ctx context.Context, phone, text string) (string, error)
 }
 
-// AWSConfig says where SES and SNS are: AWS itself (Endpoint empty), or a local emulator.
-type AWSConfig struct {
-	Endpoint        string `env:"ENDPOINT"`
-	Region          string `env:"REGION, default=us-east-1"`
-	AccessKeyID     string `env:"ACCESS_KEY_ID"`
-	SecretAccessKey string `env:"SECRET_ACCESS_KEY" secret:"true"`
-}
-
-// noRetries: the SDK's own retries would resend an email whose first request timed out
-// after SES had accepted it. A notification is tried once per claim (see sends).
-var noRetries = aws.NopRetryer{}
-
 // SES sends email with SES v2.
 type SES struct {
 	client *sesv2.Client
@@ -46,15 +33,10 @@ type SES struct {
 }
 
 // NewSES returns the email sender; from is the sender address ("Durapay <receipts@...>").
-func NewSES(cfg AWSConfig, from string) *SES {
-	opts := sesv2.Options{Region: cfg.Region, Retryer: noRetries}
-	if cfg.Endpoint != "" {
-		opts.BaseEndpoint = aws.String(cfg.Endpoint)
-	}
-	if cfg.AccessKeyID != "" {
-		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")
-	}
-	return &SES{client: sesv2.New(opts), from: from}
+// The configuration's SDK retries must be off (awsconf): a request retried after a timeout
+// could send the email twice, and a notification is tried once per claim (see sends).
+func NewSES(cfg aws.Config, from string) *SES {
+	return &SES{client: sesv2.NewFromConfig(cfg), from: from}
 }
 
 // SendEmail sends a text and HTML email. Tags (event, merchant) reach SES's event
@@ -89,16 +71,9 @@ type SNS struct {
 	topicARN string
 }
 
-// NewSNS returns the SMS sender.
-func NewSNS(cfg AWSConfig, topicARN string) *SNS {
-	opts := sns.Options{Region: cfg.Region, Retryer: noRetries}
-	if cfg.Endpoint != "" {
-		opts.BaseEndpoint = aws.String(cfg.Endpoint)
-	}
-	if cfg.AccessKeyID != "" {
-		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")
-	}
-	return &SNS{client: sns.New(opts), topicARN: topicARN}
+// NewSNS returns the SMS sender (SDK retries off, as NewSES's).
+func NewSNS(cfg aws.Config, topicARN string) *SNS {
+	return &SNS{client: sns.NewFromConfig(cfg), topicARN: topicARN}
 }
 
 // SendSMS sends a transactional text (SNS delivers those ahead of promotional ones).

@@ -10,18 +10,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/durapay/durapay/internal/awsconf"
 )
 
-// Config says where the bucket is. Endpoint empty means AWS itself, with the SDK's
-// default credential chain; otherwise the static keys are used.
+// Config says where the bucket is: S3 itself (no endpoint: the SDK's default credentials),
+// or an S3-compatible server with static keys.
 type Config struct {
-	Endpoint        string `env:"ENDPOINT"`
-	Region          string `env:"REGION, default=us-east-1"`
-	Bucket          string `env:"BUCKET, default=durapay-reports"`
-	AccessKeyID     string `env:"ACCESS_KEY_ID"`
-	SecretAccessKey string `env:"SECRET_ACCESS_KEY" secret:"true"`
+	awsconf.Service
+	Bucket string `env:"BUCKET, default=durapay-reports"`
 	// PathStyle addresses the bucket in the path (endpoint/bucket/key), as local servers need.
 	PathStyle bool `env:"FORCE_PATH_STYLE, default=false"`
 }
@@ -34,16 +32,13 @@ type Store struct {
 }
 
 // New returns a Store for cfg.
-func New(cfg Config) *Store {
-	opts := s3.Options{Region: cfg.Region, UsePathStyle: cfg.PathStyle}
-	if cfg.Endpoint != "" {
-		opts.BaseEndpoint = aws.String(cfg.Endpoint)
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	awsCfg, err := cfg.Load(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.AccessKeyID != "" {
-		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")
-	}
-	client := s3.New(opts)
-	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: cfg.Bucket}
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.PathStyle })
+	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: cfg.Bucket}, nil
 }
 
 // Put writes an object; writing the same key again replaces it.
