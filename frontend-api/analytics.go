@@ -33,17 +33,11 @@ func (s *server) analyticsMinutes(w http.ResponseWriter, r *http.Request, mercha
 	q := r.URL.Query()
 	to := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
 	from := to.Add(-defaultAnalyticsWindow)
-	for _, b := range []struct {
-		param string
-		dst   *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := q.Get(b.param); v != "" {
-			t, err := parseTime(v)
-			if err != nil {
-				return newError(codeParameterInvalid, b.param, b.param+" must be an RFC 3339 time or a day (YYYY-MM-DD).")
-			}
-			*b.dst = t
-		}
+	if err := timeParam(q, "from", &from); err != nil {
+		return err
+	}
+	if err := timeParam(q, "to", &to); err != nil {
+		return err
 	}
 	report, err := s.analytics.Minutes(r.Context(), merchantID, q.Get("currency"), from, to)
 	if errors.Is(err, analytics.ErrBadRange) {

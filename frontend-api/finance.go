@@ -126,11 +126,11 @@ func paymentsQuery(q url.Values) (string, error) {
 		clauses = append(clauses, fmt.Sprintf("%s = '%s'", schemas.SearchCurrency.GetName(), cur))
 	}
 	for _, bound := range []struct{ param, op string }{{"from", ">="}, {"to", "<"}} {
-		if v := q.Get(bound.param); v != "" {
-			t, err := parseTime(v)
-			if err != nil {
-				return "", newError(codeParameterInvalid, bound.param, bound.param+" must be a date (2026-11-29) or an RFC 3339 time.")
-			}
+		var t time.Time
+		if err := timeParam(q, bound.param, &t); err != nil {
+			return "", err
+		}
+		if !t.IsZero() {
 			clauses = append(clauses, fmt.Sprintf("StartTime %s '%s'", bound.op, t.UTC().Format(time.RFC3339)))
 		}
 	}
@@ -244,15 +244,11 @@ func (s *server) ledgerTransactions(w http.ResponseWriter, r *http.Request) erro
 	if f.Limit, err = intParam(q, "limit", defaultPageSize, 1, maxPageSize); err != nil {
 		return err
 	}
-	for _, b := range []struct {
-		param string
-		dst   *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if v := q.Get(b.param); v != "" {
-			if *b.dst, err = parseTime(v); err != nil {
-				return newError(codeParameterInvalid, b.param, b.param+" must be a date or an RFC 3339 time.")
-			}
-		}
+	if err := timeParam(q, "from", &f.From); err != nil {
+		return err
+	}
+	if err := timeParam(q, "to", &f.To); err != nil {
+		return err
 	}
 	f.Limit++ // one more, to tell whether more follow
 	txns, err := ledger.ListTransactions(r.Context(), s.pool, f)
@@ -345,6 +341,20 @@ func dayRange(q url.Values) (time.Time, time.Time, error) {
 		}
 	}
 	return from, to, nil
+}
+
+// timeParam reads an optional time parameter into dst (left as it is when absent).
+func timeParam(q url.Values, name string, dst *time.Time) error {
+	v := q.Get(name)
+	if v == "" {
+		return nil
+	}
+	t, err := parseTime(v)
+	if err != nil {
+		return newError(codeParameterInvalid, name, name+" must be a date (2026-11-29) or an RFC 3339 time.")
+	}
+	*dst = t
+	return nil
 }
 
 func parseTime(v string) (time.Time, error) {

@@ -9,11 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -27,46 +23,33 @@ import (
 
 	"github.com/durapay/durapay/internal/analytics"
 	"github.com/durapay/durapay/internal/breaker"
-	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/logging"
 	"github.com/durapay/durapay/internal/objectstore"
 	"github.com/durapay/durapay/internal/oidcauth"
-	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/temporalx"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "frontend-api:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("frontend-api", run) }
 
 // apiConfig is frontend-api's configuration, read from the environment.
 type apiConfig struct {
+	// Temporal (its payload keys also serve /codec), Postgres, Redis (the API key cache, rate
+	// limits, the circuit breaker's state), the data keys (personal data, sealed before it is
+	// stored or sent to a workflow) and the log level.
+	process.Base
 	Addr        string `env:"API_ADDR, default=127.0.0.1:8080"`
 	MetricsAddr string `env:"API_METRICS_ADDR, default=127.0.0.1:9090"`
 
-	TemporalAddress   string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
-	TemporalNamespace string `env:"TEMPORAL_NAMESPACE, default=default"`
-	// TemporalPayloadKeys encrypts workflow payloads (as the workers'), and serves /codec.
-	TemporalPayloadKeys string `env:"TEMPORAL_PAYLOAD_KEYS" secret:"true"`
 	// CodecAllowedOrigin is the Temporal UI's origin, allowed to call /codec from a browser.
 	CodecAllowedOrigin string `env:"CODEC_ALLOWED_ORIGIN, default=http://127.0.0.1:8233"`
 	// CodecAuth is who may decode payloads through /codec: "staff" (an operator, finance or
 	// admin staff key, or an OIDC token), or "none" (development only: allowed on loopback).
 	CodecAuth         string `env:"CODEC_AUTH, default=staff"`
 	PaymentsTaskQueue string `env:"PAYMENTS_TASK_QUEUE, default=payments"`
-
-	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
-	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS, default=20"`
-	RedisURL         string `env:"REDIS_URL, default=redis://127.0.0.1:6379/0" secret:"url"`
 
 	// CreateTimeout bounds how long POST /v1/payments waits for the first outcome before it
 	// answers 202 processing.
@@ -97,8 +80,6 @@ type apiConfig struct {
 	OIDCRolesClaim string            `env:"OIDC_ROLES_CLAIM, default=groups"`
 	OIDCRoleMap    map[string]string `env:"OIDC_ROLE_MAP, default=durapay-operators:operator,durapay-finance:finance,durapay-admins:admin"`
 
-	// DataKeys seal personal data at rest ("id:base64key,...", internal/envelope).
-	DataKeys string `env:"DATA_KEYS, required" secret:"true"`
 	// Onboarding: when merchants are reminded and when an undecided onboarding ends, and
 	// where Stripe sends a merchant's browser back after KYC.
 	OnboardingReminders  []time.Duration `env:"ONBOARDING_REMINDERS, default=24h,72h,168h"`
@@ -111,7 +92,6 @@ type apiConfig struct {
 	// Webhooks: the SSRF guard endpoint URLs are checked against, and redeliveries' retries.
 	Webhooks webhooks.Config `env:", prefix=WEBHOOK_"`
 
-	LogLevel        string        `env:"LOG_LEVEL, default=info"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=30s"`
 }
 
@@ -184,47 +164,13 @@ func (c apiConfig) policy() schemas.PaymentPolicy {
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	var cfg apiConfig
-	if err := config.Load(ctx, getenv, &cfg); err != nil {
-		return err
-	}
-	if err := cfg.validate(); err != nil {
-		return err
-	}
-	log, err := logging.New(stdout, cfg.LogLevel, "frontend-api")
+	// A closure: the method value would bind cfg as it is before loading.
+	p, err := process.Start(ctx, "frontend-api", getenv, stdout, &cfg, func() error { return cfg.validate() })
 	if err != nil {
 		return err
 	}
-	log.WithField("config", strings.Join(config.Describe(cfg), " ")).Info("starting")
-
-	pool, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	redisOpts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
-	}
-	rdb := redis.NewClient(redisOpts)
-	defer rdb.Close()
-	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	dataKeys, err := keyring.Parse(cfg.DataKeys)
-	if err != nil {
-		return fmt.Errorf("DATA_KEYS: %w", err)
-	}
-	keys, err := temporalx.Keys(cfg.TemporalPayloadKeys)
-	if err != nil {
-		return err
-	}
-	if keys == nil {
-		log.Warn("TEMPORAL_PAYLOAD_KEYS is empty: workflow payloads are stored in clear")
-	}
-	tc, err := temporalx.Dial(dialCtx, cfg.TemporalAddress, cfg.TemporalNamespace, logging.Temporal(log), keys)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer p.Close()
+	log, pool, rdb, tc, keys := p.Log, p.Pool, p.Redis, p.Temporal, p.PayloadKeys
 
 	webhookPolicy, err := cfg.Webhooks.Policy()
 	if err != nil {
@@ -245,7 +191,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		cfg: cfg, log: log, pool: pool, redis: rdb, temporal: tc,
 		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, codec: temporalx.Codec(keys)},
 		keyring:   keys,
-		dataKeys:  dataKeys,
+		dataKeys:  p.DataKeys,
 		keys:      &keyResolver{pool: pool, redis: rdb, ttl: cfg.APIKeyCacheTTL},
 		metrics:   newMetrics(registry),
 		webhooks:  stripeevents.Verifier{Secrets: cfg.StripeWebhookSecrets, Tolerance: cfg.StripeWebhookTolerance, Now: time.Now},

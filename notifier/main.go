@@ -11,29 +11,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/durapay/durapay/internal/analytics"
 	"github.com/durapay/durapay/internal/awsconf"
-	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/eventbus"
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/logging"
 	"github.com/durapay/durapay/internal/notify"
-	"github.com/durapay/durapay/internal/pg"
-	"github.com/durapay/durapay/internal/temporalx"
+	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
@@ -46,16 +37,10 @@ const (
 
 // notifierConfig is the process's configuration, read from the environment.
 type notifierConfig struct {
-	TemporalAddress     string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
-	TemporalNamespace   string `env:"TEMPORAL_NAMESPACE, default=default"`
-	TemporalPayloadKeys string `env:"TEMPORAL_PAYLOAD_KEYS" secret:"true"`
-	// DataKeys open customers' and merchants' sealed profiles, for their addresses.
-	DataKeys string `env:"DATA_KEYS, required" secret:"true"`
-
-	DatabaseURL      string   `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
-	DatabaseMaxConns int32    `env:"DATABASE_MAX_CONNS, default=10"`
-	KafkaBrokers     []string `env:"KAFKA_BROKERS, default=127.0.0.1:9092"`
-	RedisURL         string   `env:"REDIS_URL, default=redis://127.0.0.1:6379/0" secret:"url"`
+	// Temporal (where webhook deliveries start), Postgres, Redis (the preferences cache and
+	// daily caps), the data keys (customers' and merchants' addresses) and the log level.
+	process.Base
+	KafkaBrokers []string `env:"KAFKA_BROKERS, default=127.0.0.1:9092"`
 
 	SES       awsconf.Service `env:", prefix=SES_"`
 	SNS       awsconf.Service `env:", prefix=SNS_"`
@@ -78,58 +63,23 @@ type notifierConfig struct {
 	InboxRetention time.Duration `env:"ANALYTICS_INBOX_RETENTION, default=336h"`
 
 	HTTPAddr string `env:"NOTIFIER_HTTP_ADDR, default=127.0.0.1:9093"`
-	LogLevel string `env:"LOG_LEVEL, default=info"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "notifier:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("notifier", run) }
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	var cfg notifierConfig
-	if err := config.Load(ctx, getenv, &cfg); err != nil {
-		return err
-	}
-	if cfg.Readers < 1 || cfg.Attempts < 1 {
-		return errors.New("NOTIFIER_READERS and NOTIFIER_ATTEMPTS must be at least 1")
-	}
-	log, err := logging.New(stdout, cfg.LogLevel, "notifier")
+	p, err := process.Start(ctx, "notifier", getenv, stdout, &cfg, func() error {
+		if cfg.Readers < 1 || cfg.Attempts < 1 {
+			return errors.New("NOTIFIER_READERS and NOTIFIER_ATTEMPTS must be at least 1")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	log.WithField("config", strings.Join(config.Describe(cfg), " ")).Info("starting")
-
-	pool, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	redisOpts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
-	}
-	rdb := redis.NewClient(redisOpts)
-	defer rdb.Close()
-	dataKeys, err := keyring.Parse(cfg.DataKeys)
-	if err != nil {
-		return fmt.Errorf("DATA_KEYS: %w", err)
-	}
-	payloadKeys, err := temporalx.Keys(cfg.TemporalPayloadKeys)
-	if err != nil {
-		return err
-	}
-	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	tc, err := temporalx.Dial(dialCtx, cfg.TemporalAddress, cfg.TemporalNamespace, logging.Temporal(log), payloadKeys)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer p.Close()
+	log := p.Log
 	retryPolicy, err := cfg.Webhooks.RetryPolicy()
 	if err != nil {
 		return err
@@ -148,10 +98,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	consumerMetrics := eventbus.NewConsumerMetrics(reg)
-	notifier := notify.New(notify.Deps{Pool: pool, Redis: rdb, DataKeys: dataKeys,
+	notifier := notify.New(notify.Deps{Pool: p.Pool, Redis: p.Redis, DataKeys: p.DataKeys,
 		Email: notify.NewSES(sesCfg, cfg.EmailFrom), SMS: notify.NewSNS(snsCfg, cfg.SMSTopicARN),
-		Temporal: tc, RetryPolicy: retryPolicy, Log: log, Registerer: reg})
-	figures := analytics.NewStore(pool)
+		Temporal: p.Temporal, RetryPolicy: retryPolicy, Log: log, Registerer: reg})
+	figures := analytics.NewStore(p.Pool)
 	reg.MustRegister(figures)
 
 	consumer := func(group string, topics []string) eventbus.ConsumerConfig {

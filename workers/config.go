@@ -6,27 +6,19 @@ import (
 	"time"
 
 	"github.com/durapay/durapay/internal/objectstore"
+	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/webhooks"
 )
 
 // workerConfig is the worker process's configuration, read from the environment.
 type workerConfig struct {
-	TemporalAddress   string   `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
-	TemporalNamespace string   `env:"TEMPORAL_NAMESPACE, default=default"`
-	TaskQueues        []string `env:"TASK_QUEUES, default=payments,finance,webhooks"`
-	// TemporalPayloadKeys encrypts workflow payloads: "id:base64key,..." (the first encrypts,
-	// all decrypt; see internal/payloadcodec).
-	TemporalPayloadKeys string `env:"TEMPORAL_PAYLOAD_KEYS" secret:"true"`
-	// DataKeys seal personal data at rest ("id:base64key,...", internal/envelope): the workers
-	// open merchants' and customers' profiles where Stripe needs them.
-	DataKeys string `env:"DATA_KEYS, required" secret:"true"`
-
-	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
-	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS, default=20"`
+	// Temporal, Postgres, Redis (where the circuit breaker shares its state with
+	// frontend-api), the data keys (merchants' and customers' profiles, opened where Stripe
+	// needs them) and the log level.
+	process.Base
+	TaskQueues []string `env:"TASK_QUEUES, default=payments,finance,webhooks"`
 
 	KafkaBrokers []string `env:"KAFKA_BROKERS, default=127.0.0.1:9092"`
-	// RedisURL is where the circuit breaker shares its state with frontend-api.
-	RedisURL string `env:"REDIS_URL, default=redis://127.0.0.1:6379/0" secret:"url"`
 
 	StripeAPIBase   string        `env:"STRIPE_API_BASE, default=https://api.stripe.com"`
 	StripeSecretKey string        `env:"STRIPE_SECRET_KEY, required" secret:"true"`
@@ -58,7 +50,6 @@ type workerConfig struct {
 	MaxConcurrentWorkflowTasks   int `env:"WORKER_MAX_CONCURRENT_WORKFLOW_TASKS, default=100"`
 
 	HTTPAddr        string        `env:"WORKER_HTTP_ADDR, default=127.0.0.1:9091"`
-	LogLevel        string        `env:"LOG_LEVEL, default=info"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=30s"`
 }
 

@@ -8,88 +8,39 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/signal"
 	"slices"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/breaker"
-	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/eventbus"
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/logging"
 	"github.com/durapay/durapay/internal/objectstore"
-	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/stripeclient"
 	"github.com/durapay/durapay/internal/stripeevents"
-	"github.com/durapay/durapay/internal/temporalx"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "workers:", err)
-		os.Exit(1)
-	}
-}
+func main() { process.Main("workers", run) }
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	var cfg workerConfig
-	if err := config.Load(ctx, getenv, &cfg); err != nil {
-		return err
-	}
-	log, err := logging.New(stdout, cfg.LogLevel, "workers")
+	p, err := process.Start(ctx, "workers", getenv, stdout, &cfg, nil)
 	if err != nil {
 		return err
 	}
-	log.WithField("config", strings.Join(config.Describe(cfg), " ")).Info("starting")
-
-	pool, err := pg.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer p.Close()
+	log, pool, rdb, tc, dataKeys := p.Log, p.Pool, p.Redis, p.Temporal, p.DataKeys
 	kafkaWriter := eventbus.NewWriter(cfg.KafkaBrokers)
 	defer kafkaWriter.Close()
-	redisOpts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return fmt.Errorf("REDIS_URL: %w", err)
-	}
-	rdb := redis.NewClient(redisOpts)
-	defer rdb.Close()
-
-	dialCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	keys, err := temporalx.Keys(cfg.TemporalPayloadKeys)
-	if err != nil {
-		return err
-	}
-	if keys == nil {
-		log.Warn("TEMPORAL_PAYLOAD_KEYS is empty: workflow payloads are stored in clear")
-	}
-	tc, err := temporalx.Dial(dialCtx, cfg.TemporalAddress, cfg.TemporalNamespace, logging.Temporal(log), keys)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
 
 	stripeAPI := stripeclient.New(stripeclient.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase, Timeout: cfg.StripeTimeout})
 	stripeBreaker := breaker.New(breaker.Settings{Name: breaker.Stripe, FailureRatio: cfg.StripeBreakerFailureRatio,
 		MinRequests: cfg.StripeBreakerMinRequests, OpenTimeout: cfg.StripeBreakerOpenTimeout, Interval: cfg.StripeBreakerInterval},
 		rdb, log, activities.IsStripeOutage)
-	dataKeys, err := keyring.Parse(cfg.DataKeys)
-	if err != nil {
-		return fmt.Errorf("DATA_KEYS: %w", err)
-	}
 	webhookClient, err := cfg.Webhooks.Client()
 	if err != nil {
 		return err

@@ -79,15 +79,8 @@ func newOnboarding(ctx workflow.Context, in schemas.OnboardingInput) (*onboardin
 	}); err != nil {
 		return nil, fmt.Errorf("register update: %w", err)
 	}
-	events := workflow.GetSignalChannel(ctx, schemas.SignalStripeEvent)
+	bufferStripeEvents(ctx, &o.stripeEvents)
 	decisions := workflow.GetSignalChannel(ctx, schemas.SignalReviewMerchant)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var ev schemas.StripeEventSignal
-			events.Receive(ctx, &ev)
-			o.stripeEvents = append(o.stripeEvents, ev)
-		}
-	})
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var d schemas.ReviewDecision

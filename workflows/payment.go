@@ -141,14 +141,7 @@ func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error)
 			return nil, fmt.Errorf("register update %s: %w", u.name, err)
 		}
 	}
-	events := workflow.GetSignalChannel(ctx, schemas.SignalStripeEvent)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var ev schemas.StripeEventSignal
-			events.Receive(ctx, &ev)
-			p.stripeEvents = append(p.stripeEvents, ev)
-		}
-	})
+	bufferStripeEvents(ctx, &p.stripeEvents)
 	decisions := workflow.GetSignalChannel(ctx, schemas.SignalOperatorDecision)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {

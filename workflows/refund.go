@@ -79,14 +79,7 @@ func newRefund(ctx workflow.Context, in schemas.RefundInput) (*refund, error) {
 		workflow.UpdateHandlerOptions{Validator: r.validateCreate}); err != nil {
 		return nil, fmt.Errorf("register update %s: %w", schemas.UpdateCreateRefund, err)
 	}
-	events := workflow.GetSignalChannel(ctx, schemas.SignalStripeEvent)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var ev schemas.StripeEventSignal
-			events.Receive(ctx, &ev)
-			r.stripeEvents = append(r.stripeEvents, ev)
-		}
-	})
+	bufferStripeEvents(ctx, &r.stripeEvents)
 	return r, nil
 }
 

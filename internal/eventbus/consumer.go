@@ -167,7 +167,10 @@ func handle(ctx context.Context, cfg ConsumerConfig, h Handler, m kafka.Message)
 	if cfg.Metrics != nil {
 		defer func() { cfg.Metrics.seconds.WithLabelValues(cfg.Group).Observe(time.Since(start).Seconds()) }()
 	}
-	log := cfg.Log.WithFields(logrus.Fields{"group": cfg.Group, "topic": m.Topic, "partition": m.Partition, "offset": m.Offset})
+	// The logger is built on the first failure, not for every message.
+	log := func() *logrus.Entry {
+		return cfg.Log.WithFields(logrus.Fields{"group": cfg.Group, "topic": m.Topic, "partition": m.Partition, "offset": m.Offset})
+	}
 	wait := cfg.Backoff
 	var err error
 	attempt := 1
@@ -183,7 +186,7 @@ func handle(ctx context.Context, cfg ConsumerConfig, h Handler, m kafka.Message)
 			break
 		}
 		cfg.Metrics.count(cfg.Group, "retried")
-		log.WithError(err).WithField("attempt", attempt).Warn("message failed; retrying")
+		log().WithError(err).WithField("attempt", attempt).Warn("message failed; retrying")
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -191,7 +194,7 @@ func handle(ctx context.Context, cfg ConsumerConfig, h Handler, m kafka.Message)
 		}
 		wait = min(2*wait, cfg.MaxBackoff)
 	}
-	log.WithError(err).WithField("attempts", attempt).Error("message failed; dead-lettering it")
+	log().WithError(err).WithField("attempts", attempt).Error("message failed; dead-lettering it")
 	dead := kafka.Message{Topic: TopicDeadLetters, Key: m.Key, Value: m.Value, Headers: append(withoutDLQHeaders(m.Headers),
 		kafka.Header{Key: HeaderDLQTopic, Value: []byte(m.Topic)},
 		kafka.Header{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(m.Partition))},

@@ -32,6 +32,18 @@ func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, 
 	if err != nil {
 		return nil, err
 	}
+	// The merchant's profile, read once per event whatever needs it.
+	var merchantProfile *schemas.MerchantProfile
+	merchant := func() (schemas.MerchantProfile, error) {
+		if merchantProfile == nil {
+			p, err := n.directory.merchant(ctx, ev.Merchant)
+			if err != nil {
+				return p, err
+			}
+			merchantProfile = &p
+		}
+		return *merchantProfile, nil
+	}
 	var notes []notification
 	email := func(to string, kind messages.Kind, e messages.Email, err error) error {
 		if err != nil {
@@ -54,7 +66,11 @@ func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, 
 		if p.Customer == "" {
 			break
 		}
-		m, c, to, err := n.parties(ctx, ev.Merchant, p.Customer)
+		profile, err := merchant()
+		if err != nil {
+			return nil, err
+		}
+		m, c, to, err := n.parties(ctx, ev.Merchant, profile, p.Customer)
 		if err != nil || to == "" {
 			return nil, err
 		}
@@ -75,7 +91,11 @@ func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, 
 		if err != nil || pay.customerID == "" {
 			return nil, err
 		}
-		m, c, to, err := n.parties(ctx, ev.Merchant, pay.customerID)
+		profile, err := merchant()
+		if err != nil {
+			return nil, err
+		}
+		m, c, to, err := n.parties(ctx, ev.Merchant, profile, pay.customerID)
 		if err != nil || to == "" {
 			return nil, err
 		}
@@ -90,7 +110,7 @@ func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, 
 		if err := decode(ev, &st); err != nil {
 			return nil, err
 		}
-		profile, err := n.directory.merchant(ctx, ev.Merchant)
+		profile, err := merchant()
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +137,7 @@ func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, 
 		}
 	}
 	if slices.Contains(prefs.SMSEvents, ev.Type) {
-		profile, err := n.directory.merchant(ctx, ev.Merchant)
+		profile, err := merchant()
 		if err != nil {
 			return nil, err
 		}
@@ -132,11 +152,7 @@ func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, 
 
 // parties returns the merchant and the customer of a payment, and the customer's address
 // ("" when the customer is gone).
-func (n *Notifier) parties(ctx context.Context, merchantID, customerID string) (messages.Merchant, messages.Customer, string, error) {
-	profile, err := n.directory.merchant(ctx, merchantID)
-	if err != nil {
-		return messages.Merchant{}, messages.Customer{}, "", err
-	}
+func (n *Notifier) parties(ctx context.Context, merchantID string, profile schemas.MerchantProfile, customerID string) (messages.Merchant, messages.Customer, string, error) {
 	c, ok, err := n.directory.customer(ctx, customerID)
 	if err != nil || !ok {
 		return messages.Merchant{}, messages.Customer{}, "", err
