@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,110 +16,161 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// The rate limit isolates merchants: one flooding the API at ten times its limit raises
-// another's p99 by no more than 20 %, compared with the same merchant using its whole
-// limit (the excess nine tenths must cost the others nothing; the tenth within the limit
-// is its due). Measured, not asserted on wall-clock time: the figure is a ratio of two p99s
-// taken in the same run, alternating rounds so that drift hits both. It needs the machine
-// to itself, so `make test` runs it in a step of its own (DURAPAY_ISOLATION=1).
+// The rate limit isolates merchants: one flooding the API at ten times its limit raises the
+// others' p99 by no more than 20 %. Measured, not asserted on wall-clock time: the figure is
+// a ratio of two p99s taken in the same run. It needs the machine to itself, so `make test`
+// runs it in a step of its own (DURAPAY_ISOLATION=1).
+//
+// A p99 on a shared 2-core VM is noisy, so the measurement is built to be steady: several
+// quiet merchants pool their samples (about 1,600 per condition, so a p99 rests on 16 slow
+// requests, not 3), and the conditions alternate every two seconds so that drift on the
+// machine hits all of them alike.
 func TestRateLimitIsolation(t *testing.T) {
 	if os.Getenv("DURAPAY_ISOLATION") != "1" {
 		t.Skip("needs the machine to itself: run by make test's isolation step (DURAPAY_ISOLATION=1)")
 	}
 	f := newFixture(t)
-	const limit = 50 // reads per second per key
+	const (
+		limit   = 50 // reads per second per key
+		quiet   = 4  // merchants sending at half their limit, whose latency is measured
+		workers = 10 // the flooder's senders, each at its limit: ten times the limit
+		phase   = 2 * time.Second
+		cycles  = 8
+	)
 	f.srv.cfg.RateLimitReads = limit
 	f = f.restart(t)
 	ctx := context.Background()
-	flooder := merchants.NewID()
-	if err := merchants.Create(ctx, f.srv.pool, merchants.Merchant{ID: flooder, Name: "Flooder"}); err != nil {
-		t.Fatal(err)
+	newMerchant := func(name string) (id, key string) {
+		id = merchants.NewID()
+		if err := merchants.Create(ctx, f.srv.pool, merchants.Merchant{ID: id, Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		key, _, err := merchants.IssueSecretKey(ctx, f.srv.pool, id, merchants.ModeTest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, key
 	}
-	floodKey, _, err := merchants.IssueSecretKey(ctx, f.srv.pool, flooder, merchants.ModeTest)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Clients keep their connections, as a merchant's server would: the default client keeps
+	// two idle ones per host, and dialling a new one for most requests measures the dial.
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers + quiet}}
+	defer client.CloseIdleConnections()
 	get := func(key, id string) (time.Duration, int) {
 		req, _ := http.NewRequest("GET", f.http.URL+"/v1/payments/"+id, nil)
 		req.SetBasicAuth(key, "")
 		start := time.Now()
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Error(err)
 			return 0, 0
 		}
+		// Read to the end, or the connection cannot be reused.
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		return time.Since(start), resp.StatusCode
 	}
-	quietID, floodID := schemas.PaymentID(f.merchant, "quiet"), schemas.PaymentID(flooder, "flood")
-	// round sends the quiet merchant's reads at half its limit for d, while the other sends
-	// ten times its limit (flood) or its limit, and returns the quiet merchant's latencies.
-	round := func(d time.Duration, workers int) []time.Duration {
-		flood := workers > 1
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		var limited int
-		var mu sync.Mutex
-		{
-			for w := 0; w < workers; w++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					// Spread over time, as requests from many connections would be.
-					time.Sleep(time.Duration(w) * time.Second / limit / 10)
-					tick := time.NewTicker(time.Second / limit) // 10 workers x limit/s = 10 x the limit
-					defer tick.Stop()
-					for {
-						select {
-						case <-stop:
-							return
-						case <-tick.C:
-							if _, status := get(floodKey, floodID); status == http.StatusTooManyRequests {
-								mu.Lock()
-								limited++
-								mu.Unlock()
-							}
-						}
-					}
-				}()
-			}
-		}
-		var samples []time.Duration
-		tick := time.NewTicker(2 * time.Second / limit)
-		for end := time.Now().Add(d); time.Now().Before(end); <-tick.C {
-			lat, status := get(f.key, quietID)
-			if status != http.StatusNotFound {
-				t.Fatalf("the quiet merchant got %d", status)
-			}
-			samples = append(samples, lat)
-		}
-		tick.Stop()
-		close(stop)
-		wg.Wait()
-		if flood && limited == 0 {
-			t.Fatal("the flood was never limited")
-		}
 
-		return samples
+	// The flooder's load follows mode: nothing, one sender (its whole limit), or all of them.
+	const (
+		idle = iota
+		atLimit
+		flooding
+		warmup // nothing measured: connections and the key cache warm up
+	)
+	var mode atomic.Int32
+	mode.Store(warmup)
+	var limited atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	flooder, floodKey := newMerchant("Flooder")
+	floodID := schemas.PaymentID(flooder, "flood")
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Spread over time, as requests from many connections would be.
+			time.Sleep(time.Duration(w) * time.Second / limit / workers)
+			tick := time.NewTicker(time.Second / limit)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					if m := mode.Load(); m == idle || (m != flooding && w > 0) {
+						continue
+					}
+					if _, status := get(floodKey, floodID); status == http.StatusTooManyRequests {
+						limited.Add(1)
+					}
+				}
+			}
+		}()
 	}
-	p99 := func(s []time.Duration) time.Duration {
-		slices.Sort(s)
-		return s[len(s)*99/100]
+
+	// Each quiet merchant reads at half its limit and files each latency under the mode it
+	// ran in; a request that straddles a change of mode is left out.
+	samples := make([][3][]time.Duration, quiet)
+	for q := range quiet {
+		id, key := f.merchant, f.key
+		if q > 0 {
+			id, key = newMerchant(fmt.Sprintf("Quiet %d", q))
+		}
+		payment := schemas.PaymentID(id, "quiet")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(q) * 2 * time.Second / limit / quiet)
+			tick := time.NewTicker(2 * time.Second / limit)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					before := mode.Load()
+					lat, status := get(key, payment)
+					if status != http.StatusNotFound {
+						t.Errorf("a quiet merchant got %d", status)
+						return
+					}
+					if before != warmup && mode.Load() == before {
+						samples[q][before] = append(samples[q][before], lat)
+					}
+				}
+			}
+		}()
 	}
-	var idle, atLimit, flooded []time.Duration
-	round(time.Second, 0) // warm the connections and the key cache
-	for i := 0; i < 3; i++ {
-		idle = append(idle, round(4*time.Second, 0)...)
-		atLimit = append(atLimit, round(4*time.Second, 1)...)
-		flooded = append(flooded, round(4*time.Second, 10)...)
+
+	time.Sleep(time.Second)
+	for range cycles {
+		for _, m := range []int32{idle, atLimit, flooding} {
+			mode.Store(m)
+			time.Sleep(phase)
+		}
 	}
-	pi, q, fl := p99(idle), p99(atLimit), p99(flooded)
-	report := fmt.Sprintf("rate-limit isolation: a quiet merchant's p99 is %v with the other idle, %v with it at its limit, %v with it flooding at 10x its limit: flood/at-limit %.2f, flood/idle %.2f (%d samples each)",
-		pi, q, fl, float64(fl)/float64(q), float64(fl)/float64(pi), len(flooded))
+	close(stop)
+	wg.Wait()
+	if limited.Load() == 0 {
+		t.Fatal("the flood was never limited")
+	}
+
+	p99 := func(m int) (time.Duration, int) {
+		var all []time.Duration
+		for q := range samples {
+			all = append(all, samples[q][m]...)
+		}
+		slices.Sort(all)
+		return all[len(all)*99/100], len(all)
+	}
+	pi, n := p99(idle)
+	pl, _ := p99(atLimit)
+	pf, _ := p99(flooding)
+	report := fmt.Sprintf("rate-limit isolation: other merchants' p99 is %v with the flooder idle, %v with it at its limit, %v with it at 10x its limit: flood/idle %.2f, flood/at-limit %.2f (about %d samples each)",
+		pi, pl, pf, float64(pf)/float64(pi), float64(pf)/float64(pl), n)
 	t.Log(report)
 	fmt.Println(report)
-	// Against the other merchant idle, the strict reading of the requirement.
-	if ratio := float64(fl) / float64(pi); ratio > 1.2 {
-		t.Errorf("a flood raised another merchant's p99 by %.0f %%, more than 20 %%", (ratio-1)*100)
+	if ratio := float64(pf) / float64(pi); ratio > 1.2 {
+		t.Errorf("a flood raised the other merchants' p99 by %.0f %%, more than 20 %%", (ratio-1)*100)
 	}
 }
