@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/durapay/durapay/internal/webhooks"
@@ -62,13 +64,27 @@ func TestWebhookEndpointLifecycle(t *testing.T) {
 	if r := f.do(t, http.MethodPost, "/v1/webhook_endpoints/"+id+"/roll_secret", f.key, "", ""); r.errorCode() != codeWebhookEndpointDisabled {
 		t.Errorf("roll a disabled endpoint: %d %s", r.status, r.raw)
 	}
-	for i := 0; i < webhooks.MaxEndpoints; i++ { // the disabled one does not count
-		if r := f.do(t, http.MethodPost, "/v1/webhook_endpoints", f.key, "", `{"url":"https://93.184.215.14/h","enabled_events":["*"]}`); r.status != http.StatusCreated {
-			t.Fatalf("endpoint %d: %d %s", i+1, r.status, r.raw)
-		}
+	// Creations racing at the limit: exactly the limit get through (the disabled one does
+	// not count).
+	const extra = 8
+	var created201, refused400 atomic.Int32
+	var wg sync.WaitGroup
+	for range webhooks.MaxEndpoints + extra {
+		wg.Go(func() {
+			switch r := f.do(t, http.MethodPost, "/v1/webhook_endpoints", f.key, "", `{"url":"https://93.184.215.14/h","enabled_events":["*"]}`); r.status {
+			case http.StatusCreated:
+				created201.Add(1)
+			case http.StatusBadRequest:
+				refused400.Add(1)
+			default:
+				t.Errorf("racing creation: %d %s", r.status, r.raw)
+			}
+		})
 	}
-	if r := f.do(t, http.MethodPost, "/v1/webhook_endpoints", f.key, "", `{"url":"https://93.184.215.14/h","enabled_events":["*"]}`); r.status != http.StatusBadRequest {
-		t.Errorf("endpoint over the limit: %d %s", r.status, r.raw)
+	wg.Wait()
+	if created201.Load() != webhooks.MaxEndpoints || refused400.Load() != extra {
+		t.Errorf("%d racing creations: %d created, %d refused; want %d and %d",
+			webhooks.MaxEndpoints+extra, created201.Load(), refused400.Load(), webhooks.MaxEndpoints, extra)
 	}
 	for _, path := range []string{"/v1/webhook_endpoints/we_nope", "/v1/webhook_deliveries/whd_aaaaaaaaaaaaaaaaaaaaaaaa"} {
 		if r := f.do(t, http.MethodGet, path, f.key, "", ""); r.status != http.StatusNotFound {

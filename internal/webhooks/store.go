@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/durapay/durapay/internal/envelope"
 	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -63,12 +63,12 @@ func RedeliveryID(deliveryID, idempotencyKey string) string {
 
 // Store keeps endpoints (secrets sealed with the data keys), deliveries and their attempts.
 type Store struct {
-	q    pg.Querier
+	q    *pgxpool.Pool
 	keys *keyring.Keyring
 }
 
 // NewStore wires the store to Postgres and the data keys that seal endpoint secrets.
-func NewStore(q pg.Querier, keys *keyring.Keyring) *Store { return &Store{q: q, keys: keys} }
+func NewStore(pool *pgxpool.Pool, keys *keyring.Keyring) *Store { return &Store{q: pool, keys: keys} }
 
 // CreateEndpoint registers an endpoint with a fresh secret, returned in the endpoint once.
 // The URL must have passed Policy.CheckURL.
@@ -82,14 +82,19 @@ func (s *Store) CreateEndpoint(ctx context.Context, merchantID, url, description
 	if err != nil {
 		return schemas.WebhookEndpoint{}, err
 	}
-	// The count and the insert are one statement. Two creations racing at the limit may both
-	// pass it (one endpoint over): the limit bounds fan-out, it is not a security boundary.
+	// Creations for one merchant take turns (a lock per merchant for the transaction), so
+	// that two racing at the limit cannot both pass the count.
 	var created time.Time
-	err = s.q.QueryRow(ctx, `
-		INSERT INTO webhook_endpoints (id, merchant_id, url, description, enabled_events, secret)
-		SELECT $1, $2, $3, $4, $5, $6
-		WHERE (SELECT count(*) FROM webhook_endpoints WHERE merchant_id = $2 AND status = 'enabled') < $7
-		RETURNING created_at`, id, merchantID, url, description, events, sealed, MaxEndpoints).Scan(&created)
+	err = pgx.BeginFunc(ctx, s.q, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('webhook_endpoints:' || $1, 0))`, merchantID); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+			INSERT INTO webhook_endpoints (id, merchant_id, url, description, enabled_events, secret)
+			SELECT $1, $2, $3, $4, $5, $6
+			WHERE (SELECT count(*) FROM webhook_endpoints WHERE merchant_id = $2 AND status = 'enabled') < $7
+			RETURNING created_at`, id, merchantID, url, description, events, sealed, MaxEndpoints).Scan(&created)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return schemas.WebhookEndpoint{}, ErrTooMany
 	}
