@@ -8,52 +8,129 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
+	"sync"
+	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 )
 
 // How "the IdP could not be reached" is told apart from "the token is bad":
-//
-//  1. Every request to the IdP goes through idpTransport, which turns a
-//     non-200 answer, a short read or a body that is not JSON into a transport
-//     error. http.Client hands all transport errors back as *url.Error, so any
-//     failed fetch is a *url.Error, whatever went wrong.
-//  2. go-oidc's RemoteKeySet wraps the fetch error with %w (v3.21.0,
-//     jwks.go), so keySet sees the *url.Error (or the request context's
-//     error) and records it for the running Verify.
-//  3. go-oidc's IDTokenVerifier flattens the key set's error with %v, so the
-//     record goes through a slot in the context instead of the error chain.
-//
-// A kid missing from a JWKS that was fetched is then an ordinary signature
-// failure: ErrInvalidToken. The tests pin all of this, should go-oidc change.
+// every request to the IdP goes through idpTransport, which turns a non-200
+// answer, a short read or a body that is not JSON into an error, so a failed
+// JWKS fetch is known as such where it happens, in keySet.refresh. go-oidc's
+// IDTokenVerifier flattens the key set's error with %v, so keySet reports the
+// failure through a slot in the context instead of the error chain. A token
+// that no fetched key verifies is an ordinary signature failure:
+// ErrInvalidToken. The tests pin all of this, should go-oidc change.
 
 // fetchErrKey is the context key of the *error slot that keySet fills when a
 // JWKS fetch fails during Verify.
 type fetchErrKey struct{}
 
-// keySet is go-oidc's RemoteKeySet (cached keys, a refetch on an unknown kid,
-// one fetch in flight at a time), plus the recording of failed fetches.
+// keySet holds the issuer's signing keys (its JWKS). A token that none of
+// them verifies makes it fetch the JWKS again, as the OIDC spec recommends for
+// key rotation, but at most once per refetchEvery: tokens with made-up key IDs
+// or forged signatures would otherwise each send a request to the IdP, on the
+// sender's behalf. A failed fetch is remembered for retryAfter, so that during
+// an outage such tokens get their 503 at once.
+//
+// (go-oidc's RemoteKeySet refetches on every failed verification, with no
+// limit; this replaces it.)
 type keySet struct {
-	remote *oidc.RemoteKeySet
+	url          string
+	client       *http.Client
+	algs         []jose.SignatureAlgorithm
+	now          func() time.Time
+	refetchEvery time.Duration
+	retryAfter   time.Duration
+
+	mu        sync.Mutex // held during a fetch, so one goes out at a time
+	keys      []jose.JSONWebKey
+	fetchedAt time.Time // of the last attempt
+	fetchErr  error     // its failure, or nil
 }
 
-func (k keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	payload, err := k.remote.VerifySignature(ctx, jwt)
-	if err != nil && unreachable(err) {
+func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSignedCompact(raw, k.algs)
+	if err != nil {
+		return nil, fmt.Errorf("malformed token: %w", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("a token has exactly one signature")
+	}
+	k.mu.Lock()
+	keys := k.keys
+	k.mu.Unlock()
+	if payload, ok := verifyWith(jws, keys); ok {
+		return payload, nil
+	}
+	keys, err = k.refresh(ctx)
+	if err != nil {
 		if slot, ok := ctx.Value(fetchErrKey{}).(*error); ok {
 			*slot = err
 		}
+		return nil, err
 	}
-	return payload, err
+	if payload, ok := verifyWith(jws, keys); ok {
+		return payload, nil
+	}
+	return nil, errors.New("no key of the issuer verifies the signature")
 }
 
-// unreachable reports whether err is a failure to fetch the keys rather than
-// a verdict on the token.
-func unreachable(err error) bool {
-	var urlErr *url.Error
-	return errors.As(err, &urlErr) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+// verifyWith tries the keys that the token's kid names (all of them if it
+// names none).
+func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey) ([]byte, bool) {
+	kid := jws.Signatures[0].Header.KeyID
+	for i := range keys {
+		if kid != "" && keys[i].KeyID != kid {
+			continue
+		}
+		if payload, err := jws.Verify(&keys[i]); err == nil {
+			return payload, true
+		}
+	}
+	return nil, false
+}
+
+// refresh fetches the JWKS unless the last attempt is recent enough to stand,
+// and returns the keys, or the fetch's error.
+func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.fetchedAt.IsZero() {
+		wait := k.refetchEvery
+		if k.fetchErr != nil {
+			wait = k.retryAfter
+		}
+		if k.now().Sub(k.fetchedAt) < wait {
+			return k.keys, k.fetchErr
+		}
+	}
+	// One client giving up must not count as the IdP failing for everyone
+	// (the HTTP client's timeout still bounds the fetch).
+	keys, err := k.fetch(context.WithoutCancel(ctx))
+	k.fetchedAt, k.fetchErr = k.now(), err
+	if err == nil {
+		k.keys = keys
+	}
+	return k.keys, err
+}
+
+func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the JWKS: %w", err)
+	}
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the JWKS: %w", err)
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		return nil, fmt.Errorf("decoding the JWKS: %w", err)
+	}
+	return set.Keys, nil
 }
 
 // maxIdPBody bounds what is read from the IdP; a discovery document or a JWKS

@@ -44,6 +44,9 @@ const (
 	// the IdP is down, requests get a 503 at once instead of queueing behind
 	// one discovery attempt each.
 	defaultRetryAfter = time.Second
+	// defaultRefetchEvery is how often, at most, a token that no cached key
+	// verifies makes the verifier fetch the JWKS again (see keySet).
+	defaultRefetchEvery = 30 * time.Second
 )
 
 var defaultAlgorithms = []string{oidc.RS256, oidc.ES256}
@@ -93,6 +96,8 @@ type Verifier struct {
 	lastErr     error                 // the last discovery failure
 	lastAttempt time.Time
 	retryAfter  time.Duration
+	// refetchEvery bounds how often the JWKS is fetched again (see keySet).
+	refetchEvery time.Duration
 }
 
 // NewVerifier returns a Verifier for cfg. It makes no request: discovery
@@ -106,10 +111,11 @@ func NewVerifier(cfg Config, httpClient *http.Client) *Verifier {
 		cfg.ClockSkew = defaultClockSkew
 	}
 	return &Verifier{
-		cfg:        cfg,
-		client:     idpClient(httpClient),
-		now:        time.Now,
-		retryAfter: defaultRetryAfter,
+		cfg:          cfg,
+		client:       idpClient(httpClient),
+		now:          time.Now,
+		retryAfter:   defaultRetryAfter,
+		refetchEvery: defaultRefetchEvery,
 	}
 }
 
@@ -212,7 +218,7 @@ func (v *Verifier) roles(tok *oidc.IDToken) ([]string, error) {
 
 // idTokenVerifier returns the go-oidc verifier, discovering the provider if
 // that has not succeeded yet. A successful discovery is kept for the life of
-// the Verifier (go-oidc refetches the JWKS by itself when keys rotate); a
+// the Verifier (its keySet fetches the JWKS again when keys rotate); a
 // failed one is retried after retryAfter.
 //
 // The lock is held during discovery so that only one request at a time asks
@@ -251,7 +257,8 @@ func (v *Verifier) discover(ctx context.Context) (*oidc.IDTokenVerifier, error) 
 	}
 	// The key set keeps this context for its background JWKS fetches: it must
 	// carry our client and nothing request-scoped.
-	keys := keySet{remote: oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), v.client), meta.JWKSURL)}
+	keys := &keySet{url: meta.JWKSURL, client: v.client, algs: v.signatureAlgorithms(), now: v.now,
+		refetchEvery: v.refetchEvery, retryAfter: v.retryAfter}
 	return oidc.NewVerifier(v.cfg.IssuerURL, keys, &oidc.Config{
 		ClientID:             v.cfg.Audience,
 		SupportedSigningAlgs: v.cfg.Algorithms,

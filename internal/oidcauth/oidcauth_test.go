@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -39,6 +40,8 @@ type provider struct {
 	kid           string
 	failDiscovery atomic.Bool
 	failJWKS      atomic.Bool
+	jwksFetches   atomic.Int32
+	serveJWKS     atomic.Pointer[jose.JSONWebKeySet] // instead of mockoidc's, when set
 }
 
 // startProvider starts mockoidc on addr ("" for any free port). Every
@@ -60,9 +63,16 @@ func startProvider(t *testing.T, addr string) *provider {
 	p := &provider{MockOIDC: m, kid: kid}
 	err = m.AddMiddleware(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == mockoidc.JWKSEndpoint {
+				p.jwksFetches.Add(1)
+			}
 			if (r.URL.Path == mockoidc.DiscoveryEndpoint && p.failDiscovery.Load()) ||
 				(r.URL.Path == mockoidc.JWKSEndpoint && p.failJWKS.Load()) {
 				http.Error(w, `{"error":"internal_server_error"}`, http.StatusInternalServerError)
+				return
+			}
+			if set := p.serveJWKS.Load(); set != nil && r.URL.Path == mockoidc.JWKSEndpoint {
+				_ = json.NewEncoder(w).Encode(set)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -95,7 +105,8 @@ func newTestVerifier(issuer string) *Verifier {
 		RolesClaim: "groups",
 		RoleMap:    roleMap,
 	}, nil)
-	v.retryAfter = 0 // rediscover at once; the tests say when the IdP is back
+	v.retryAfter = 0   // rediscover at once; the tests say when the IdP is back
+	v.refetchEvery = 0 // every unknown key fetches the JWKS (TestVerifyRefetchIsRateLimited limits it)
 	return v
 }
 
@@ -432,6 +443,42 @@ func TestVerifyProviderGoesDown(t *testing.T) {
 	p = startProvider(t, addr)
 	wantErr(t, v, unknownKid, ErrInvalidToken)
 	mustVerify(t, v, p.sign(t, p.claims()))
+}
+
+// Tokens that no cached key verifies (made-up kids, forged signatures) fetch
+// the JWKS at most once per refetchEvery; after it, a rotated key is found.
+func TestVerifyRefetchIsRateLimited(t *testing.T) {
+	p := startProvider(t, "")
+	v := newTestVerifier(p.Issuer())
+	v.refetchEvery = time.Minute
+	now := time.Now()
+	v.now = func() time.Time { return now }
+	mustVerify(t, v, p.sign(t, p.claims()))
+	if n := p.jwksFetches.Load(); n != 1 {
+		t.Fatalf("first verification: %d JWKS fetches, want 1", n)
+	}
+	for i := range 50 {
+		forged := sign(t, jose.RS256, foreignKey(t), fmt.Sprintf("made-up-%d", i), p.claims())
+		if i%2 == 1 { // the provider's kid, another key
+			forged = sign(t, jose.RS256, foreignKey(t), p.kid, p.claims())
+		}
+		wantErr(t, v, forged, ErrInvalidToken)
+	}
+	if n := p.jwksFetches.Load(); n != 1 {
+		t.Errorf("50 forged tokens within a minute: %d JWKS fetches, want 1 (none more)", n)
+	}
+
+	// The IdP rotates to a new key: once the minute is up, its tokens verify.
+	rotated := foreignKey(t)
+	jwk := jose.JSONWebKey{Key: rotated.Public(), KeyID: "rotated", Algorithm: string(jose.RS256), Use: "sig"}
+	p.serveJWKS.Store(&jose.JSONWebKeySet{Keys: []jose.JSONWebKey{jwk}})
+	token := sign(t, jose.RS256, rotated, "rotated", p.claims())
+	wantErr(t, v, token, ErrInvalidToken)
+	now = now.Add(time.Minute)
+	mustVerify(t, v, token)
+	if n := p.jwksFetches.Load(); n != 2 {
+		t.Errorf("after the rotation: %d JWKS fetches, want 2", n)
+	}
 }
 
 func TestVerifyJWKSServerError(t *testing.T) {
