@@ -69,6 +69,9 @@ func TestOnboardingToFirstPayment(t *testing.T) {
 	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "", nil); r.Status != http.StatusConflict {
 		t.Fatalf("approval before KYC: %d %s", r.Status, r.Raw)
 	}
+	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/retry", "", nil); r.Status != http.StatusConflict {
+		t.Fatalf("a retry with no Stripe step waiting: %d %s", r.Status, r.Raw)
+	}
 	if err := sb.CompleteOnboarding(acct, stripesandbox.OnboardingComplete); err != nil {
 		t.Fatal(err)
 	}

@@ -155,7 +155,7 @@ func (s *server) getMerchant(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// reviewBody is POST /v1/admin/merchants/{id}/approve and .../reject.
+// reviewBody is POST /v1/admin/merchants/{id}/approve, .../reject and .../retry.
 type reviewBody struct {
 	Reason string `json:"reason"`
 }
@@ -166,6 +166,11 @@ func (s *server) approveMerchant(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) rejectMerchant(w http.ResponseWriter, r *http.Request) error {
 	return s.reviewMerchant(w, r, schemas.DecisionReject)
+}
+
+// retryMerchantStep runs again the Stripe step an onboarding is parked on (its attention).
+func (s *server) retryMerchantStep(w http.ResponseWriter, r *http.Request) error {
+	return s.reviewMerchant(w, r, schemas.DecisionRetry)
 }
 
 // reviewedMerchant answers an approval: the state, and the new secret key, shown here once.

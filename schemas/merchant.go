@@ -115,9 +115,12 @@ type OnboardingState struct {
 	// SecretKeyID names the key issued on approval; its secret is revealed once through
 	// the admin API.
 	SecretKeyID string `json:"secret_key_id,omitempty"`
+	// Attention is set while a Stripe step that its retries could not complete waits for
+	// an operator to retry it or reject the merchant. Events never carry it.
+	Attention *Attention `json:"attention,omitempty"`
 }
 
-// Review decisions.
+// Review decisions; an onboarding waiting for an operator also takes DecisionRetry.
 const (
 	DecisionApprove = "approve"
 	DecisionReject  = "reject"

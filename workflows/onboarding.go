@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -74,7 +75,7 @@ func newOnboarding(ctx workflow.Context, in schemas.OnboardingInput) (*onboardin
 		return nil, fmt.Errorf("register update: %w", err)
 	}
 	if err := workflow.SetUpdateHandler(ctx, schemas.UpdateOnboardingStarted, func(ctx workflow.Context) (schemas.OnboardingState, error) {
-		err := workflow.Await(ctx, func() bool { return o.state.Links > 0 || o.state.Status.Final() })
+		err := workflow.Await(ctx, func() bool { return o.state.Links > 0 || o.state.Status.Final() || o.state.Attention != nil })
 		return o.state, err
 	}); err != nil {
 		return nil, fmt.Errorf("register update: %w", err)
@@ -98,7 +99,7 @@ func newOnboarding(ctx workflow.Context, in schemas.OnboardingInput) (*onboardin
 func (o *onboarding) run(ctx workflow.Context) (schemas.OnboardingState, error) {
 	if o.in.State != nil {
 		o.state = *o.in.State
-	} else if err := o.start(ctx); err != nil {
+	} else if err := o.start(ctx); err != nil && !errors.Is(err, errRejectedWhileParked) {
 		return o.state, err
 	}
 	o.expiry.set(ctx, timeOf(o.state.ExpiresAt))
@@ -131,7 +132,7 @@ func (o *onboarding) run(ctx workflow.Context) (schemas.OnboardingState, error) 
 		default:
 			err = o.remind(ctx)
 		}
-		if err != nil {
+		if err != nil && !errors.Is(err, errRejectedWhileParked) {
 			return o.state, err
 		}
 	}
@@ -152,9 +153,13 @@ func (o *onboarding) start(ctx workflow.Context) error {
 		activities.CreateMerchantRequest{Input: o.in, WorkflowID: o.workflowID}); err != nil {
 		return err
 	}
-	acct, err := activities.ExecCreateConnectAccount(o.stripeContext(ctx), activities.CreateConnectAccountRequest{
-		IdempotencyKey: o.workflowID + "/create_account", MerchantID: o.in.MerchantID, WorkflowID: o.workflowID,
-		Country: o.in.Country, BusinessType: o.in.BusinessType})
+	var acct activities.ConnectAccount
+	err := o.stripeStep(ctx, "create_account", func(ctx workflow.Context) (err error) {
+		acct, err = activities.ExecCreateConnectAccount(ctx, activities.CreateConnectAccountRequest{
+			IdempotencyKey: o.workflowID + "/create_account", MerchantID: o.in.MerchantID, WorkflowID: o.workflowID,
+			Country: o.in.Country, BusinessType: o.in.BusinessType})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("create Connect account: %w", err)
 	}
@@ -164,9 +169,13 @@ func (o *onboarding) start(ctx workflow.Context) error {
 
 // sendLink creates a fresh KYC link (Stripe's expire within minutes) and announces it.
 func (o *onboarding) sendLink(ctx workflow.Context, eventType string) error {
-	link, err := activities.ExecCreateAccountLink(o.stripeContext(ctx), activities.CreateAccountLinkRequest{
-		IdempotencyKey: o.workflowID + "/account_link/" + strconv.Itoa(o.state.Links+1), AccountID: o.state.StripeAccountID,
-		RefreshURL: o.in.Policy.RefreshURL, ReturnURL: o.in.Policy.ReturnURL})
+	var link activities.AccountLink
+	err := o.stripeStep(ctx, "create_account_link", func(ctx workflow.Context) (err error) {
+		link, err = activities.ExecCreateAccountLink(ctx, activities.CreateAccountLinkRequest{
+			IdempotencyKey: o.workflowID + "/account_link/" + strconv.Itoa(o.state.Links+1), AccountID: o.state.StripeAccountID,
+			RefreshURL: o.in.Policy.RefreshURL, ReturnURL: o.in.Policy.ReturnURL})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("create account link: %w", err)
 	}
@@ -183,7 +192,11 @@ func (o *onboarding) applyStripeEvent(ctx workflow.Context, ev schemas.StripeEve
 		return nil
 	}
 	o.seenEvents[ev.EventID] = true
-	acct, err := activities.ExecRetrieveAccount(o.stripeContext(ctx), o.state.StripeAccountID)
+	var acct activities.ConnectAccount
+	err := o.stripeStep(ctx, "retrieve_account", func(ctx workflow.Context) (err error) {
+		acct, err = activities.ExecRetrieveAccount(ctx, o.state.StripeAccountID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("read Connect account: %w", err)
 	}
@@ -224,12 +237,16 @@ func (o *onboarding) validateReview(_ workflow.Context, d schemas.ReviewDecision
 		return temporal.NewNonRetryableApplicationError(msg, schemas.ErrTypeMerchantNotReviewable, nil)
 	}
 	switch {
-	case d.Decision != schemas.DecisionApprove && d.Decision != schemas.DecisionReject:
-		return refuse(fmt.Sprintf("decision must be %q or %q", schemas.DecisionApprove, schemas.DecisionReject))
+	case d.Decision != schemas.DecisionApprove && d.Decision != schemas.DecisionReject && d.Decision != schemas.DecisionRetry:
+		return refuse(fmt.Sprintf("decision must be %q, %q or %q", schemas.DecisionApprove, schemas.DecisionReject, schemas.DecisionRetry))
 	case o.decision != nil || o.applying:
 		return refuse("Another decision on this merchant is being applied.")
 	case o.state.Status.Final():
 		return refuse(fmt.Sprintf("This merchant is %s already.", o.state.Status))
+	case d.Decision == schemas.DecisionRetry && o.state.Attention == nil:
+		return refuse("Nothing to retry: this onboarding is not waiting for an operator.")
+	case d.Decision == schemas.DecisionApprove && o.state.Attention != nil:
+		return refuse("This onboarding waits for an operator on a failed Stripe step: retry it or reject the merchant.")
 	case d.Decision == schemas.DecisionApprove && o.state.Status != schemas.MerchantPendingReview:
 		return refuse("This merchant cannot be approved before Stripe has enabled its charges (KYC incomplete).")
 	case d.Decision == schemas.DecisionReject && d.Reason == "":
@@ -257,7 +274,10 @@ func (o *onboarding) decide(ctx workflow.Context) error {
 		Details: map[string]string{"reason": d.Reason}}); err != nil {
 		return err
 	}
-	if d.Decision == schemas.DecisionReject {
+	switch d.Decision {
+	case schemas.DecisionRetry:
+		return o.change(ctx, "", func(*schemas.OnboardingState) {}) // records the attention cleared
+	case schemas.DecisionReject:
 		return o.change(ctx, schemas.EventMerchantRejected, func(s *schemas.OnboardingState) {
 			s.Status, s.DecidedBy, s.Reason, s.Decided = schemas.MerchantRejected, d.Operator, d.Reason, now.Unix()
 		})
@@ -311,6 +331,45 @@ func (o *onboarding) publish(ctx workflow.Context) error {
 func (o *onboarding) historyFull(ctx workflow.Context) bool {
 	return workflow.GetInfo(ctx).GetCurrentHistoryLength() > o.in.Policy.ContinueAsNewAfter &&
 		o.decision == nil && len(o.stripeEvents) == 0 && workflow.AllHandlersFinished(ctx)
+}
+
+// errRejectedWhileParked unwinds a parked step that an operator answered by rejecting the
+// merchant: the onboarding has ended, which is no failure of the workflow.
+var errRejectedWhileParked = errors.New("merchant rejected while a Stripe step waited for an operator")
+
+// stripeStep runs one Stripe call. A failure its retries could not fix (the retry budget
+// spent, an idempotency error, a request Stripe refuses) parks the onboarding instead of
+// failing the workflow, which would strand a merchant half set up: the state says why
+// (GET /v1/merchants/{id}, the Onboarding query), and an operator retries the step or
+// rejects the merchant (errRejectedWhileParked).
+func (o *onboarding) stripeStep(ctx workflow.Context, step string, call func(workflow.Context) error) error {
+	for {
+		err := call(o.stripeContext(ctx))
+		if err == nil || temporal.IsCanceledError(err) {
+			return err
+		}
+		errType, retriesSpent := classifyCause(err)
+		message := err.Error()
+		if retriesSpent {
+			message = fmt.Sprintf("retried for %s without success; last error: %s", schemas.DefaultStripeRetryBudget, message)
+		}
+		o.logger.Warn("Onboarding needs an operator", "Step", step, "ErrorType", errType, "Error", err)
+		if err := o.change(ctx, "", func(s *schemas.OnboardingState) {
+			s.Attention = &schemas.Attention{Step: step, ErrorType: errType, Message: message, Since: workflow.Now(ctx).Unix()}
+		}); err != nil {
+			return err
+		}
+		if err := workflow.Await(ctx, func() bool { return o.decision != nil }); err != nil {
+			return err
+		}
+		o.state.Attention = nil
+		if err := o.decide(ctx); err != nil {
+			return err
+		}
+		if o.state.Status == schemas.MerchantRejected {
+			return errRejectedWhileParked
+		}
+	}
 }
 
 func (o *onboarding) stripeContext(ctx workflow.Context) workflow.Context {

@@ -33,6 +33,16 @@ type onboardingHarness struct {
 	events    []string
 	audits    []audit.Entry
 	activated int
+	// failures makes the next Stripe calls fail with a non-retryable idempotency error.
+	failures int
+}
+
+func (h *onboardingHarness) stripeFailure() error {
+	if h.failures == 0 {
+		return nil
+	}
+	h.failures--
+	return temporal.NewNonRetryableApplicationError("Keys for idempotent requests can only be used with the same parameters", activities.ErrTypeStripeIdempotency, nil)
 }
 
 func newOnboardingHarness(t *testing.T) *onboardingHarness {
@@ -56,12 +66,15 @@ func newOnboardingHarness(t *testing.T) *onboardingHarness {
 	env.OnActivity(activities.RecordOnboardingName, mock.Anything, mock.Anything).Return(nil).Maybe()
 	env.OnActivity(activities.CreateConnectAccountName, mock.Anything, mock.Anything).Return(
 		func(context.Context, activities.CreateConnectAccountRequest) (activities.ConnectAccount, error) {
-			return h.account, nil
+			return h.account, h.stripeFailure()
 		}).Maybe()
 	env.OnActivity(activities.RetrieveAccountName, mock.Anything, mock.Anything).Return(
 		func(context.Context, string) (activities.ConnectAccount, error) { return h.account, nil }).Maybe()
 	env.OnActivity(activities.CreateAccountLinkName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.CreateAccountLinkRequest) (activities.AccountLink, error) {
+			if err := h.stripeFailure(); err != nil {
+				return activities.AccountLink{}, err
+			}
 			h.links = append(h.links, req)
 			return activities.AccountLink{URL: "https://connect.example/link", ExpiresAt: 1}, nil
 		}).Maybe()
@@ -193,6 +206,75 @@ func TestOnboardingRejected(t *testing.T) {
 	}
 	if h.events[len(h.events)-1] != schemas.EventMerchantRejected {
 		t.Errorf("events %v", h.events)
+	}
+}
+
+// A Stripe step that retries cannot fix parks the onboarding for an operator instead of
+// failing the workflow: the state says why, approval is refused while it waits, and a retry
+// runs the step again (twice here, as it fails once more).
+func TestOnboardingParksUntilAnOperatorRetries(t *testing.T) {
+	h := newOnboardingHarness(t)
+	h.failures = 2 // the Connect account, twice
+	firstPark, secondPark := h.queryAt(t, time.Hour), h.queryAt(t, 3*time.Hour+time.Minute)
+	approve := h.decide(2*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "ops"})
+	retry1 := h.decide(3*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionRetry, Operator: "ops", Reason: "Stripe fixed"})
+	retry2 := h.decide(4*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionRetry, Operator: "ops"})
+	late := h.decide(5*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionRetry, Operator: "ops"})
+	h.ExecuteWorkflow(workflows.OnboardingWorkflow, onboardingInput())
+	final := h.final(t) // expires after 30 days, with no workflow failure on the way
+
+	if a := firstPark.Attention; a == nil || a.Step != "create_account" || a.ErrorType != activities.ErrTypeStripeIdempotency || firstPark.Status != schemas.MerchantOnboarding {
+		t.Errorf("parked state %+v, attention %+v", firstPark, a)
+	}
+	var appErr *temporal.ApplicationError
+	if !errors.As(approve.err, &appErr) || appErr.Type() != schemas.ErrTypeMerchantNotReviewable {
+		t.Errorf("approval while parked: %v", approve.err)
+	}
+	// A retry answers once it is under way (the attention cleared); the step may park again.
+	if retry1.err != nil || retry1.state.Attention != nil || retry2.err != nil {
+		t.Errorf("retries answered %+v %v, %v", retry1.state.Attention, retry1.err, retry2.err)
+	}
+	if a := secondPark.Attention; a == nil || a.Step != "create_account" || firstPark.Attention != nil && a.Since <= firstPark.Attention.Since {
+		t.Errorf("after the first retry: attention %+v; want it parked again", a)
+	}
+	if !errors.As(late.err, &appErr) {
+		t.Errorf("a retry with nothing parked: %v", late.err)
+	}
+	if final.Status != schemas.MerchantExpired || final.Attention != nil || h.events[0] != schemas.EventMerchantOnboardingStarted {
+		t.Errorf("final %+v, events %v", final, h.events)
+	}
+	if len(h.audits) != 2 || h.audits[0].Action != "merchant.retry" || h.audits[0].Details["reason"] != "Stripe fixed" {
+		t.Errorf("audit %+v", h.audits)
+	}
+}
+
+// queryAt returns what the Onboarding query answers at a time, once the workflow has run.
+func (h *onboardingHarness) queryAt(t *testing.T, at time.Duration) *schemas.OnboardingState {
+	st := &schemas.OnboardingState{}
+	h.RegisterDelayedCallback(func() {
+		v, err := h.QueryWorkflow(schemas.QueryOnboarding)
+		if err == nil {
+			err = v.Get(st)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	}, at)
+	return st
+}
+
+// Rejecting a parked onboarding ends it: merchant.rejected, and a workflow that completes.
+func TestOnboardingParkedThenRejected(t *testing.T) {
+	h := newOnboardingHarness(t)
+	h.failures = 1
+	h.decide(time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionReject, Operator: "ops", Reason: "cannot be set up"})
+	h.ExecuteWorkflow(workflows.OnboardingWorkflow, onboardingInput())
+	final := h.final(t)
+	if final.Status != schemas.MerchantRejected || final.Attention != nil || h.activated != 0 {
+		t.Fatalf("final %+v", final)
+	}
+	if diff := cmp.Diff([]string{schemas.EventMerchantRejected}, h.events); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }
 
