@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -452,4 +453,31 @@ func TestOperatorRetriesAParkedPayment(t *testing.T) {
 		t.Fatalf("%d PaymentIntents, want 1", n)
 	}
 	e.recordHistory(t, "operator_retry", schemas.PaymentWorkflowID(e.a.ID, id))
+}
+
+// The retention schedule, triggered, prunes old rows on the real stack and keeps young ones.
+func TestRetentionSchedule(t *testing.T) {
+	e := requireEnv(t)
+	ctx := context.Background()
+	for key, age := range map[string]time.Duration{"retention-old": 40 * 24 * time.Hour, "retention-young": time.Hour} {
+		if _, err := e.pool.Exec(ctx, `INSERT INTO idempotency_records (principal, key, route, request_hash, status, created_at)
+			VALUES ('e2e', $1, 'POST /v1/refunds', 'h', 200, now() - $2::interval)`, key, fmt.Sprintf("%d seconds", int(age.Seconds()))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	handle := e.temporal.ScheduleClient().GetHandle(ctx, schemas.ScheduleRetention)
+	if err := handle.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		rows, _ := e.pool.Query(ctx, `SELECT key FROM idempotency_records WHERE principal = 'e2e' ORDER BY key`)
+		keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		if len(keys) != 1 || keys[0] != "retention-young" {
+			return fmt.Errorf("records left: %v; want the young one only", keys)
+		}
+		return nil
+	})
 }

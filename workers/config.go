@@ -7,7 +7,9 @@ import (
 
 	"github.com/durapay/durapay/internal/objectstore"
 	"github.com/durapay/durapay/internal/process"
+	"github.com/durapay/durapay/internal/retention"
 	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/schemas"
 )
 
 // workerConfig is the worker process's configuration, read from the environment.
@@ -42,6 +44,16 @@ type workerConfig struct {
 	ReconciliationCron string             `env:"RECONCILIATION_CRON, default=45 0 * * *"`
 	S3                 objectstore.Config `env:", prefix=S3_"`
 
+	// Retention: a daily schedule deletes the rows that matter only for a while (see
+	// internal/retention). Notification claims and webhook deliveries are what stops a
+	// replayed event from being sent twice, so they must outlive any replay: the Kafka
+	// topics' retention and the time an operator may take to replay a dead letter.
+	RetentionCron               string        `env:"RETENTION_CRON, default=30 1 * * *"`
+	RetentionIdempotencyRecords time.Duration `env:"RETENTION_IDEMPOTENCY_RECORDS, default=720h"`
+	RetentionStripeEvents       time.Duration `env:"RETENTION_STRIPE_EVENTS, default=2160h"`
+	RetentionNotificationSends  time.Duration `env:"RETENTION_NOTIFICATION_SENDS, default=2160h"`
+	RetentionWebhookDeliveries  time.Duration `env:"RETENTION_WEBHOOK_DELIVERIES, default=2160h"`
+
 	// Webhooks: the SSRF guard's exceptions, extra roots and the HTTP timeout of deliveries.
 	Webhooks webhooks.Config `env:", prefix=WEBHOOK_"`
 
@@ -51,6 +63,15 @@ type workerConfig struct {
 
 	HTTPAddr        string        `env:"WORKER_HTTP_ADDR, default=127.0.0.1:9091"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=30s"`
+}
+
+func (c workerConfig) retentionRules() []schemas.RetentionRule {
+	return []schemas.RetentionRule{
+		{Table: retention.IdempotencyRecords, Keep: c.RetentionIdempotencyRecords},
+		{Table: retention.StripeEvents, Keep: c.RetentionStripeEvents},
+		{Table: retention.NotificationSends, Keep: c.RetentionNotificationSends},
+		{Table: retention.WebhookDeliveries, Keep: c.RetentionWebhookDeliveries},
+	}
 }
 
 func (c workerConfig) validate(known []string) error {
@@ -67,6 +88,11 @@ func (c workerConfig) validate(known []string) error {
 	}
 	if c.StripeBreakerFailureRatio <= 0 || c.StripeBreakerFailureRatio > 1 {
 		return fmt.Errorf("STRIPE_BREAKER_FAILURE_RATIO must be in (0, 1]")
+	}
+	for _, r := range c.retentionRules() {
+		if r.Keep < retention.MinKeep {
+			return fmt.Errorf("the retention of %s is %s; it must be at least %s", r.Table, r.Keep, retention.MinKeep)
+		}
 	}
 	return nil
 }

@@ -72,11 +72,13 @@ func registrations(d deps) []registration {
 		workflows: []named{
 			{schemas.DailyReportWorkflowName, workflows.DailyReportWorkflow},
 			{schemas.ReconciliationWorkflowName, workflows.ReconciliationWorkflow},
+			{schemas.RetentionWorkflowName, workflows.RetentionWorkflow},
 		},
 		activities: []named{
 			{activities.ListReportMerchantsName, d.finance.ListReportMerchants},
 			{activities.WriteDailyReportName, d.finance.WriteDailyReport},
 			{activities.ReconcileName, d.finance.Reconcile},
+			{activities.PruneTableName, d.store.PruneTable},
 			{activities.PublishEventName, d.events.PublishEvent},
 		},
 	}, {

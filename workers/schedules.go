@@ -32,15 +32,16 @@ func schedules(cfg workerConfig) []schedule {
 				Args: []any{schemas.StripeEventsBackfillInput{Lookback: cfg.StripeEventsBackfillLookback, Overlap: 5 * time.Minute}}},
 		})
 	}
-	daily := func(id, cron, workflow string) schedule {
+	daily := func(id, cron, workflow string, arg any) schedule {
 		return schedule{id: id, spec: client.ScheduleSpec{CronExpressions: []string{cron}},
-			action: &client.ScheduleWorkflowAction{Workflow: workflow, TaskQueue: schemas.TaskQueueFinance, Args: []any{schemas.FinanceDayInput{}}}}
+			action: &client.ScheduleWorkflowAction{Workflow: workflow, TaskQueue: schemas.TaskQueueFinance, Args: []any{arg}}}
 	}
 	// Just after midnight UTC, for the day that ended; reconciliation after the reports, once
-	// Stripe's balance transactions of the day have settled in.
+	// Stripe's balance transactions of the day have settled in; retention after both.
 	return append(out,
-		daily(schemas.ScheduleDailyReport, cfg.DailyReportCron, schemas.DailyReportWorkflowName),
-		daily(schemas.ScheduleReconciliation, cfg.ReconciliationCron, schemas.ReconciliationWorkflowName))
+		daily(schemas.ScheduleDailyReport, cfg.DailyReportCron, schemas.DailyReportWorkflowName, schemas.FinanceDayInput{}),
+		daily(schemas.ScheduleReconciliation, cfg.ReconciliationCron, schemas.ReconciliationWorkflowName, schemas.FinanceDayInput{}),
+		daily(schemas.ScheduleRetention, cfg.RetentionCron, schemas.RetentionWorkflowName, schemas.RetentionInput{Rules: cfg.retentionRules()}))
 }
 
 // ensureSchedules creates the schedules of the task queues this process serves, or updates
