@@ -105,7 +105,8 @@ since a flag shows in the process list. Output is a table; --json prints JSON fo
 	f.DurationVar(&a.timeout, "timeout", 30*time.Second, "limit for each HTTP request, a report download included")
 	f.StringVar(&a.progress, "progress", "auto", "progress bars on stderr: auto (a terminal, without --json), always, never")
 
-	root.AddCommand(a.paymentsCommand(), a.reportsCommand(), a.balancesCommand(), a.auditCommand(), a.dlqCommand())
+	root.AddCommand(a.paymentsCommand(), a.reportsCommand(), a.balancesCommand(), a.auditCommand(), a.dlqCommand(),
+		a.notificationsCommand())
 	return root
 }
 

@@ -446,3 +446,48 @@ func TestDeadLetterReplay(t *testing.T) {
 		return nil
 	})
 }
+
+// An operator finds an unconfirmed send with durapay-ctl and resolves it, through the API.
+func TestUnconfirmedSendsAreListedAndResolved(t *testing.T) {
+	t.Parallel()
+	e := requireEnv(t)
+	ctx := context.Background()
+	event := "evt_unconfirmed_" + strings.ToLower(e.a.ID)
+	if _, err := e.pool.Exec(ctx, `INSERT INTO notification_sends (event_id, channel, recipient_hash, merchant_id, event_type, template, status, updated_at)
+		VALUES ($1, 'email', sha256('lost@example.test'), $2, 'payment.succeeded', 'receipt', 'sending', now() - interval '10 minutes')`, event, e.a.ID); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.ctl(t, e.staff.Key, "--json", "notifications", "unconfirmed")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var listed []map[string]any
+	if err := json.Unmarshal([]byte(out), &listed); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var mine map[string]any
+	for _, s := range listed {
+		if s["event"] == event {
+			mine = s
+		}
+	}
+	if mine == nil || mine["template"] != "receipt" {
+		t.Fatalf("unconfirmed sends listed: %s", out)
+	}
+	hash, _ := mine["recipient_hash"].(string)
+	if out, err := e.ctl(t, e.staff.Key, "notifications", "resolve", "--event", event, "--channel", "email", "--recipient", hash,
+		"--as", "sent", "--reason", "SES log: delivered"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := e.ctl(t, e.staff.Key, "notifications", "resolve", "--event", event, "--channel", "email", "--recipient", hash, "--as", "sent"); err == nil {
+		t.Errorf("resolving twice succeeded: %s", out)
+	}
+	var status string
+	if err := e.pool.QueryRow(ctx, `SELECT status FROM notification_sends WHERE event_id = $1`, event).Scan(&status); err != nil || status != "sent" {
+		t.Errorf("status %q %v, want sent", status, err)
+	}
+	var audited int
+	if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'notification.resolve' AND resource = $1`, event).Scan(&audited); err != nil || audited != 1 {
+		t.Errorf("audit entries %d %v, want 1", audited, err)
+	}
+}

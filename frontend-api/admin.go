@@ -55,10 +55,7 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, action string) e
 		return newError(codeParameterInvalid, "reason", "reason must be at most 500 characters.")
 	}
 	who := principalFrom(ctx)
-	decision := schemas.OperatorDecision{Action: action, Operator: who.id(), Reason: body.Reason}
-	if who.Name != "" {
-		decision.Operator += " (" + who.Name + ")"
-	}
+	decision := schemas.OperatorDecision{Action: action, Operator: who.operator(), Reason: body.Reason}
 	id := mux.Vars(r)["id"]
 	return s.idempotently(w, r, fingerprint(action, id, body), func() (int, any, error) {
 		rec, err := s.findPayment(ctx, "", id)

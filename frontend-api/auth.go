@@ -40,6 +40,15 @@ const (
 	kindInvite = "invite"
 )
 
+// operator names a person acting on something, for workflow histories and records that
+// people read: the ID, and the name when there is one.
+func (p principal) operator() string {
+	if p.Name != "" {
+		return p.id() + " (" + p.Name + ")"
+	}
+	return p.id()
+}
+
 // id names the principal in logs, histories, audit and idempotency records.
 func (p principal) id() string {
 	switch {

@@ -281,3 +281,66 @@ func (s *server) setNotificationPreferences(w http.ResponseWriter, r *http.Reque
 	writeJSON(w, http.StatusOK, p)
 	return nil
 }
+
+// listUnconfirmedSends is GET /v1/admin/notifications/unconfirmed: emails and texts claimed
+// but never confirmed sent or refused, open for longer than older_than seconds (default
+// the notifier's grace of 5 minutes), oldest first.
+func (s *server) listUnconfirmedSends(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	olderThan, err := intParam(q, "older_than", int(notify.UnconfirmedGrace.Seconds()), 0, 90*24*3600)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(q, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	sends, err := notify.ListUnconfirmed(r.Context(), s.pool, time.Now().Add(-time.Duration(olderThan)*time.Second), limit)
+	if err != nil {
+		return err
+	}
+	if sends == nil {
+		sends = []notify.Unconfirmed{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": sends})
+	return nil
+}
+
+// resolveSendBody is POST /v1/admin/notifications/unconfirmed/resolve.
+type resolveSendBody struct {
+	Event         string `json:"event"`
+	Channel       string `json:"channel"`
+	RecipientHash string `json:"recipient_hash"`
+	// Outcome is what the operator established: sent, failed or retryable.
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason"`
+}
+
+// resolveUnconfirmedSend records what an operator found out about an unconfirmed send.
+func (s *server) resolveUnconfirmedSend(w http.ResponseWriter, r *http.Request) error {
+	var body resolveSendBody
+	if err := s.decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	switch {
+	case body.Event == "":
+		return newError(codeParameterMissing, "event", "event is required.")
+	case body.Channel != notify.ChannelEmail && body.Channel != notify.ChannelSMS:
+		return newError(codeParameterInvalid, "channel", "channel must be email or sms.")
+	case !slices.Contains([]string{notify.ResolvedSent, notify.ResolvedFailed, notify.ResolvedRetryable}, body.Outcome):
+		return newError(codeParameterInvalid, "outcome", "outcome must be sent (the provider's records show it), failed (it will not be sent) or retryable (the next delivery of the event sends it).")
+	case len(body.Reason) > maxReasonLength:
+		return newError(codeParameterInvalid, "reason", "reason must be at most 500 characters.")
+	}
+	err := notify.Resolve(r.Context(), s.pool, body.Event, body.Channel, body.RecipientHash, body.Outcome, principalFrom(r.Context()).operator())
+	if errors.Is(err, notify.ErrNotUnconfirmed) {
+		return newError(codeResourceMissing, "", "No unconfirmed "+body.Channel+" for that event and recipient: it was never claimed, or is resolved already.")
+	}
+	if err != nil {
+		return err
+	}
+	s.audit(r, "notification.resolve", body.Event, audit.Success, map[string]string{
+		"channel": body.Channel, "recipient_hash": body.RecipientHash, "outcome": body.Outcome, "reason": body.Reason})
+	writeJSON(w, http.StatusOK, map[string]any{"event": body.Event, "channel": body.Channel, "recipient_hash": body.RecipientHash, "status": body.Outcome})
+	return nil
+}

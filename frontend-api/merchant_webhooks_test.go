@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/webhooks"
 )
 
@@ -119,6 +122,53 @@ func TestAnalyticsRanges(t *testing.T) {
 	for _, q := range []string{"?from=2026-01-01&to=2026-03-01", "?from=yesterday", "?currency=zzz", "?from=2026-02-01&to=2026-01-01"} {
 		if r := f.do(t, http.MethodGet, "/v1/analytics/minutes"+q, f.key, "", ""); r.status != http.StatusBadRequest {
 			t.Errorf("%s: %d %s, want 400", q, r.status, r.raw)
+		}
+	}
+}
+
+// An operator lists the sends a notifier left unconfirmed and resolves one; young claims
+// (being sent now) are not listed, and a resolved send cannot be resolved again.
+func TestUnconfirmedSends(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	staffKey, _, err := merchants.IssueStaffKey(ctx, f.srv.pool, "alice", merchants.RoleOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for event, age := range map[string]string{"ev_stuck_" + f.merchant: "1 hour", "ev_now_" + f.merchant: "1 second"} {
+		if _, err := f.srv.pool.Exec(ctx, `INSERT INTO notification_sends (event_id, channel, recipient_hash, merchant_id, event_type, template, status, updated_at)
+			VALUES ($1, 'email', sha256('ada@example.com'), $2, 'payment.succeeded', 'receipt', 'sending', now() - $3::interval)`, event, f.merchant, age); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := f.do(t, http.MethodGet, "/v1/admin/notifications/unconfirmed", staffKey, "", "")
+	var mine []map[string]any
+	for _, d := range list.body["data"].([]any) {
+		if d := d.(map[string]any); d["merchant"] == f.merchant {
+			mine = append(mine, d)
+		}
+	}
+	if list.status != http.StatusOK || len(mine) != 1 || mine[0]["event"] != "ev_stuck_"+f.merchant || mine[0]["template"] != "receipt" {
+		t.Fatalf("list: %d %v", list.status, mine)
+	}
+	if r := f.do(t, http.MethodGet, "/v1/admin/notifications/unconfirmed", f.key, "", ""); r.status != http.StatusForbidden {
+		t.Errorf("a merchant listing: %d", r.status)
+	}
+	body := fmt.Sprintf(`{"event":%q,"channel":"email","recipient_hash":%q,"outcome":"sent","reason":"SES shows it delivered"}`, mine[0]["event"], mine[0]["recipient_hash"])
+	if r := f.do(t, http.MethodPost, "/v1/admin/notifications/unconfirmed/resolve", staffKey, "", body); r.status != http.StatusOK || r.body["status"] != "sent" {
+		t.Fatalf("resolve: %d %s", r.status, r.raw)
+	}
+	if r := f.do(t, http.MethodPost, "/v1/admin/notifications/unconfirmed/resolve", staffKey, "", body); r.errorCode() != codeResourceMissing {
+		t.Errorf("resolve again: %d %s", r.status, r.raw)
+	}
+	var status, note string
+	if err := f.srv.pool.QueryRow(ctx, `SELECT status, error FROM notification_sends WHERE event_id = $1`, mine[0]["event"]).Scan(&status, &note); err != nil || status != "sent" || !strings.Contains(note, "alice") {
+		t.Errorf("stored %q %q %v", status, note, err)
+	}
+	for _, bad := range []string{`{"event":"e","channel":"pigeon","recipient_hash":"00","outcome":"sent"}`, `{"event":"e","channel":"email","recipient_hash":"00","outcome":"resent"}`,
+		`{"channel":"email","outcome":"sent"}`, `{"event":"e","channel":"email","recipient_hash":"zz","outcome":"sent"}`} {
+		if r := f.do(t, http.MethodPost, "/v1/admin/notifications/unconfirmed/resolve", staffKey, "", bad); r.status != http.StatusBadRequest && r.status != http.StatusNotFound {
+			t.Errorf("%s: %d %s", bad, r.status, r.raw)
 		}
 	}
 }

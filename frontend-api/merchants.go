@@ -190,10 +190,7 @@ func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision
 	}
 	id := mux.Vars(r)["id"]
 	who := principalFrom(ctx)
-	d := schemas.ReviewDecision{Decision: decision, Operator: who.id(), Reason: body.Reason}
-	if who.Name != "" {
-		d.Operator += " (" + who.Name + ")"
-	}
+	d := schemas.ReviewDecision{Decision: decision, Operator: who.operator(), Reason: body.Reason}
 	return s.idempotently(w, r, fingerprint(decision, id, body), func() (int, any, error) {
 		if _, err := s.onboardingState(ctx, id); errors.Is(err, pg.ErrNotFound) {
 			return 0, nil, newError(codeResourceMissing, "id", "No such merchant: '"+id+"'")

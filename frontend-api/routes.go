@@ -75,6 +75,8 @@ func (s *server) routeTable() []route {
 		{http.MethodPost, "/v1/admin/merchants/{id}/approve", operator, "", s.approveMerchant},
 		{http.MethodPost, "/v1/admin/merchants/{id}/reject", operator, "", s.rejectMerchant},
 		{http.MethodPost, "/v1/admin/merchants/{id}/retry", operator, "", s.retryMerchantStep},
+		{http.MethodGet, "/v1/admin/notifications/unconfirmed", operator, "", s.listUnconfirmedSends},
+		{http.MethodPost, "/v1/admin/notifications/unconfirmed/resolve", operator, "", s.resolveUnconfirmedSend},
 		{http.MethodPost, "/v1/admin/invites", admin, "", s.createInvite},
 		{http.MethodGet, "/v1/admin/audit", admin, "", s.listAudit},
 		{http.MethodGet, "/v1/finance/payments", finance, "", s.searchPayments},

@@ -102,7 +102,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Email: notify.NewSES(sesCfg, cfg.EmailFrom), SMS: notify.NewSNS(snsCfg, cfg.SMSTopicARN),
 		Temporal: p.Temporal, RetryPolicy: retryPolicy, Log: log, Registerer: reg})
 	figures := analytics.NewStore(p.Pool)
-	reg.MustRegister(figures)
+	reg.MustRegister(figures, notify.NewUnconfirmedCollector(p.Pool))
 
 	consumer := func(group string, topics []string) eventbus.ConsumerConfig {
 		return eventbus.ConsumerConfig{Brokers: cfg.KafkaBrokers, Group: group, Topics: topics, Readers: cfg.Readers,

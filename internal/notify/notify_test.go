@@ -16,6 +16,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 	"github.com/sirupsen/logrus"
@@ -233,6 +234,37 @@ func TestAnUnconfirmedSendIsNeverRepeated(t *testing.T) {
 	_ = json.Unmarshal(m.Value, &ev)
 	if len(f.out.emails) != 0 || f.status(t, ev.ID) != "sending" {
 		t.Fatalf("emails %q, status %q; want nothing resent and the claim left open", f.out.emails, f.status(t, ev.ID))
+	}
+
+	// Past the grace, the gauge counts it and an operator finds it; told it was not sent,
+	// the next delivery of the event sends it, once.
+	gauge := NewUnconfirmedCollector(f.pool)
+	if n := testutil.ToFloat64(gauge); n != 0 {
+		t.Errorf("gauge %v within the grace, want 0", n)
+	}
+	if _, err := f.pool.Exec(ctx, `UPDATE notification_sends SET updated_at = now() - interval '1 hour' WHERE event_id = $1`, ev.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.ToFloat64(gauge); n != 1 {
+		t.Errorf("gauge %v, want 1", n)
+	}
+	open, err := ListUnconfirmed(ctx, f.pool, time.Now().Add(-UnconfirmedGrace), 10)
+	if err != nil || len(open) != 1 || open[0].EventID != ev.ID || open[0].Channel != ChannelEmail {
+		t.Fatalf("unconfirmed %+v %v", open, err)
+	}
+	if err := Resolve(ctx, f.pool, ev.ID, ChannelEmail, open[0].Recipient, ResolvedRetryable, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Resolve(ctx, f.pool, ev.ID, ChannelEmail, open[0].Recipient, ResolvedSent, "ops"); !errors.Is(err, ErrNotUnconfirmed) {
+		t.Errorf("resolving twice: %v", err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := f.n.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(f.out.emails) != 1 || f.status(t, ev.ID) != "sent" || testutil.ToFloat64(gauge) != 0 {
+		t.Errorf("after resolving as retryable: emails %q, status %q", f.out.emails, f.status(t, ev.ID))
 	}
 }
 
