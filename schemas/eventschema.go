@@ -46,6 +46,9 @@ func compileSchemas(fsys fs.FS) (schemaSet, error) {
 		return nil, err
 	}
 	c := jsonschema.NewCompiler()
+	// "format" (a report's day is a date) is an annotation unless asserted: assert it, so
+	// that a contract says what consumers may rely on.
+	c.AssertFormat()
 	for _, f := range files {
 		b, err := fs.ReadFile(fsys, f)
 		if err != nil {
