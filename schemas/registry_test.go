@@ -318,3 +318,21 @@ func jsonPath(v any, keys ...string) any {
 	}
 	return v
 }
+
+// Formats are asserted: a report's day that is not a date is refused.
+func TestFormatsAreAsserted(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(examplesDir, "report.ready.v1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateEvent(raw); err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Replace(raw, []byte(`"day": "2026-01-05"`), []byte(`"day": "yesterday"`), 1)
+	if bytes.Equal(bad, raw) {
+		t.Fatal("the example's day is not where the test expects it")
+	}
+	if err := ValidateEvent(bad); err == nil {
+		t.Error(`a report.ready with day "yesterday" passed its schema`)
+	}
+}
