@@ -57,6 +57,9 @@ func accountEvents(t *testing.T, sb *stripesandbox.Server, typ string) []*stripe
 		if err := json.Unmarshal(ev.Data.Raw, &a); err != nil {
 			t.Fatal(err)
 		}
+		if ev.Account != a.ID {
+			t.Errorf("%s %s names account %q, want the connected account %s", typ, ev.ID, ev.Account, a.ID)
+		}
 		out = append(out, &a)
 	}
 	return out

@@ -15,8 +15,11 @@ import (
 )
 
 type event struct {
-	ID              string       `json:"id"`
-	Object          string       `json:"object"`
+	ID     string `json:"id"`
+	Object string `json:"object"`
+	// Account is the connected account an event happened on (Connect events), as Stripe
+	// sets it on the events it sends to Connect endpoints.
+	Account         string       `json:"account,omitempty"`
 	APIVersion      string       `json:"api_version"`
 	Created         int64        `json:"created"`
 	Data            eventData    `json:"data"`
@@ -40,6 +43,9 @@ type eventRequest struct {
 func (s *Server) emit(req *apiRequest, typ string, obj any) {
 	ev := &event{ID: newID("evt"), Object: "event", APIVersion: APIVersion, Created: req.now.Unix(),
 		Data: eventData{Object: mustJSON(obj)}, Type: typ, PendingWebhooks: 1}
+	if a, ok := obj.(*account); ok {
+		ev.Account = a.ID
+	}
 	if req.r != nil {
 		id, key := req.id, req.r.Header.Get("Idempotency-Key")
 		ev.Request.ID = &id
