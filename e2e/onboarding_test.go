@@ -199,3 +199,42 @@ func (e *stackEnv) expectMerchantEvents(t *testing.T, merchantID string, want ..
 		return nil
 	})
 }
+
+// A Stripe step that cannot succeed by retrying (an idempotency error on the KYC link)
+// parks the onboarding: the answer and the merchant show why, approval is refused, and an
+// operator's retry sends the link. Not parallel: the fault would hit other onboardings.
+func TestOnboardingParksUntilRetried(t *testing.T) {
+	e := requireEnv(t)
+	if err := e.stack.Sandbox.InjectFault(stripesandbox.Fault{Method: "POST", PathPrefix: "/v1/account_links",
+		Mode: stripesandbox.FaultIdempotencyError, Times: 1}); err != nil {
+		t.Fatal(err)
+	}
+	created := e.call(t, &e.staff, "POST", "/v1/merchants", "parked-"+t.Name(), map[string]any{
+		"legal_name": "Parked Ltd", "country": "GB", "contact_email": "ops@parked.example",
+		"contact_phone": "+44 20 7946 0001", "business_type": "company"})
+	attention, _ := created.Body["attention"].(map[string]any)
+	if created.Status != http.StatusCreated || attention["step"] != "create_account_link" || attention["error_type"] != "StripeIdempotencyError" {
+		t.Fatalf("create: %d %s; want it parked on the link", created.Status, created.Raw)
+	}
+	id := created.Body["merchant"].(string)
+	if r := e.call(t, &e.staff, "GET", "/v1/merchants/"+id, "", nil); r.Body["attention"] == nil {
+		t.Errorf("the merchant does not show why it waits: %s", r.Raw)
+	}
+	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "", nil); r.Status != http.StatusConflict {
+		t.Errorf("approval while parked: %d %s", r.Status, r.Raw)
+	}
+	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/retry", "retry-"+id, map[string]any{"reason": "Stripe incident over"}); r.Status != http.StatusOK {
+		t.Fatalf("retry: %d %s", r.Status, r.Raw)
+	}
+	eventually(t, 15*time.Second, func() error {
+		r := e.call(t, &e.staff, "GET", "/v1/merchants/"+id, "", nil)
+		if r.Body["links_issued"] != float64(1) || r.Body["attention"] != nil {
+			return fmt.Errorf("after the retry: %s", r.Raw)
+		}
+		return nil
+	})
+	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/reject", "reject-"+id, map[string]any{"reason": "test over"}); r.Status != http.StatusOK {
+		t.Fatalf("reject: %d %s", r.Status, r.Raw)
+	}
+	e.recordHistory(t, "onboarding_parked_retried", schemas.OnboardingWorkflowID(id))
+}

@@ -345,7 +345,8 @@ var errRejectedWhileParked = errors.New("merchant rejected while a Stripe step w
 func (o *onboarding) stripeStep(ctx workflow.Context, step string, call func(workflow.Context) error) error {
 	for {
 		err := call(o.stripeContext(ctx))
-		if err == nil || temporal.IsCanceledError(err) {
+		if err == nil || temporal.IsCanceledError(err) ||
+			workflow.GetVersion(ctx, changeOnboardingParks, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 			return err
 		}
 		errType, retriesSpent := classifyCause(err)

@@ -18,4 +18,7 @@ package workflows
 // then `make histories` records the new behaviour beside the old histories. A flag is
 // removed only once no open workflow can still take the old branch.
 //
-// No flag exists yet: the histories in testdata were all recorded by the current code.
+// changeOnboardingParks: a Stripe step of an onboarding that its retries cannot complete
+// waits for an operator instead of failing the workflow (2026-11). Only that failure path
+// records the marker, so onboardings that never failed replay as before.
+const changeOnboardingParks = "onboarding-parks-stripe-steps"
