@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/payments"
+	"github.com/durapay/durapay/internal/refunds"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -178,5 +180,39 @@ func TestOperatorDecisions(t *testing.T) {
 	}
 	if r := f.do(t, "GET", "/v1/admin/payments/pay_aaaaaaaaaaaaaaaaaaaaaaaa", staffKey, "", ""); r.status != 404 {
 		t.Fatalf("missing payment: %d", r.status)
+	}
+}
+
+// A refund request retried after its workflow has ended and its saved answer was pruned
+// gets the refund from Postgres, never a second one; the same key with another body is
+// refused, and a key whose refund was never recorded says to use a new one.
+func TestRefundRetriedAfterItsRecordWasPruned(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t) // its workflows answer every refund create with errWorkflowClosed
+	ctx := context.Background()
+	id := schemas.PaymentID(f.merchant, "pruned")
+	p := schemas.Payment{ID: id, Object: "payment", Merchant: f.merchant, Amount: 2000, Currency: "usd",
+		Status: schemas.PaymentSucceeded, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_visa",
+		Metadata: map[string]string{}, AmountCaptured: 2000, StripePaymentIntentID: "pi_1", Created: 1_700_000_000}
+	if _, err := payments.Save(ctx, f.srv.pool, payments.Record{Payment: p, IdempotencyKey: "pruned", RequestHash: "h",
+		WorkflowID: schemas.PaymentWorkflowID(f.merchant, id), Version: 1, UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	refundID := schemas.RefundID(f.merchant, "refund-once")
+	if _, err := refunds.Reserve(ctx, f.srv.pool, refunds.Record{
+		Refund:         schemas.Refund{ID: refundID, Merchant: f.merchant, Payment: id, Amount: 500, Currency: "usd", Metadata: map[string]string{}, Created: 1_700_000_100},
+		IdempotencyKey: "refund-once", RequestHash: fingerprint("refund", id, int64(500), "", map[string]string(nil)),
+		WorkflowID: schemas.RefundWorkflowID(f.merchant, refundID)}); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"payment":"` + id + `","amount":500}`
+	if r := f.do(t, http.MethodPost, "/v1/refunds", f.key, "refund-once", body); r.status != http.StatusOK || r.body["id"] != refundID {
+		t.Fatalf("retry after pruning: %d %s; want the refund", r.status, r.raw)
+	}
+	if r := f.do(t, http.MethodPost, "/v1/refunds", f.key, "refund-once", `{"payment":"`+id+`","amount":700}`); r.errorCode() != codeIdempotencyKeyReused {
+		t.Errorf("same key, other amount: %d %s", r.status, r.raw)
+	}
+	if r := f.do(t, http.MethodPost, "/v1/refunds", f.key, "never-recorded", body); r.errorCode() != codeIdempotencyKeyUnavailable {
+		t.Errorf("a key without a refund: %d %s", r.status, r.raw)
 	}
 }

@@ -103,6 +103,8 @@ func (s *server) createRefund(w http.ResponseWriter, r *http.Request) error {
 				fmt.Sprintf("The refund exceeds what remains refundable of the payment (%d of %d).", rec.AmountCaptured-rec.AmountRefunded, rec.AmountCaptured))
 		case errors.As(err, &appErr) && appErr.Type() == schemas.ErrTypeIdempotencyKeyReused:
 			return 0, nil, reusedKey()
+		case errors.Is(err, errWorkflowClosed):
+			return s.refundOfClosedWorkflow(ctx, merchantID, in)
 		case waitCtx.Err() != nil && ctx.Err() == nil:
 			// Stripe is slow: the refund carries on, and the client reads it by its ID.
 			return http.StatusAccepted, schemas.Refund{ID: in.RefundID, Object: schemas.ObjectRefund, Merchant: merchantID,
@@ -112,6 +114,24 @@ func (s *server) createRefund(w http.ResponseWriter, r *http.Request) error {
 		return 0, nil, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
 			message: "The refund service is temporarily unavailable. Retry with the same Idempotency-Key."}
 	})
+}
+
+// refundOfClosedWorkflow answers a create whose refund workflow has ended and whose saved
+// answer is gone (idempotency records are pruned after RETENTION_IDEMPOTENCY_RECORDS): the
+// refund stays in Postgres under the ID its key derives, so a retry still gets it, and can
+// never make a second refund.
+func (s *server) refundOfClosedWorkflow(ctx context.Context, merchantID string, in schemas.RefundInput) (int, any, error) {
+	rec, err := refunds.Get(ctx, s.pool, merchantID, in.RefundID)
+	switch {
+	case errors.Is(err, pg.ErrNotFound):
+		return 0, nil, newError(codeIdempotencyKeyUnavailable, "",
+			"A refund with this Idempotency-Key was refused or stopped before it was recorded. Use a new Idempotency-Key.")
+	case err != nil:
+		return 0, nil, err
+	case rec.RequestHash != in.RequestHash:
+		return 0, nil, reusedKey()
+	}
+	return http.StatusOK, rec.Refund, nil
 }
 
 func notCaptured(message string) error { return newError(codePaymentNotCaptured, "payment", message) }
