@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/activity"
@@ -16,8 +17,8 @@ import (
 const ReconcileName = "finance.Reconcile"
 
 // Reconcile compares the ledger's movements through Stripe on day (YYYY-MM-DD, UTC) with
-// Stripe's balance transactions of the same day, records the mismatches, and returns the
-// ones no earlier run found (to publish).
+// Stripe's balance transactions of the same day, records the mismatches, books Stripe's
+// fees on the day's charges, and returns the mismatches no earlier run found (to publish).
 func (f *Finance) Reconcile(ctx context.Context, day string) (schemas.ReconciliationResult, error) {
 	from, err := reports.ParseDay(day)
 	if err != nil {
@@ -52,7 +53,11 @@ func (f *Finance) Reconcile(ctx context.Context, day string) (schemas.Reconcilia
 	if err != nil {
 		return schemas.ReconciliationResult{}, err
 	}
-	res := schemas.ReconciliationResult{Day: day, StripeCount: len(atStripe), LedgerCount: len(book)}
+	booked, err := reconcile.BookStripeFees(ctx, f.pool, atStripe, book)
+	if err != nil {
+		return schemas.ReconciliationResult{}, err
+	}
+	res := schemas.ReconciliationResult{Day: day, StripeCount: len(atStripe), LedgerCount: len(book), StripeFeesBooked: booked}
 	for _, m := range fresh {
 		res.New = append(res.New, schemas.ReconciliationMismatch(m))
 	}
@@ -70,7 +75,8 @@ func (f *Finance) stripeItems(ctx context.Context, params *stripe.BalanceTransac
 		if t.Source == nil {
 			continue
 		}
-		items = append(items, reconcile.Item{Source: t.Source.ID, Type: string(t.Type), Amount: t.Amount, Currency: string(t.Currency)})
+		items = append(items, reconcile.Item{Source: t.Source.ID, Type: string(t.Type), Amount: t.Amount, Currency: string(t.Currency),
+			Fee: t.Fee, Created: time.Unix(t.Created, 0)})
 		activity.RecordHeartbeat(ctx, len(items))
 	}
 	if err := it.Err(); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/schemas"
 )
@@ -238,6 +239,45 @@ func TestFinanceAgreesToTheCent(t *testing.T) {
 		}
 		if ms := data[0].(map[string]any)["mismatches"].([]any); len(ms) != 0 {
 			t.Fatalf("ledger and Stripe disagree: %v", ms)
+		}
+
+		// Stripe's fee on each charge is booked, once, as its balance transaction states it
+		// (the sandbox charges 2.9 % + 0.30), on the platform's accounts only.
+		wantFees := map[string]int64{p1: stripesandbox.StripeFee(5000, "usd"), p2: stripesandbox.StripeFee(2500, "usd"), p3: stripesandbox.StripeFee(1234, "eur")}
+		rows, err := e.pool.Query(ctx, `SELECT t.payment_id, p.amount FROM ledger_transactions t
+			JOIN ledger_postings p ON p.transaction_id = t.id JOIN ledger_accounts a ON a.id = p.account_id
+			WHERE t.kind = 'stripe_fee' AND t.merchant_id = $1 AND a.kind = 'stripe_fees' AND a.owner = 'platform'`, m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotFees := map[string]int64{}
+		for rows.Next() {
+			var payment string
+			var fee int64
+			if err := rows.Scan(&payment, &fee); err != nil {
+				t.Fatal(err)
+			}
+			gotFees[payment] += fee
+		}
+		if rows.Close(); fmt.Sprint(gotFees) != fmt.Sprint(wantFees) || res.StripeFeesBooked < len(wantFees) {
+			t.Errorf("Stripe fees booked %v (run booked %d), want %v", gotFees, res.StripeFeesBooked, wantFees)
+		}
+		var again schemas.ReconciliationResult
+		e.runFinance(t, schemas.ReconciliationWorkflowName, day, &again)
+		if again.StripeFeesBooked != 0 {
+			t.Errorf("a re-run booked %d fees again", again.StripeFeesBooked)
+		}
+		// The merchant's figures do not change: Stripe's fee is the platform's cost.
+		b := e.call(t, &finance, "GET", "/v1/finance/balances?merchant="+m.ID+"&currency=usd", "", nil)
+		if d, _ := b.Body["data"].([]any); b.Body["ledger_balanced"] != true || len(d) != 1 || d[0].(map[string]any)["net"] != float64(want["usd"].net) {
+			t.Errorf("balances after booking Stripe's fees: %s", b.Raw)
+		}
+		var report schemas.DailyReportResult
+		e.runFinance(t, schemas.DailyReportWorkflowName, day, &report)
+		for _, r := range report.Reports {
+			if r.Merchant == m.ID && r.Rows != 9 {
+				t.Errorf("the report now has %d rows, want the same 9", r.Rows)
+			}
 		}
 	})
 }

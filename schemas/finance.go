@@ -64,4 +64,6 @@ type ReconciliationResult struct {
 	StripeCount int
 	LedgerCount int
 	New         []ReconciliationMismatch
+	// StripeFeesBooked counts the charges whose Stripe fee this run posted to the ledger.
+	StripeFeesBooked int
 }

@@ -37,6 +37,9 @@ const (
 	Refunds AccountKind = "refunds"
 	// PlatformFees is Durapay's fee income. Revenue: it grows with credits.
 	PlatformFees AccountKind = "platform_fees"
+	// StripeFees is what Stripe charges the platform for processing. An expense: it grows
+	// with debits.
+	StripeFees AccountKind = "stripe_fees"
 )
 
 // Transaction kinds.
@@ -45,6 +48,7 @@ const (
 	KindFee            = "payment_fee"
 	KindRefund         = "refund"
 	KindRefundReversal = "refund_reversal"
+	KindStripeFee      = "stripe_fee"
 )
 
 // PlatformOwner owns the accounts that are Durapay's own rather than a merchant's.
@@ -127,6 +131,22 @@ func Refund(refundID, paymentID, merchantID, stripeRefundID string, amount money
 		Postings: []Posting{
 			{Account: Account{Owner: merchantID, Kind: Refunds, Currency: amount.Currency}, Amount: amount.Minor},
 			{Account: Account{Owner: PlatformOwner, Kind: StripeClearing, Currency: amount.Currency}, Amount: -amount.Minor},
+		},
+	}
+}
+
+// StripeFee records Stripe's processing fee on a charge, as Stripe's balance transaction
+// states it (reconciliation books it): the platform's expense grows (debit) and Stripe holds
+// that much less for it (credit clearing), so that clearing follows Stripe's net balance.
+// It names the charge's merchant and payment, but the postings are the platform's alone:
+// the merchant's balance and reports do not change.
+func StripeFee(chargeID, paymentID, merchantID string, fee money.Amount, at time.Time) Transaction {
+	return Transaction{
+		ID: TransactionID(chargeID, "stripe_fee"), Kind: KindStripeFee, MerchantID: merchantID, PaymentID: paymentID,
+		ExternalRef: chargeID, Created: at,
+		Postings: []Posting{
+			{Account: Account{Owner: PlatformOwner, Kind: StripeFees, Currency: fee.Currency}, Amount: fee.Minor},
+			{Account: Account{Owner: PlatformOwner, Kind: StripeClearing, Currency: fee.Currency}, Amount: -fee.Minor},
 		},
 	}
 }

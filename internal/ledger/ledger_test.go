@@ -128,3 +128,39 @@ func TestDatabaseGuardsTheLedger(t *testing.T) {
 		t.Error("an unbalanced transaction was committed")
 	}
 }
+
+// Stripe's fee moves money between the platform's own accounts only: clearing follows
+// Stripe's net, and the merchant's balance stays what it was.
+func TestStripeFeeIsThePlatformsCost(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	seed(t, pool, "mer_sf", "pay_sf")
+	usd := func(minor int64) money.Amount { return money.Amount{Minor: minor, Currency: "usd"} }
+	at := time.Now()
+	for _, txn := range []ledger.Transaction{
+		ledger.Capture("pay_sf", "mer_sf", "ch_sf", usd(5000), at),
+		ledger.StripeFee("ch_sf", "pay_sf", "mer_sf", usd(175), at),
+	} {
+		if _, err := post(t, pool, txn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if posted, err := post(t, pool, ledger.StripeFee("ch_sf", "pay_sf", "mer_sf", usd(175), at)); posted || err != nil {
+		t.Errorf("booking the fee again: posted %v, %v", posted, err)
+	}
+	if _, err := post(t, pool, ledger.StripeFee("ch_sf", "pay_sf", "mer_sf", usd(176), at)); !errors.Is(err, ledger.ErrConflict) {
+		t.Errorf("another fee for the same charge: %v, want ErrConflict", err)
+	}
+	sums, err := ledger.Summaries(context.Background(), pool, ledger.SummaryFilter{Merchant: "mer_sf"})
+	if err != nil || len(sums) != 1 || sums[0].Net != 5000 || sums[0].Captured != 5000 {
+		t.Fatalf("merchant summary %+v %v; want the capture untouched by Stripe's fee", sums, err)
+	}
+	var clearing, fees int64
+	if err := pool.QueryRow(context.Background(), `SELECT
+		coalesce(sum(p.amount) FILTER (WHERE a.kind = 'stripe_clearing'), 0), coalesce(sum(p.amount) FILTER (WHERE a.kind = 'stripe_fees'), 0)
+		FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.owner = 'platform'`).Scan(&clearing, &fees); err != nil {
+		t.Fatal(err)
+	}
+	if clearing != 5000-175 || fees != 175 {
+		t.Errorf("platform: clearing %d, Stripe fees %d; want 4825 and 175", clearing, fees)
+	}
+}

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/durapay/durapay/internal/ledger"
+	"github.com/durapay/durapay/internal/money"
 	"github.com/durapay/durapay/internal/pg"
 )
 
@@ -26,7 +28,12 @@ type Item struct {
 	Type     string `json:"type"`   // charge, refund, refund_failure (Stripe's balance transaction types)
 	Amount   int64  `json:"amount"` // minor units, positive into Stripe's balance
 	Currency string `json:"currency"`
+	// Stripe's side: its fee on the movement, and when it was made.
+	Fee     int64     `json:"fee,omitempty"`
+	Created time.Time `json:"created,omitzero"`
+	// The ledger's side: whose movement it is.
 	Merchant string `json:"merchant,omitempty"`
+	Payment  string `json:"payment,omitempty"`
 }
 
 func (i Item) key() string { return i.Type + " " + i.Source }
@@ -107,7 +114,7 @@ var stripeType = map[string]string{
 // ledgerItemsQuery reads, per mirrored transaction, the amount that moved through Stripe:
 // the transaction's posting to the platform's Stripe clearing account.
 const ledgerItemsQuery = `
-	SELECT t.kind, t.external_ref, p.amount, p.currency, t.merchant_id
+	SELECT t.kind, t.external_ref, p.amount, p.currency, t.merchant_id, coalesce(t.payment_id, '')
 	  FROM ledger_transactions t
 	  JOIN ledger_postings p ON p.transaction_id = t.id
 	  JOIN ledger_accounts a ON a.id = p.account_id AND a.owner = 'platform' AND a.kind = 'stripe_clearing'
@@ -144,10 +151,51 @@ func ledgerItems(ctx context.Context, q pg.Querier, query string, args ...any) (
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Item, error) {
 		var i Item
 		var kind string
-		err := row.Scan(&kind, &i.Source, &i.Amount, &i.Currency, &i.Merchant)
+		err := row.Scan(&kind, &i.Source, &i.Amount, &i.Currency, &i.Merchant, &i.Payment)
 		i.Type = stripeType[kind]
 		return i, err
 	})
+}
+
+// BookStripeFees posts into the ledger Stripe's fee on each charge in stripe (a day's
+// balance transactions), once: a re-run finds them posted. book is the ledger's side of the
+// same day, which names each charge's merchant and payment. A charge the ledger does not
+// know is a mismatch already; its fee is booked by a run after the ledger has it.
+func BookStripeFees(ctx context.Context, pool *pgxpool.Pool, stripe, book []Item) (booked int, err error) {
+	inBook := make(map[string]Item, len(book))
+	for _, b := range book {
+		inBook[b.key()] = b
+	}
+	for _, s := range stripe {
+		if s.Type != "charge" || s.Fee == 0 {
+			continue
+		}
+		b, found := inBook[s.key()]
+		if !found {
+			if b, found, err = LedgerItem(ctx, pool, s); err != nil {
+				return booked, err
+			}
+			if !found {
+				continue
+			}
+		}
+		currency, err := money.ParseCurrency(s.Currency)
+		if err != nil {
+			return booked, fmt.Errorf("the fee on %s: %w", s.Source, err)
+		}
+		fee := ledger.StripeFee(s.Source, b.Payment, b.Merchant, money.Amount{Minor: s.Fee, Currency: currency}, s.Created)
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			posted, err := ledger.Post(ctx, tx, fee)
+			if posted {
+				booked++
+			}
+			return err
+		})
+		if err != nil {
+			return booked, fmt.Errorf("book Stripe's fee on %s: %w", s.Source, err)
+		}
+	}
+	return booked, nil
 }
 
 // Record saves a day's run and its mismatches, and returns the mismatches not recorded

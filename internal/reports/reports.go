@@ -74,8 +74,13 @@ func Build(ctx context.Context, q pg.Querier, merchant string, day time.Time) (R
 	_ = w.Write(Header)
 	type total struct{ gross, fee, net int64 }
 	totals := map[money.Currency]*total{}
+	rows := 0
 	for _, t := range txns {
 		gross, fee, currency := merchantSide(t, merchant)
+		if currency == "" {
+			continue // no posting of the merchant's: the platform's own (Stripe's fee on the charge)
+		}
+		rows++
 		if totals[currency] == nil {
 			totals[currency] = &total{}
 		}
@@ -99,7 +104,7 @@ func Build(ctx context.Context, q pg.Querier, merchant string, day time.Time) (R
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	d := day.Format(DayLayout)
-	return Report{Merchant: merchant, Day: d, Key: ObjectKey(merchant, d), CSV: buf.Bytes(), SHA256: hex.EncodeToString(sum[:]), Rows: len(txns)}, nil
+	return Report{Merchant: merchant, Day: d, Key: ObjectKey(merchant, d), CSV: buf.Bytes(), SHA256: hex.EncodeToString(sum[:]), Rows: rows}, nil
 }
 
 // merchantSide reads a transaction from the merchant's side: the gross it moved (captures
