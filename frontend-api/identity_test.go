@@ -100,6 +100,13 @@ func TestRateLimits(t *testing.T) {
 	if limited.status != 429 || limited.errorCode() != codeRateLimited || retryAfter < 1 {
 		t.Fatalf("over the read limit: %d %s Retry-After %q", limited.status, limited.raw, limited.header.Get("Retry-After"))
 	}
+	// While it is over, the penalty box answers before routing: the same answer, named.
+	boxed := f.do(t, "GET", read, f.key, "", "")
+	body, _ := boxed.body["error"].(map[string]any)
+	if boxed.status != 429 || boxed.errorCode() != codeRateLimited || boxed.header.Get("RateLimit-Limit") != "3" ||
+		boxed.header.Get("Request-Id") == "" || body["request_id"] != boxed.header.Get("Request-Id") {
+		t.Fatalf("penalized read: %d %v %s", boxed.status, boxed.header, boxed.raw)
+	}
 	// Writes have their own budget: the reads spent theirs only.
 	if r := f.do(t, "POST", "/v1/payments", f.key, "after-reads", visa); r.status != 201 {
 		t.Fatalf("a payment after the reads: %d %s", r.status, r.raw)

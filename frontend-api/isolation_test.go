@@ -22,7 +22,7 @@ import (
 // runs it in a step of its own (DURAPAY_ISOLATION=1).
 //
 // A p99 on a shared 2-core VM is noisy, so the measurement is built to be steady: several
-// quiet merchants pool their samples (about 1,600 per condition, so a p99 rests on 16 slow
+// quiet merchants pool their samples (about 3,200 per condition, so a p99 rests on 32 slow
 // requests, not 3), and the conditions alternate every two seconds so that drift on the
 // machine hits all of them alike.
 func TestRateLimitIsolation(t *testing.T) {
@@ -32,7 +32,7 @@ func TestRateLimitIsolation(t *testing.T) {
 	f := newFixture(t)
 	const (
 		limit   = 50 // reads per second per key
-		quiet   = 4  // merchants sending at half their limit, whose latency is measured
+		quiet   = 8  // merchants sending at half their limit, whose latency is measured
 		workers = 10 // the flooder's senders, each at its limit: ten times the limit
 		phase   = 2 * time.Second
 		cycles  = 8
@@ -82,30 +82,35 @@ func TestRateLimitIsolation(t *testing.T) {
 	var limited atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	flooder, floodKey := newMerchant("Flooder")
-	floodID := schemas.PaymentID(flooder, "flood")
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Spread over time, as requests from many connections would be.
-			time.Sleep(time.Duration(w) * time.Second / limit / workers)
-			tick := time.NewTicker(time.Second / limit)
+	// every calls do each period, from offset on, until stop is closed.
+	every := func(offset, period time.Duration, do func()) {
+		wg.Go(func() {
+			time.Sleep(offset)
+			tick := time.NewTicker(period)
 			defer tick.Stop()
 			for {
 				select {
 				case <-stop:
 					return
 				case <-tick.C:
-					if m := mode.Load(); m == idle || (m != flooding && w > 0) {
-						continue
-					}
-					if _, status := get(floodKey, floodID); status == http.StatusTooManyRequests {
-						limited.Add(1)
-					}
+					do()
 				}
 			}
-		}()
+		})
+	}
+
+	flooder, floodKey := newMerchant("Flooder")
+	floodID := schemas.PaymentID(flooder, "flood")
+	for w := range workers {
+		// Spread over time, as requests from many connections would be.
+		every(time.Duration(w)*time.Second/limit/workers, time.Second/limit, func() {
+			if m := mode.Load(); m == idle || (m != flooding && w > 0) {
+				return
+			}
+			if _, status := get(floodKey, floodID); status == http.StatusTooManyRequests {
+				limited.Add(1)
+			}
+		})
 	}
 
 	// Each quiet merchant reads at half its limit and files each latency under the mode it
@@ -117,29 +122,15 @@ func TestRateLimitIsolation(t *testing.T) {
 			id, key = newMerchant(fmt.Sprintf("Quiet %d", q))
 		}
 		payment := schemas.PaymentID(id, "quiet")
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(time.Duration(q) * 2 * time.Second / limit / quiet)
-			tick := time.NewTicker(2 * time.Second / limit)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-					before := mode.Load()
-					lat, status := get(key, payment)
-					if status != http.StatusNotFound {
-						t.Errorf("a quiet merchant got %d", status)
-						return
-					}
-					if before != warmup && mode.Load() == before {
-						samples[q][before] = append(samples[q][before], lat)
-					}
-				}
+		every(time.Duration(q)*2*time.Second/limit/quiet, 2*time.Second/limit, func() {
+			before := mode.Load()
+			lat, status := get(key, payment)
+			if status != http.StatusNotFound {
+				t.Errorf("a quiet merchant got %d", status)
+			} else if before != warmup && mode.Load() == before {
+				samples[q][before] = append(samples[q][before], lat)
 			}
-		}()
+		})
 	}
 
 	time.Sleep(time.Second)

@@ -47,21 +47,26 @@ func merchantFrom(ctx context.Context) string { return principalFrom(ctx).Mercha
 
 var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
-// withRequestID names the request (the client's X-Request-Id when well-formed), returns the
-// name in Request-Id, and gives the request a logger tagged with it.
+// withRequestID names the request (see requestID), returns the name in Request-Id, and
+// gives the request a logger tagged with it.
 func (s *server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if !clientRequestID.MatchString(id) {
-			b := make([]byte, 12)
-			_, _ = rand.Read(b)
-			id = "req_" + hex.EncodeToString(b)
-		}
+		id := requestID(r)
 		w.Header().Set("Request-Id", id)
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		ctx = context.WithValue(ctx, loggerKey, s.log.WithField("request_id", id))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// requestID is the client's X-Request-Id when well-formed, or a new random one.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); clientRequestID.MatchString(id) {
+		return id
+	}
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "req_" + hex.EncodeToString(b)
 }
 
 // statusRecorder remembers the status a handler wrote.
@@ -112,9 +117,6 @@ func (s *server) observe(next http.Handler) http.Handler {
 			rec.status = http.StatusOK
 		}
 		s.metrics.requestDuration.WithLabelValues(info.route, r.Method, strconv.Itoa(rec.status)).Observe(elapsed.Seconds())
-		if info.quiet {
-			return
-		}
 		loggerFrom(r.Context()).WithFields(logrus.Fields{
 			"method": r.Method, "route": info.route, "status": rec.status, "bytes": rec.bytes,
 			"duration_ms": float64(elapsed.Microseconds()) / 1000, "principal": info.principal, "remote": r.RemoteAddr,
@@ -127,8 +129,6 @@ type requestInfoKey struct{}
 type requestInfo struct {
 	route     string
 	principal string
-	// quiet skips the access log: a flood's refusals are counted, not logged one by one.
-	quiet bool
 }
 
 func infoFrom(ctx context.Context) *requestInfo {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"net/http"
@@ -44,8 +43,8 @@ func (s *server) rateLimit(rt route, next http.Handler) http.Handler {
 		h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
 		h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(res.ResetAfter.Seconds()))))
 		if res.Allowed == 0 {
-			s.penalties.Store(penaltyKey(r, class), penalty{until: time.Now().Add(res.RetryAfter), rate: limit.Rate})
-			s.refuse(w, r, class, limit.Rate, res.RetryAfter)
+			s.penalties.Store(penaltyKeyOf(r.Header.Get("Authorization"), class), penalty{until: time.Now().Add(res.RetryAfter), rate: limit.Rate})
+			s.refuse(w, requestIDFrom(r.Context()), class, limit.Rate, res.RetryAfter)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -58,43 +57,56 @@ type penalty struct {
 	rate  int
 }
 
-// penaltyBox turns away a credential that is over its limit before anything else runs (no
-// authentication, no Redis): a flood then costs this replica as little as a request can,
-// so that it does not slow the other merchants down. The limiter in Redis stays the truth;
-// this only remembers its last refusal until the time it named.
-func (s *server) penaltyBox(rt route, next http.Handler) http.Handler {
-	class := routeClass(rt)
+// penaltyBox turns away a credential that is over its limit before anything else runs: no
+// routing, no authentication, no Redis, no access log (the refusal that put it here was
+// logged; the rest of the flood is counted in durapay_http_rate_limited_total). A flood
+// then costs this replica as little as a request can, so that it does not slow the other
+// merchants down. The limiter in Redis stays the truth; this only remembers its last
+// refusal until the time it named.
+func (s *server) penaltyBox(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p, ok := s.penalties.Load(penaltyKey(r, class)); ok {
-			if p := p.(penalty); time.Now().Before(p.until) {
-				// The refusal that put the credential here was logged; the rest of the flood
-				// is counted (durapay_http_rate_limited_total).
-				infoFrom(r.Context()).quiet = true
-				s.refuse(w, r, class, p.rate, time.Until(p.until))
-				return
+		if auth := r.Header.Get("Authorization"); auth != "" {
+			class := methodClass(r.Method)
+			if p, ok := s.penalties.Load(penaltyKeyOf(auth, class)); ok {
+				if p := p.(penalty); time.Now().Before(p.until) {
+					id := requestID(r)
+					w.Header().Set("Request-Id", id)
+					s.refuse(w, id, class, p.rate, time.Until(p.until))
+					return
+				}
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// penaltyKey names a credential (whatever the Authorization header holds) and a class,
-// without keeping the credential itself in memory.
-func penaltyKey(r *http.Request, class string) string {
-	h := sha256.Sum256([]byte(r.Header.Get("Authorization")))
-	return class + ":" + hex.EncodeToString(h[:12])
+// penaltyKey names a credential (whatever the Authorization header holds, hashed: the
+// credential itself is not kept in memory) and a class.
+type penaltyKey struct {
+	class string
+	sum   [16]byte
 }
 
-func routeClass(rt route) string {
-	if rt.method == http.MethodGet {
+func penaltyKeyOf(authorization, class string) penaltyKey {
+	k := penaltyKey{class: class}
+	h := sha256.Sum256([]byte(authorization))
+	copy(k.sum[:], h[:])
+	return k
+}
+
+func routeClass(rt route) string { return methodClass(rt.method) }
+
+// methodClass is a request's rate-limit class: reads and writes have separate budgets.
+func methodClass(method string) string {
+	if method == http.MethodGet {
 		return "read"
 	}
 	return "write"
 }
 
 // refuse answers 429. It is the hot path of a flood, so it writes a fixed body rather than
-// going through the error table and its log line (the access log has the request).
-func (s *server) refuse(w http.ResponseWriter, r *http.Request, class string, rate int, retryAfter time.Duration) {
+// going through the error table and its log line.
+func (s *server) refuse(w http.ResponseWriter, requestID, class string, rate int, retryAfter time.Duration) {
 	s.metrics.rateLimited.WithLabelValues(class).Inc()
 	h := w.Header()
 	h.Set("RateLimit-Limit", strconv.Itoa(rate))
@@ -102,5 +114,5 @@ func (s *server) refuse(w http.ResponseWriter, r *http.Request, class string, ra
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusTooManyRequests)
 	fmt.Fprintf(w, `{"error":{"type":"rate_limit_error","code":%q,"message":"Too many %s requests: the limit is %d per second for this API key.","request_id":%q}}`+"\n",
-		codeRateLimited, class, rate, requestIDFrom(r.Context()))
+		codeRateLimited, class, rate, requestID)
 }

@@ -89,8 +89,9 @@ func (s *server) routeTable() []route {
 	}
 }
 
-// routes builds the HTTP handler: request ID, access log and metrics, panic recovery, then
-// the router, which authenticates per route.
+// routes builds the HTTP handler: the penalty box (credentials over their rate limit),
+// request ID, access log and metrics, panic recovery, then the router, which authenticates
+// and rate-limits per route.
 func (s *server) routes() http.Handler {
 	r := mux.NewRouter()
 	r.NotFoundHandler = s.handle(func(http.ResponseWriter, *http.Request) error {
@@ -107,12 +108,12 @@ func (s *server) routes() http.Handler {
 		var h http.Handler = s.handle(rt.handler)
 		if rt.access != public && rt.access != signed {
 			// Authentication first (the limit is per key), then the limit; a credential over
-			// its limit is turned away before either.
-			h = s.penaltyBox(rt, s.authenticate(rt, s.rateLimit(rt, h)))
+			// its limit was turned away before either (penaltyBox).
+			h = s.authenticate(rt, s.rateLimit(rt, h))
 		}
 		r.Handle(rt.path, h).Methods(rt.method)
 	}
-	return s.withRequestID(s.observe(s.recoverPanics(r)))
+	return s.penaltyBox(s.withRequestID(s.observe(s.recoverPanics(r))))
 }
 
 // handle adapts a handler that returns an error; the error is answered in one place.
