@@ -167,6 +167,11 @@ func StartSNS(ctx context.Context, binDir, dir string, port int) (url string, st
 	if _, err := os.Stat(path); err != nil {
 		return "", nil, fmt.Errorf("goaws is not at %s (run `make tools`): %w", path, err)
 	}
+	// goaws runs in dir and is given its config by path: a relative dir (make dev's
+	// .devstate) would be looked up from inside itself.
+	if dir, err = filepath.Abs(dir); err != nil {
+		return "", nil, fmt.Errorf("goaws directory: %w", err)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", nil, fmt.Errorf("goaws directory: %w", err)
 	}

@@ -110,7 +110,13 @@ func TestSNSEmulatorDeliversTopicMessagesToItsQueue(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	binDir := emulatorBinDir(t, func(d string) string { return filepath.Join(d, "goaws") }, "goaws")
-	url, stop, err := StartSNS(ctx, binDir, t.TempDir(), 0)
+	// A relative state directory, as make dev's .devstate is (removed after the test).
+	stateDir, err := os.MkdirTemp(".", ".goaws-state-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(stateDir) })
+	url, stop, err := StartSNS(ctx, binDir, stateDir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
