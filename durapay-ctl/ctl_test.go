@@ -18,6 +18,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/durapay/durapay/internal/eventbus"
 )
 
 const (
@@ -547,5 +550,18 @@ func TestHelp(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("help lacks %s:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// Letters older than the claims' retention (or of unknown age) are refused for replay.
+func TestReplayRefusesOldLetters(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	letters := []eventbus.DeadLetter{
+		{Offset: 1, FailedAt: now.Add(-time.Hour).Format(time.RFC3339)},
+		{Offset: 2, FailedAt: now.Add(-100 * 24 * time.Hour).Format(time.RFC3339)},
+		{Offset: 3, FailedAt: ""},
+	}
+	if got := tooOld(letters, defaultReplayMaxAge, now); fmt.Sprint(got) != "[2 3]" {
+		t.Errorf("too old: %v, want [2 3]", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,11 +14,30 @@ import (
 // maxDeadLetters bounds one listing or replay.
 const maxDeadLetters = 1000
 
+// defaultReplayMaxAge keeps replays inside the workers' default RETENTION_NOTIFICATION_SENDS
+// (90 days), less a day: the claims that stop a replayed event from being emailed or
+// delivered twice are pruned after it.
+const defaultReplayMaxAge = 89 * 24 * time.Hour
+
+// tooOld lists the letters dead-lettered longer than maxAge before now (or at an unknown
+// time): replaying them could send again what their claims, pruned since, had recorded.
+func tooOld(letters []eventbus.DeadLetter, maxAge time.Duration, now time.Time) []int64 {
+	var offsets []int64
+	for _, d := range letters {
+		at, err := time.Parse(time.RFC3339, d.FailedAt)
+		if err != nil || now.Sub(at) > maxAge {
+			offsets = append(offsets, d.Offset)
+		}
+	}
+	return offsets
+}
+
 // dlqCommand reads the dead-letter topic straight from Kafka (an operator's command: it
 // needs KAFKA_BROKERS, not an API key) and replays letters to the consumer that gave up.
 func (a *app) dlqCommand() *cobra.Command {
 	var from int64
 	var limit int
+	var maxAge time.Duration
 	brokers := func() ([]string, error) {
 		v := a.getenv("KAFKA_BROKERS")
 		if v == "" {
@@ -66,13 +86,19 @@ func (a *app) dlqCommand() *cobra.Command {
 		Short: "Put dead letters from --from on back on their topics, for the consumer that gave up",
 		Long: `replay republishes each dead letter to the topic it came from, marked for the consumer group
 that dead-lettered it: the other groups pass it by. Consumers are idempotent, so replaying
-a letter twice acts once. Fix the cause first: a letter that fails again is dead-lettered
-again, with the new reason.`,
+a letter twice acts once, as long as the consumers still hold their claims: letters older
+than --max-age are refused. Fix the cause first: a letter that fails again is
+dead-lettered again, with the new reason.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, letters, err := read(cmd)
 			if err != nil {
 				return err
+			}
+			if old := tooOld(letters, maxAge, time.Now()); maxAge > 0 && len(old) > 0 {
+				return usagef("the letters at offsets %v were dead-lettered more than %s ago (or at an unknown time): "+
+					"the claims that keep a replay from sending twice may be gone. Replay around them (--from, --limit), "+
+					"or pass --max-age 0 if you accept that risk", old, maxAge)
 			}
 			w := eventbus.NewWriter(b)
 			defer w.Close()
@@ -90,6 +116,7 @@ again, with the new reason.`,
 		c.Flags().Int64Var(&from, "from", 0, "first offset in the dead-letter topic")
 		c.Flags().IntVar(&limit, "limit", 100, "at most this many letters")
 	}
+	replay.Flags().DurationVar(&maxAge, "max-age", defaultReplayMaxAge, "refuse letters dead-lettered longer ago than this (0: no limit)")
 	cmd.AddCommand(list, replay)
 	return cmd
 }
