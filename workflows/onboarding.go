@@ -154,7 +154,8 @@ func (o *onboarding) start(ctx workflow.Context) error {
 		return err
 	}
 	var acct activities.ConnectAccount
-	err := o.stripeStep(ctx, "create_account", func(ctx workflow.Context) (err error) {
+	// The same key on an operator's retry: a new one could open a second Connect account.
+	err := o.stripeStep(ctx, "create_account", func(ctx workflow.Context, _ int) (err error) {
 		acct, err = activities.ExecCreateConnectAccount(ctx, activities.CreateConnectAccountRequest{
 			IdempotencyKey: o.workflowID + "/create_account", MerchantID: o.in.MerchantID, WorkflowID: o.workflowID,
 			Country: o.in.Country, BusinessType: o.in.BusinessType})
@@ -170,9 +171,14 @@ func (o *onboarding) start(ctx workflow.Context) error {
 // sendLink creates a fresh KYC link (Stripe's expire within minutes) and announces it.
 func (o *onboarding) sendLink(ctx workflow.Context, eventType string) error {
 	var link activities.AccountLink
-	err := o.stripeStep(ctx, "create_account_link", func(ctx workflow.Context) (err error) {
+	// A link is cheap and expires within minutes: an operator's retry takes a fresh key.
+	err := o.stripeStep(ctx, "create_account_link", func(ctx workflow.Context, retries int) (err error) {
+		key := o.workflowID + "/account_link/" + strconv.Itoa(o.state.Links+1)
+		if retries > 0 {
+			key += "/retry/" + strconv.Itoa(retries)
+		}
 		link, err = activities.ExecCreateAccountLink(ctx, activities.CreateAccountLinkRequest{
-			IdempotencyKey: o.workflowID + "/account_link/" + strconv.Itoa(o.state.Links+1), AccountID: o.state.StripeAccountID,
+			IdempotencyKey: key, AccountID: o.state.StripeAccountID,
 			RefreshURL: o.in.Policy.RefreshURL, ReturnURL: o.in.Policy.ReturnURL})
 		return err
 	})
@@ -193,7 +199,7 @@ func (o *onboarding) applyStripeEvent(ctx workflow.Context, ev schemas.StripeEve
 	}
 	o.seenEvents[ev.EventID] = true
 	var acct activities.ConnectAccount
-	err := o.stripeStep(ctx, "retrieve_account", func(ctx workflow.Context) (err error) {
+	err := o.stripeStep(ctx, "retrieve_account", func(ctx workflow.Context, _ int) (err error) {
 		acct, err = activities.ExecRetrieveAccount(ctx, o.state.StripeAccountID)
 		return err
 	})
@@ -342,9 +348,13 @@ var errRejectedWhileParked = errors.New("merchant rejected while a Stripe step w
 // failing the workflow, which would strand a merchant half set up: the state says why
 // (GET /v1/merchants/{id}, the Onboarding query), and an operator retries the step or
 // rejects the merchant (errRejectedWhileParked).
-func (o *onboarding) stripeStep(ctx workflow.Context, step string, call func(workflow.Context) error) error {
-	for {
-		err := call(o.stripeContext(ctx))
+//
+// call gets the number of operator retries so far, for the steps that can safely take a
+// fresh idempotency key on a retry (an idempotency error repeats under the same key for
+// Stripe's 24 hours).
+func (o *onboarding) stripeStep(ctx workflow.Context, step string, call func(ctx workflow.Context, retries int) error) error {
+	for retries := 0; ; retries++ {
+		err := call(o.stripeContext(ctx), retries)
 		if err == nil || temporal.IsCanceledError(err) ||
 			workflow.GetVersion(ctx, changeOnboardingParks, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 			return err

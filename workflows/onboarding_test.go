@@ -33,8 +33,9 @@ type onboardingHarness struct {
 	events    []string
 	audits    []audit.Entry
 	activated int
-	// failures makes the next Stripe calls fail with a non-retryable idempotency error.
-	failures int
+	// failures makes the next Stripe calls fail with a non-retryable idempotency error;
+	// linkFailures the next account links only.
+	failures, linkFailures int
 }
 
 func (h *onboardingHarness) stripeFailure() error {
@@ -74,6 +75,10 @@ func newOnboardingHarness(t *testing.T) *onboardingHarness {
 		func(_ context.Context, req activities.CreateAccountLinkRequest) (activities.AccountLink, error) {
 			if err := h.stripeFailure(); err != nil {
 				return activities.AccountLink{}, err
+			}
+			if h.linkFailures > 0 {
+				h.linkFailures--
+				return activities.AccountLink{}, temporal.NewNonRetryableApplicationError("same key, other parameters", activities.ErrTypeStripeIdempotency, nil)
 			}
 			h.links = append(h.links, req)
 			return activities.AccountLink{URL: "https://connect.example/link", ExpiresAt: 1}, nil
@@ -261,6 +266,21 @@ func (h *onboardingHarness) queryAt(t *testing.T, at time.Duration) *schemas.Onb
 		}
 	}, at)
 	return st
+}
+
+// An operator's retry of a KYC link takes a fresh idempotency key: under the old one Stripe
+// would repeat its idempotency error for a day.
+func TestOnboardingLinkRetryTakesAFreshKey(t *testing.T) {
+	h := newOnboardingHarness(t)
+	h.linkFailures = 1
+	h.decide(time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionRetry, Operator: "ops"})
+	h.decide(2*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionReject, Operator: "ops", Reason: "test over"})
+	h.ExecuteWorkflow(workflows.OnboardingWorkflow, onboardingInput())
+	h.final(t)
+	want := schemas.OnboardingWorkflowID(onboardingMerchant) + "/account_link/1/retry/1"
+	if len(h.links) != 1 || h.links[0].IdempotencyKey != want {
+		t.Errorf("links %+v, want one, with key %s", h.links, want)
+	}
 }
 
 // Rejecting a parked onboarding ends it: merchant.rejected, and a workflow that completes.
