@@ -143,7 +143,7 @@ func countEvent(figures *analytics.Store) eventbus.Handler {
 		if err := json.Unmarshal(m.Value, &ev); err != nil {
 			return eventbus.Permanent(err)
 		}
-		_, err := figures.Apply(ctx, groupAnalytics, ev)
+		_, err := figures.Apply(ctx, groupAnalytics, ev, m.Time)
 		if errors.Is(err, analytics.ErrBadEvent) {
 			return eventbus.Permanent(err)
 		}

@@ -78,8 +78,10 @@ type delta struct {
 
 // Apply counts ev for consumer. applied is false when ev was already counted (a redelivery)
 // and when its type is not counted at all; neither writes anything. An event that cannot be
-// counted returns an error wrapping ErrBadEvent, and writes nothing either.
-func (s *Store) Apply(ctx context.Context, consumer string, ev schemas.Event) (applied bool, err error) {
+// counted returns an error wrapping ErrBadEvent, and writes nothing either. published is
+// when the event reached Kafka (its message's timestamp, to the millisecond), from which
+// the lag gauge measures; zero falls back on the event's own time (whole seconds).
+func (s *Store) Apply(ctx context.Context, consumer string, ev schemas.Event, published time.Time) (applied bool, err error) {
 	if consumer == "" {
 		return false, errors.New("analytics: apply: consumer name is empty")
 	}
@@ -121,7 +123,10 @@ func (s *Store) Apply(ctx context.Context, consumer string, ev schemas.Event) (a
 		return false, fmt.Errorf("analytics: apply %s: %w", ev.Type, err)
 	}
 	if applied {
-		s.metrics.observe(d, time.Since(time.Unix(ev.Created, 0)))
+		if published.IsZero() {
+			published = time.Unix(ev.Created, 0)
+		}
+		s.metrics.observe(d, time.Since(published))
 	}
 	return applied, nil
 }

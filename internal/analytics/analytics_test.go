@@ -60,7 +60,7 @@ func refundEvent(t *testing.T, r schemas.Refund, at time.Time) schemas.Event {
 
 func apply(t *testing.T, s *analytics.Store, ev schemas.Event, want bool) {
 	t.Helper()
-	applied, err := s.Apply(context.Background(), consumer, ev)
+	applied, err := s.Apply(context.Background(), consumer, ev, time.Time{})
 	if err != nil {
 		t.Fatalf("apply %s %s: %v", ev.Type, ev.ID, err)
 	}
@@ -177,7 +177,7 @@ func TestConcurrentDeliveriesCountOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := s.Apply(context.Background(), consumer, ev)
+			ok, err := s.Apply(context.Background(), consumer, ev, time.Time{})
 			if err != nil {
 				t.Error(err)
 			}
@@ -315,7 +315,7 @@ func TestBadEventsWriteNothing(t *testing.T) {
 		{"no time", func() schemas.Event { ev := good(); ev.Created = 0; return ev }()},
 		{"unknown schema version", func() schemas.Event { ev := good(); ev.SchemaVersion = 2; return ev }()},
 	} {
-		applied, err := s.Apply(context.Background(), consumer, tc.ev)
+		applied, err := s.Apply(context.Background(), consumer, tc.ev, time.Time{})
 		if !errors.Is(err, analytics.ErrBadEvent) || applied {
 			t.Errorf("%s: applied %v, %v; want ErrBadEvent", tc.name, applied, err)
 		}
@@ -379,7 +379,7 @@ func TestMetricsMoveOnlyForAppliedEvents(t *testing.T) {
 	}
 	bad := failed
 	bad.ID, bad.Data = "evt_bad", []byte(`{`)
-	if _, err := s.Apply(context.Background(), consumer, bad); !errors.Is(err, analytics.ErrBadEvent) {
+	if _, err := s.Apply(context.Background(), consumer, bad, time.Time{}); !errors.Is(err, analytics.ErrBadEvent) {
 		t.Fatalf("bad event: %v", err)
 	}
 	check("after redeliveries")
@@ -389,6 +389,14 @@ func TestMetricsMoveOnlyForAppliedEvents(t *testing.T) {
 	apply(t, s, late, true)
 	if lag := metricValues(t, reg)["durapay_analytics_lag_seconds"]; lag < 3600 || lag > 3610 {
 		t.Errorf("lag %v seconds after an hour-old event", lag)
+	}
+	// With the Kafka message's timestamp, the lag counts from publication, in milliseconds.
+	published := paymentEvent(t, schemas.EventPaymentFailed, schemas.Payment{ID: "pay_5", Amount: 500, Currency: "usd"}, now)
+	if _, err := s.Apply(context.Background(), consumer, published, time.Now().Add(-1500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if lag := metricValues(t, reg)["durapay_analytics_lag_seconds"]; lag < 1.5 || lag > 60 {
+		t.Errorf("lag %v seconds after an event published 1.5 s ago", lag)
 	}
 }
 

@@ -46,9 +46,9 @@ func newMetrics() *metrics {
 		}, []string{"currency"}),
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "durapay_analytics_lag_seconds",
-			Help: "Seconds between the last applied event's time and its application " +
-				"(whole-second event times make it accurate to a second). It holds still while " +
-				"nothing is applied: watch the consumer group's lag too.",
+			Help: "Seconds between the last applied event's publication to Kafka (its message " +
+				"timestamp, in milliseconds) and its application. It holds still while nothing " +
+				"is applied: watch the consumer group's lag too.",
 		}),
 	}
 }
