@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -245,16 +246,28 @@ func (c *client) get(ctx context.Context, path string, q url.Values, out any) er
 	}
 }
 
-// getOnce makes one call. A non-negative wait says the call may succeed if made again then:
-// the API was overloaded or restarting (429, 502, 503, 504), as a long export will meet.
-func (c *client) getOnce(ctx context.Context, u string, out any) (wait time.Duration, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// newRequest is a request to the API, with the key and a JSON body when there is one.
+func (c *client) newRequest(ctx context.Context, method, u string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	req.SetBasicAuth(c.key, "")
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// getOnce makes one call. A non-negative wait says the call may succeed if made again then:
+// the API was overloaded or restarting (429, 502, 503, 504), as a long export will meet.
+func (c *client) getOnce(ctx context.Context, u string, out any) (wait time.Duration, err error) {
+	req, err := c.newRequest(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return -1, err
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return -1, err

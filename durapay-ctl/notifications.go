@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,13 +43,10 @@ func (c *client) ResolveSend(ctx context.Context, s unconfirmedSend, outcome, re
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.JoinPath("/v1/admin/notifications/unconfirmed/resolve").String(), bytes.NewReader(body))
+	req, err := c.newRequest(ctx, http.MethodPost, c.base.JoinPath("/v1/admin/notifications/unconfirmed/resolve").String(), body)
 	if err != nil {
 		return err
 	}
-	req.SetBasicAuth(c.key, "")
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", userAgent)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
