@@ -44,7 +44,11 @@ type keySet struct {
 	refetchEvery time.Duration
 	retryAfter   time.Duration
 
-	mu        sync.Mutex // held during a fetch, so one goes out at a time
+	// fetching is held during a fetch, so that one goes out at a time; mu guards the
+	// fields below only briefly, so that tokens signed with a held key never wait for a
+	// fetch (during an IdP outage, one can take the HTTP client's whole timeout).
+	fetching  sync.Mutex
+	mu        sync.Mutex
 	keys      []jose.JSONWebKey
 	fetchedAt time.Time // of the last attempt
 	fetchErr  error     // its failure, or nil
@@ -95,25 +99,38 @@ func verifyWith(jws *jose.JSONWebSignature, keys []jose.JSONWebKey) ([]byte, boo
 // refresh fetches the JWKS unless the last attempt is recent enough to stand,
 // and returns the keys, or the fetch's error.
 func (k *keySet) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
+	k.fetching.Lock()
+	defer k.fetching.Unlock()
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	if !k.fetchedAt.IsZero() {
-		wait := k.refetchEvery
-		if k.fetchErr != nil {
-			wait = k.retryAfter
-		}
-		if k.now().Sub(k.fetchedAt) < wait {
-			return k.keys, k.fetchErr
-		}
+	keys, stands := k.keys, k.lastAttemptStands()
+	fetchErr := k.fetchErr
+	k.mu.Unlock()
+	if stands {
+		return keys, fetchErr
 	}
 	// One client giving up must not count as the IdP failing for everyone
 	// (the HTTP client's timeout still bounds the fetch).
-	keys, err := k.fetch(context.WithoutCancel(ctx))
+	fetched, err := k.fetch(context.WithoutCancel(ctx))
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.fetchedAt, k.fetchErr = k.now(), err
 	if err == nil {
-		k.keys = keys
+		k.keys = fetched
 	}
 	return k.keys, err
+}
+
+// lastAttemptStands reports whether the last fetch is recent enough not to fetch again:
+// a success for refetchEvery, a failure for retryAfter. The caller holds mu.
+func (k *keySet) lastAttemptStands() bool {
+	if k.fetchedAt.IsZero() {
+		return false
+	}
+	wait := k.refetchEvery
+	if k.fetchErr != nil {
+		wait = k.retryAfter
+	}
+	return k.now().Sub(k.fetchedAt) < wait
 }
 
 func (k *keySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {

@@ -42,6 +42,7 @@ type provider struct {
 	failJWKS      atomic.Bool
 	jwksFetches   atomic.Int32
 	serveJWKS     atomic.Pointer[jose.JSONWebKeySet] // instead of mockoidc's, when set
+	holdJWKS      atomic.Pointer[chan struct{}]      // JWKS requests wait for it to close, when set
 }
 
 // startProvider starts mockoidc on addr ("" for any free port). Every
@@ -65,6 +66,9 @@ func startProvider(t *testing.T, addr string) *provider {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == mockoidc.JWKSEndpoint {
 				p.jwksFetches.Add(1)
+				if hold := p.holdJWKS.Load(); hold != nil {
+					<-*hold
+				}
 			}
 			if (r.URL.Path == mockoidc.DiscoveryEndpoint && p.failDiscovery.Load()) ||
 				(r.URL.Path == mockoidc.JWKSEndpoint && p.failJWKS.Load()) {
@@ -478,6 +482,39 @@ func TestVerifyRefetchIsRateLimited(t *testing.T) {
 	mustVerify(t, v, token)
 	if n := p.jwksFetches.Load(); n != 2 {
 		t.Errorf("after the rotation: %d JWKS fetches, want 2", n)
+	}
+}
+
+// A fetch that hangs (an IdP in trouble) holds up only the tokens that need it: one
+// signed with a key already held verifies meanwhile.
+func TestVerifyDoesNotWaitForAHangingFetch(t *testing.T) {
+	p := startProvider(t, "")
+	v := newTestVerifier(p.Issuer())
+	valid := p.sign(t, p.claims())
+	mustVerify(t, v, valid)
+	hold := make(chan struct{})
+	p.holdJWKS.Store(&hold)
+	unknown := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(context.Background(), sign(t, jose.RS256, foreignKey(t), "not-in-the-jwks", p.claims()))
+		unknown <- err
+	}()
+	for p.jwksFetches.Load() < 2 {
+		time.Sleep(time.Millisecond) // until the unknown kid's fetch is under way
+	}
+	done := make(chan error, 1)
+	go func() { _, err := v.Verify(context.Background(), valid); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("valid token during the fetch: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("a token signed with a held key waited for the JWKS fetch")
+	}
+	close(hold)
+	if err := <-unknown; !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("unknown kid after the fetch: %v", err)
 	}
 }
 
