@@ -53,7 +53,7 @@ func (f *Finance) Reconcile(ctx context.Context, day string) (schemas.Reconcilia
 	if err != nil {
 		return schemas.ReconciliationResult{}, err
 	}
-	booked, err := reconcile.BookStripeFees(ctx, f.pool, atStripe, book)
+	booked, err := reconcile.BookStripeFees(ctx, f.pool, atStripe, book, func(done int) { activity.RecordHeartbeat(ctx, done) })
 	if err != nil {
 		return schemas.ReconciliationResult{}, err
 	}

@@ -160,13 +160,15 @@ func ledgerItems(ctx context.Context, q pg.Querier, query string, args ...any) (
 // BookStripeFees posts into the ledger Stripe's fee on each charge in stripe (a day's
 // balance transactions), once: a re-run finds them posted. book is the ledger's side of the
 // same day, which names each charge's merchant and payment. A charge the ledger does not
-// know is a mismatch already; its fee is booked by a run after the ledger has it.
-func BookStripeFees(ctx context.Context, pool *pgxpool.Pool, stripe, book []Item) (booked int, err error) {
+// know is a mismatch already; its fee is booked by a run after the ledger has it. progress
+// is called after each charge with the count so far (an activity heartbeats there).
+func BookStripeFees(ctx context.Context, pool *pgxpool.Pool, stripe, book []Item, progress func(done int)) (booked int, err error) {
 	inBook := make(map[string]Item, len(book))
 	for _, b := range book {
 		inBook[b.key()] = b
 	}
-	for _, s := range stripe {
+	for i, s := range stripe {
+		progress(i)
 		if s.Type != "charge" || s.Fee == 0 {
 			continue
 		}
