@@ -64,8 +64,8 @@ type payment struct {
 	statusSince time.Time
 	// answerable is set once the state the create update answers with is recorded.
 	answerable bool
-	// firstUpdateID is the create update that started the payment; later ones are replays.
-	firstUpdateID string
+	// create answers the create update and its retries.
+	create createUpdate
 	// unpublished holds events of recorded changes, in order, until Kafka has them.
 	unpublished []schemas.Event
 	// chargeID is the PaymentIntent's latest charge, which the ledger's capture names.
@@ -109,6 +109,7 @@ func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error)
 	}
 	p := &payment{
 		in:         in,
+		create:     createUpdate{requestHash: in.RequestHash},
 		policy:     withDefaults(in.Policy),
 		workflowID: info.WorkflowExecution.ID,
 		logger:     log.With(workflow.GetLogger(ctx), "PaymentID", in.PaymentID, "MerchantID", in.MerchantID),

@@ -13,27 +13,18 @@ import (
 // so a refused request leaves no trace in the history; accepted capture and cancel requests
 // are queued and run one at a time by the main loop, which owns every call to Stripe.
 
-// validateCreate rejects a create whose request differs from the one that started the
-// payment: the client reused an Idempotency-Key.
 func (p *payment) validateCreate(_ workflow.Context, req schemas.CreatePaymentRequest) error {
-	if req.RequestHash != p.in.RequestHash {
-		return temporal.NewNonRetryableApplicationError(
-			"this Idempotency-Key was already used with a different request", schemas.ErrTypeIdempotencyKeyReused, nil)
-	}
-	return nil
+	return p.create.validate(req.RequestHash)
 }
 
 // answerCreate answers every create update, the first and its retries, once the payment's
 // first outcome is recorded.
 func (p *payment) answerCreate(ctx workflow.Context, _ schemas.CreatePaymentRequest) (schemas.CreatePaymentResult, error) {
-	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
-	if p.firstUpdateID == "" {
-		p.firstUpdateID = updateID
-	}
-	if err := workflow.Await(ctx, func() bool { return p.answerable }); err != nil {
+	replayed, err := p.create.await(ctx, func() bool { return p.answerable })
+	if err != nil {
 		return schemas.CreatePaymentResult{}, err
 	}
-	return schemas.CreatePaymentResult{Payment: p.state, Replayed: updateID != p.firstUpdateID}, nil
+	return schemas.CreatePaymentResult{Payment: p.state, Replayed: replayed}, nil
 }
 
 func (p *payment) validateCapture(_ workflow.Context, req schemas.CaptureRequest) error {

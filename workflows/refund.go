@@ -50,10 +50,10 @@ type refund struct {
 	paymentIntentID string
 	version         int64
 	// refusal is why the refund was refused before it existed; answered to the create.
-	refusal       error
-	answerable    bool
-	firstUpdateID string
-	unpublished   []schemas.Event
+	refusal     error
+	answerable  bool
+	create      createUpdate
+	unpublished []schemas.Event
 
 	stripeEvents []schemas.StripeEventSignal
 	seenEvents   map[string]bool
@@ -62,6 +62,7 @@ type refund struct {
 func newRefund(ctx workflow.Context, in schemas.RefundInput) (*refund, error) {
 	r := &refund{
 		in:         in,
+		create:     createUpdate{requestHash: in.RequestHash},
 		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		logger:     log.With(workflow.GetLogger(ctx), "RefundID", in.RefundID, "PaymentID", in.PaymentID, "MerchantID", in.MerchantID),
 		seenEvents: map[string]bool{},
@@ -84,22 +85,15 @@ func newRefund(ctx workflow.Context, in schemas.RefundInput) (*refund, error) {
 }
 
 func (r *refund) validateCreate(_ workflow.Context, req schemas.CreateRefundRequest) error {
-	if req.RequestHash != r.in.RequestHash {
-		return temporal.NewNonRetryableApplicationError(
-			"this Idempotency-Key was already used with a different request", schemas.ErrTypeIdempotencyKeyReused, nil)
-	}
-	return nil
+	return r.create.validate(req.RequestHash)
 }
 
 func (r *refund) answerCreate(ctx workflow.Context, _ schemas.CreateRefundRequest) (schemas.CreateRefundResult, error) {
-	updateID := workflow.GetCurrentUpdateInfo(ctx).ID
-	if r.firstUpdateID == "" {
-		r.firstUpdateID = updateID
-	}
-	if err := workflow.Await(ctx, func() bool { return r.answerable }); err != nil {
+	replayed, err := r.create.await(ctx, func() bool { return r.answerable })
+	if err != nil {
 		return schemas.CreateRefundResult{}, err
 	}
-	return schemas.CreateRefundResult{Refund: r.state, Replayed: updateID != r.firstUpdateID}, r.refusal
+	return schemas.CreateRefundResult{Refund: r.state, Replayed: replayed}, r.refusal
 }
 
 func (r *refund) run(ctx workflow.Context) (schemas.Refund, error) {
