@@ -70,14 +70,7 @@ func (s *Server) controlRoutes(m *http.ServeMux) {
 		_ = challengePage.Execute(w, r.PathValue("pi"))
 	})
 	m.HandleFunc("POST /_sandbox/authenticate/{pi}", func(w http.ResponseWriter, r *http.Request) {
-		result := r.FormValue("result")
-		if result == "" {
-			var body struct {
-				Result string `json:"result"`
-			}
-			_ = json.NewDecoder(r.Body).Decode(&body)
-			result = body.Result
-		}
+		result := resultParam(r)
 		if result != "succeed" && result != "fail" {
 			controlError(w, errString(`result must be "succeed" or "fail"`))
 			return
@@ -104,14 +97,7 @@ func (s *Server) controlRoutes(m *http.ServeMux) {
 	})
 	m.HandleFunc("POST /_sandbox/connect/onboard/{account}", func(w http.ResponseWriter, r *http.Request) {
 		acct := r.PathValue("account")
-		result := r.FormValue("result")
-		if result == "" {
-			var body struct {
-				Result string `json:"result"`
-			}
-			_ = json.NewDecoder(r.Body).Decode(&body)
-			result = body.Result
-		}
+		result := resultParam(r)
 		returnURL := ""
 		if link := r.FormValue("link"); link != "" {
 			var err error
@@ -166,3 +152,16 @@ var onboardingPage = template.Must(template.New("onboarding").Parse(`<!doctype h
 </form>
 {{if .ReturnURL}}<p>Afterwards you return to <code>{{.ReturnURL}}</code>.</p>{{end}}
 `))
+
+// resultParam is the result a control request asks for, from a form (the sandbox's pages)
+// or a JSON body (tests and curl).
+func resultParam(r *http.Request) string {
+	if result := r.FormValue("result"); result != "" {
+		return result
+	}
+	var body struct {
+		Result string `json:"result"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	return body.Result
+}
