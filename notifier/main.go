@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/segmentio/kafka-go"
-	"github.com/sirupsen/logrus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/durapay/durapay/internal/analytics"
@@ -58,9 +57,6 @@ type notifierConfig struct {
 	// MaxWait bounds a fetch's wait for more data (the analytics' freshness depends on it).
 	MaxWait        time.Duration `env:"NOTIFIER_MAX_WAIT, default=200ms"`
 	SessionTimeout time.Duration `env:"NOTIFIER_SESSION_TIMEOUT, default=10s"`
-	// InboxRetention keeps the analytics inbox (event IDs already counted) longer than
-	// Kafka keeps messages, so no redelivery can count twice.
-	InboxRetention time.Duration `env:"ANALYTICS_INBOX_RETENTION, default=336h"`
 
 	HTTPAddr string `env:"NOTIFIER_HTTP_ADDR, default=127.0.0.1:9093"`
 }
@@ -117,7 +113,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	g.Go(func() error {
 		return eventbus.Consume(gctx, consumer(groupAnalytics, []string{schemas.TopicPayments}), countEvent(figures))
 	})
-	g.Go(func() error { pruneInbox(gctx, figures, cfg.InboxRetention, log); return nil })
 	g.Go(func() error {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("health and metrics server: %w", err)
@@ -148,24 +143,6 @@ func countEvent(figures *analytics.Store) eventbus.Handler {
 			return eventbus.Permanent(err)
 		}
 		return err
-	}
-}
-
-// pruneInbox forgets, hourly, the counted event IDs older than Kafka could redeliver.
-func pruneInbox(ctx context.Context, figures *analytics.Store, retention time.Duration, log *logrus.Entry) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		if n, err := figures.Prune(ctx, groupAnalytics, time.Now().Add(-retention)); err != nil && ctx.Err() == nil {
-			log.WithError(err).Warn("pruning the analytics inbox failed; next try in an hour")
-		} else if n > 0 {
-			log.WithField("rows", n).Info("pruned the analytics inbox")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
 	}
 }
 

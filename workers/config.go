@@ -53,6 +53,9 @@ type workerConfig struct {
 	RetentionStripeEvents       time.Duration `env:"RETENTION_STRIPE_EVENTS, default=2160h"`
 	RetentionNotificationSends  time.Duration `env:"RETENTION_NOTIFICATION_SENDS, default=2160h"`
 	RetentionWebhookDeliveries  time.Duration `env:"RETENTION_WEBHOOK_DELIVERIES, default=2160h"`
+	// The inbox of events a consumer has applied (analytics) must outlive the topics'
+	// retention, so that no redelivery is applied twice.
+	RetentionConsumerInbox time.Duration `env:"RETENTION_CONSUMER_INBOX, default=336h"`
 
 	// Webhooks: the SSRF guard's exceptions, extra roots and the HTTP timeout of deliveries.
 	Webhooks webhooks.Config `env:", prefix=WEBHOOK_"`
@@ -71,6 +74,7 @@ func (c workerConfig) retentionRules() []schemas.RetentionRule {
 		{Table: retention.StripeEvents, Keep: c.RetentionStripeEvents},
 		{Table: retention.NotificationSends, Keep: c.RetentionNotificationSends},
 		{Table: retention.WebhookDeliveries, Keep: c.RetentionWebhookDeliveries},
+		{Table: retention.ConsumerInbox, Keep: c.RetentionConsumerInbox},
 	}
 }
 

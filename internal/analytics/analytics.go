@@ -205,30 +205,3 @@ func deltaOf(ev schemas.Event) (d delta, counted bool, err error) {
 	}
 	return d, true, nil
 }
-
-// pruneBatch bounds how many inbox rows one DELETE removes, so that pruning a large backlog
-// never holds one long transaction.
-const pruneBatch = 10_000
-
-// Prune deletes consumer's inbox rows processed before olderThan, and returns how many.
-//
-// An event whose row is gone would be counted again if Kafka redelivered it, so the cutoff
-// must lie further back than the topic's retention (plus a margin): a message published
-// before its event was processed, and retained no longer than that, cannot come back once
-// the cutoff has passed it.
-func (s *Store) Prune(ctx context.Context, consumer string, olderThan time.Time) (int64, error) {
-	var total int64
-	for {
-		tag, err := s.pool.Exec(ctx, `
-			DELETE FROM consumer_inbox WHERE ctid IN (
-			    SELECT ctid FROM consumer_inbox WHERE consumer = $1 AND processed_at < $2 LIMIT $3)`,
-			consumer, olderThan, pruneBatch)
-		if err != nil {
-			return total, fmt.Errorf("analytics: prune the inbox of %s: %w", consumer, err)
-		}
-		total += tag.RowsAffected()
-		if tag.RowsAffected() < pruneBatch {
-			return total, nil
-		}
-	}
-}

@@ -400,32 +400,6 @@ func TestMetricsMoveOnlyForAppliedEvents(t *testing.T) {
 	}
 }
 
-func TestPrune(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	pool := pgtest.NewPool(t)
-	s := analytics.NewStore(pool)
-	for i := range 3 {
-		apply(t, s, paymentEvent(t, schemas.EventPaymentFailed, schemas.Payment{ID: fmt.Sprint("pay_", i), Amount: 100, Currency: "usd"}, base), true)
-	}
-	if _, err := pool.Exec(ctx, `INSERT INTO consumer_inbox (consumer, event_id, processed_at) VALUES ('other', 'evt_1', now() - interval '30 days')`); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := s.Prune(ctx, consumer, time.Now().Add(-time.Hour)); err != nil || n != 0 {
-		t.Fatalf("pruned %d recent rows (%v)", n, err)
-	}
-	if n, err := s.Prune(ctx, consumer, time.Now().Add(time.Hour)); err != nil || n != 3 {
-		t.Fatalf("pruned %d rows, want 3 (%v)", n, err)
-	}
-	if n := rowCount(t, pool, "consumer_inbox"); n != 1 {
-		t.Errorf("%d inbox rows left, want the other consumer's", n)
-	}
-	// Pruning forgets what was counted, never the counts.
-	if r := report(t, s, "mer_a", ""); len(r.Totals) != 1 || r.Totals[0].Failed != 3 {
-		t.Errorf("totals after pruning: %+v", r.Totals)
-	}
-}
-
 // metricValues gathers reg (prometheus/testutil would need a module go.mod does not list) into name{label="value",...} -> value; a histogram appears as its
 // _count and _sum.
 func metricValues(t *testing.T, reg *prometheus.Registry) map[string]float64 {

@@ -27,7 +27,10 @@ func TestPrune(t *testing.T) {
 		exec(t, pool, `INSERT INTO notification_sends (event_id, channel, recipient_hash, merchant_id, event_type, template, status, created_at) VALUES ($1, 'email', sha256('a'), 'mer_r', 'payment.succeeded', 'receipt', 'sent', $2)`, "ev_sent-"+suffix, at)
 		exec(t, pool, `INSERT INTO webhook_deliveries (id, endpoint_id, merchant_id, event_id, event_type, payload, status, created_at, completed_at) VALUES ($1, 'we_r', 'mer_r', $1, 'payment.succeeded', '{}', 'succeeded', $2, $2)`, "whd_done-"+suffix, at)
 		exec(t, pool, `INSERT INTO webhook_attempts (delivery_id, attempt, at, duration_ms, status_code) VALUES ($1, 1, $2, 5, 200)`, "whd_done-"+suffix, at)
+		exec(t, pool, `INSERT INTO consumer_inbox (consumer, event_id, processed_at) VALUES ('durapay-analytics', $1, $2)`, "evt_counted-"+suffix, at)
 	}
+	// What the inbox counted stays counted: pruning forgets event IDs, never figures.
+	exec(t, pool, `INSERT INTO analytics_minutes (merchant_id, currency, minute, payments_failed) VALUES ('mer_r', 'usd', date_trunc('minute', $1::timestamptz), 3)`, old)
 	// Never pruned, however old: a request still being answered, a send whose outcome is
 	// unknown, an event not delivered yet, a delivery still being attempted, and one that a
 	// young redelivery names.
@@ -47,6 +50,7 @@ func TestPrune(t *testing.T) {
 		retention.StripeEvents:       {1, 2},
 		retention.NotificationSends:  {1, 2},
 		retention.WebhookDeliveries:  {1, 4},
+		retention.ConsumerInbox:      {1, 1},
 	} {
 		var heartbeats int
 		n, err := retention.Prune(ctx, pool, table, before, func(int64) { heartbeats++ })
@@ -60,6 +64,10 @@ func TestPrune(t *testing.T) {
 		if n != want.deleted || left != want.left || heartbeats != 1 {
 			t.Errorf("%s: deleted %d, %d left, %d heartbeats; want %d deleted, %d left", table, n, left, heartbeats, want.deleted, want.left)
 		}
+	}
+	var failed int
+	if err := pool.QueryRow(ctx, `SELECT payments_failed FROM analytics_minutes WHERE merchant_id = 'mer_r'`).Scan(&failed); err != nil || failed != 3 {
+		t.Errorf("analytics after pruning the inbox: %d %v, want the 3 counted", failed, err)
 	}
 	var attempts int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM webhook_attempts`).Scan(&attempts); err != nil || attempts != 1 {
