@@ -359,15 +359,9 @@ func (o *onboarding) stripeStep(ctx workflow.Context, step string, call func(ctx
 			workflow.GetVersion(ctx, changeOnboardingParks, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 			return err
 		}
-		errType, retriesSpent := classifyCause(err)
-		message := err.Error()
-		if retriesSpent {
-			message = fmt.Sprintf("retried for %s without success; last error: %s", schemas.DefaultStripeRetryBudget, message)
-		}
-		o.logger.Warn("Onboarding needs an operator", "Step", step, "ErrorType", errType, "Error", err)
-		if err := o.change(ctx, "", func(s *schemas.OnboardingState) {
-			s.Attention = &schemas.Attention{Step: step, ErrorType: errType, Message: message, Since: workflow.Now(ctx).Unix()}
-		}); err != nil {
+		attention := attentionFor(ctx, step, err, schemas.DefaultStripeRetryBudget)
+		o.logger.Warn("Onboarding needs an operator", "Step", step, "ErrorType", attention.ErrorType, "Error", err)
+		if err := o.change(ctx, "", func(s *schemas.OnboardingState) { s.Attention = attention }); err != nil {
 			return err
 		}
 		if err := workflow.Await(ctx, func() bool { return o.decision != nil }); err != nil {

@@ -543,12 +543,7 @@ func (p *payment) stripeStep(ctx workflow.Context, step string, call func(workfl
 // the payment processing), and waits for the operator's decision.
 func (p *payment) park(ctx workflow.Context, step string, cause error) (schemas.OperatorDecision, error) {
 	p.parkings++
-	errType, retriesSpent := classifyCause(cause)
-	message := cause.Error()
-	if retriesSpent {
-		message = fmt.Sprintf("retried for %s without success; last error: %s", p.policy.StripeRetryBudget, message)
-	}
-	p.attention = &schemas.Attention{Step: step, ErrorType: errType, Message: message, Since: workflow.Now(ctx).Unix()}
+	p.attention = attentionFor(ctx, step, cause, p.policy.StripeRetryBudget)
 	p.logger.Warn("Payment needs an operator", "Step", step, "ErrorType", p.attention.ErrorType, "Error", cause)
 	if err := p.change(ctx, nil, func(*schemas.Payment) {}); err != nil {
 		return schemas.OperatorDecision{}, err
@@ -635,6 +630,17 @@ func (p *payment) stripeContext(ctx workflow.Context) workflow.Context {
 func refusal(err error) (activities.StripeFailure, bool) {
 	failure, errType, ok := activities.StripeFailureOf(err)
 	return failure, ok && (errType == activities.ErrTypeStripeCard || errType == activities.ErrTypeStripeInvalidRequest)
+}
+
+// attentionFor says why a step waits for an operator: its failure's type and message, and
+// whether its retry budget (of the given length) ran out.
+func attentionFor(ctx workflow.Context, step string, cause error, budget time.Duration) *schemas.Attention {
+	errType, retriesSpent := classifyCause(cause)
+	message := cause.Error()
+	if retriesSpent {
+		message = fmt.Sprintf("retried for %s without success; last error: %s", budget, message)
+	}
+	return &schemas.Attention{Step: step, ErrorType: errType, Message: message, Since: workflow.Now(ctx).Unix()}
 }
 
 // classifyCause names a step's failure, and says whether the step failed because its retry
