@@ -10,8 +10,8 @@ import (
 type Onboarding struct {
 	pool   *pgxpool.Pool
 	stripe *Stripe
-	// dataKeys open merchants' sealed profiles, where Stripe needs the contact details, and
-	// seal new keys' secrets until an operator sees them.
+	// dataKeys open merchants' and customers' sealed profiles, where Stripe needs the contact
+	// details.
 	dataKeys *keyring.Keyring
 }
 

@@ -202,8 +202,8 @@ func (s *server) redeliverWebhook(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	return s.idempotently(w, r, fingerprint(id), func() (int, any, error) {
+	return s.idempotently(w, r, fingerprint(id), func(r *http.Request) (int, any, error) {
+		ctx := r.Context()
 		store := s.webhookStore()
 		fresh := webhooks.RedeliveryID(id, r.Header.Get("Idempotency-Key"))
 		if err := store.Redeliver(ctx, merchantFrom(ctx), id, fresh); err != nil {

@@ -21,7 +21,6 @@ import (
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/envelope"
-	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/schemas"
 )
@@ -92,7 +91,8 @@ func (s *server) createMerchant(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := schemas.OnboardingInput{MerchantID: id, Country: body.Country, BusinessType: body.BusinessType, SealedProfile: sealed,
 		RequestHash: fingerprint(body), CreatedBy: who.id(), Policy: s.cfg.onboardingPolicy()}
-	return s.idempotently(w, r, in.RequestHash, func() (int, any, error) {
+	return s.idempotently(w, r, in.RequestHash, func(r *http.Request) (int, any, error) {
+		ctx := r.Context()
 		if who.Kind == kindInvite {
 			if err := s.useInvite(ctx, r.Header.Get(inviteHeader), id); err != nil {
 				return 0, nil, err
@@ -173,12 +173,6 @@ func (s *server) retryMerchantStep(w http.ResponseWriter, r *http.Request) error
 	return s.reviewMerchant(w, r, schemas.DecisionRetry)
 }
 
-// reviewedMerchant answers an approval: the state, and the new secret key, shown here once.
-type reviewedMerchant struct {
-	schemas.OnboardingState
-	SecretKey string `json:"secret_key,omitempty"`
-}
-
 func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision string) error {
 	ctx := r.Context()
 	var body reviewBody
@@ -191,7 +185,8 @@ func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision
 	id := mux.Vars(r)["id"]
 	who := principalFrom(ctx)
 	d := schemas.ReviewDecision{Decision: decision, Operator: who.operator(), Reason: body.Reason}
-	return s.idempotently(w, r, fingerprint(decision, id, body), func() (int, any, error) {
+	return s.idempotently(w, r, fingerprint(decision, id, body), func(r *http.Request) (int, any, error) {
+		ctx := r.Context()
 		if _, err := s.onboardingState(ctx, id); errors.Is(err, pg.ErrNotFound) {
 			return 0, nil, newError(codeResourceMissing, "id", "No such merchant: '"+id+"'")
 		}
@@ -208,18 +203,8 @@ func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision
 			return 0, nil, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
 				message: "Onboarding is temporarily unavailable. Retry with the same Idempotency-Key."}
 		}
-		answer := reviewedMerchant{OnboardingState: st}
-		if st.SecretKeyID != "" {
-			secret, err := merchants.RevealKey(ctx, s.pool, st.SecretKeyID, func(sealed []byte, purpose string, v any) error {
-				return envelope.Open(s.dataKeys, sealed, purpose, v)
-			})
-			if err != nil && !errors.Is(err, merchants.ErrRevealed) {
-				return 0, nil, err
-			}
-			answer.SecretKey = secret
-		}
 		s.audit(r, "merchant."+decision+".requested", id, audit.Success, map[string]string{"reason": body.Reason})
-		return http.StatusOK, answer, nil
+		return http.StatusOK, st, nil
 	})
 }
 

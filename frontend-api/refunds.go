@@ -69,7 +69,8 @@ func (s *server) createRefund(w http.ResponseWriter, r *http.Request) error {
 		in.Amount = *body.Amount
 	}
 	in.RequestHash = fingerprint("refund", in.PaymentID, in.Amount, in.Reason, in.Metadata)
-	return s.idempotently(w, r, in.RequestHash, func() (status int, answer any, err error) {
+	return s.idempotently(w, r, in.RequestHash, func(r *http.Request) (status int, answer any, err error) {
+		ctx := r.Context()
 		defer func() {
 			outcome := audit.Success
 			if err != nil {

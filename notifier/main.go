@@ -47,6 +47,8 @@ type notifierConfig struct {
 	// SMSTopicARN sends texts to an SNS topic instead of phone numbers: local emulators only.
 	SMSTopicARN string          `env:"SMS_TOPIC_ARN"`
 	Webhooks    webhooks.Config `env:", prefix=WEBHOOK_"`
+	// KeyLinks: the single-use links that deliver merchants' secret keys.
+	KeyLinks notify.KeyLinkConfig
 
 	// Readers per consumer group in this process; Attempts per message before it is
 	// dead-lettered, waiting RetryBackoff (doubling up to RetryMaxBackoff) between them.
@@ -113,6 +115,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	g.Go(func() error {
 		return eventbus.Consume(gctx, consumer(groupAnalytics, []string{schemas.TopicPayments}), countEvent(figures))
 	})
+	g.Go(func() error { return notifier.SendKeyLinks(gctx, p.Pool, cfg.KeyLinks) })
 	g.Go(func() error {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("health and metrics server: %w", err)

@@ -136,7 +136,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	defer stopLogged(out, workers)
-	notifier, err := devstack.StartProcess("notifier", filepath.Join(cfg.BinDir, "notifier"), append(common, stack.NotifierEnv()...), out)
+	notifier, err := devstack.StartProcess("notifier", filepath.Join(cfg.BinDir, "notifier"),
+		append(append(common, stack.NotifierEnv()...), "PUBLIC_API_URL=http://"+cfg.APIAddr), out)
 	if err != nil {
 		return err
 	}
