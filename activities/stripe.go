@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
@@ -11,6 +12,11 @@ import (
 
 	"github.com/durapay/durapay/internal/breaker"
 )
+
+// idempotencyKeyTrusted is how long after a key's first use Durapay relies on Stripe to
+// recognise it: Stripe keeps idempotent results for 24 hours; past this, a create step
+// looks for the object it may have made before making one.
+const idempotencyKeyTrusted = 23 * time.Hour
 
 // Stripe calls Stripe's API.
 type Stripe struct {

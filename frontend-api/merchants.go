@@ -93,6 +93,11 @@ func (s *server) createMerchant(w http.ResponseWriter, r *http.Request) error {
 		RequestHash: fingerprint(body), CreatedBy: who.id(), Policy: s.cfg.onboardingPolicy()}
 	return s.idempotently(w, r, in.RequestHash, func(r *http.Request) (int, any, error) {
 		ctx := r.Context()
+		// A merchant recorded under this key is the answer, whatever became of its
+		// onboarding's workflow (removed by Temporal's retention) and saved answer.
+		if st, err := s.recordedOnboarding(ctx, in); !errors.Is(err, pg.ErrNotFound) {
+			return http.StatusOK, st, err
+		}
 		if who.Kind == kindInvite {
 			if err := s.useInvite(ctx, r.Header.Get(inviteHeader), id); err != nil {
 				return 0, nil, err
@@ -113,11 +118,31 @@ func (s *server) startOnboarding(ctx context.Context, in schemas.OnboardingInput
 	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
 	defer cancel()
 	st, err := s.workflows.StartOnboarding(waitCtx, in)
+	if errors.Is(err, errWorkflowClosed) {
+		return schemas.OnboardingState{}, newError(codeIdempotencyKeyUnavailable, "",
+			"A merchant with this Idempotency-Key was stopped before it was recorded. Use a new Idempotency-Key.")
+	}
 	if err != nil {
 		return schemas.OnboardingState{}, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
 			message: "Onboarding is temporarily unavailable. Retry with the same Idempotency-Key."}
 	}
 	return st, nil
+}
+
+// recordedOnboarding reads the onboarding a create would start, if it exists: its ID
+// derives from the caller and the key. The same key with another body is refused.
+func (s *server) recordedOnboarding(ctx context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error) {
+	var requestHash string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(request_hash, '') FROM merchants WHERE id = $1 AND onboarding IS NOT NULL`,
+		in.MerchantID).Scan(&requestHash); errors.Is(err, pgx.ErrNoRows) {
+		return schemas.OnboardingState{}, pg.ErrNotFound
+	} else if err != nil {
+		return schemas.OnboardingState{}, fmt.Errorf("read merchant %s: %w", in.MerchantID, err)
+	}
+	if requestHash != in.RequestHash {
+		return schemas.OnboardingState{}, reusedKey()
+	}
+	return s.onboardingState(ctx, in.MerchantID)
 }
 
 // onboardingState reads the merchant's recorded onboarding, or pg.ErrNotFound.

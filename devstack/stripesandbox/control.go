@@ -15,6 +15,7 @@ import (
 //	POST   /_sandbox/faults                       {"path_prefix","mode","times","method","latency_ms"}
 //	DELETE /_sandbox/faults
 //	POST   /_sandbox/webhooks                     {"mode":"deliver"|"pause"|"drop"}
+//	POST   /_sandbox/idempotency/forget           forget every saved idempotent result (Stripe's 24 h passing)
 //	POST   /_sandbox/events/{id}/deliver          send a stored event again now
 //	GET    /_sandbox/authenticate/{pi}            a 3-D Secure challenge page
 //	POST   /_sandbox/authenticate/{pi}            {"result":"succeed"|"fail"} (or a form field)
@@ -56,6 +57,9 @@ func (s *Server) controlRoutes(m *http.ServeMux) {
 			return
 		}
 		writeJSON(w, 200, body)
+	})
+	m.HandleFunc("POST /_sandbox/idempotency/forget", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]int{"forgotten": s.ForgetIdempotencyKeys()})
 	})
 	m.HandleFunc("POST /_sandbox/events/{id}/deliver", func(w http.ResponseWriter, r *http.Request) {
 		status, err := s.DeliverEvent(r.PathValue("id"))

@@ -332,6 +332,17 @@ func (s *Server) execute(req *apiRequest, h func(*apiRequest) response, canon st
 	return resp.status, body, false
 }
 
+// ForgetIdempotencyKeys drops every saved idempotent result, as Stripe does 24 hours after a
+// key's first use: a request with an old key then executes again. It returns how many were
+// forgotten.
+func (s *Server) ForgetIdempotencyKeys() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.st.Idempotency)
+	clear(s.st.Idempotency)
+	return n
+}
+
 // claimKey marks an idempotency scope in flight, or answers for it (done): the saved result
 // (replayed), an idempotency_error for different parameters, or a 409 while another request
 // with the key is executing.
