@@ -251,7 +251,7 @@ func webhookError(err error, what, id string) error {
 }
 
 func (s *server) getNotificationPreferences(w http.ResponseWriter, r *http.Request) error {
-	p, err := notify.NewPreferenceStore(s.pool, s.redis).Get(r.Context(), merchantFrom(r.Context()))
+	p, err := notify.NewPreferenceStore(s.pool, s.redis, s.cfg.Notifications).Get(r.Context(), merchantFrom(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (s *server) getNotificationPreferences(w http.ResponseWriter, r *http.Reque
 // their current values.
 func (s *server) setNotificationPreferences(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	store := notify.NewPreferenceStore(s.pool, s.redis)
+	store := notify.NewPreferenceStore(s.pool, s.redis, s.cfg.Notifications)
 	p, err := store.Get(ctx, merchantFrom(ctx))
 	if err != nil {
 		return err
@@ -271,8 +271,9 @@ func (s *server) setNotificationPreferences(w http.ResponseWriter, r *http.Reque
 	if err := s.decodeJSON(w, r, &p); err != nil {
 		return err
 	}
-	if err := p.Validate(notify.KnownEventType); err != nil {
-		return &apiError{code: codeParameterInvalid, message: err.Error(), cause: err}
+	var invalid *notify.InvalidPreferenceError
+	if err := p.Validate(notify.KnownEventType, s.cfg.Notifications); errors.As(err, &invalid) {
+		return &apiError{code: codeParameterInvalid, param: invalid.Field, message: invalid.Field + " " + invalid.Reason + ".", cause: err}
 	}
 	if err := store.Set(ctx, merchantFrom(ctx), p); err != nil {
 		return err

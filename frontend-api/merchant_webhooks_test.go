@@ -113,6 +113,27 @@ func TestNotificationPreferences(t *testing.T) {
 	}
 }
 
+// The platform sets the SMS cap (SMS_DAILY_CAP): a merchant may lower its own, not raise it,
+// and a higher cap stored before the limit existed reads, and is enforced, as the limit.
+func TestNotificationPreferencesStayWithinThePlatformSMSCap(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.srv.pool.Exec(context.Background(), `INSERT INTO notification_preferences (merchant_id, daily_sms_cap) VALUES ($1, 50000)`, f.merchant); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do(t, http.MethodGet, "/v1/notification_preferences", f.key, "", ""); r.status != http.StatusOK || r.body["daily_sms_cap"] != float64(100) {
+		t.Errorf("a stored cap above the platform's: %d %s, want daily_sms_cap 100", r.status, r.raw)
+	}
+	if r := f.do(t, http.MethodPost, "/v1/notification_preferences", f.key, "", `{"email_refunds":false}`); r.status != http.StatusOK || r.body["daily_sms_cap"] != float64(100) {
+		t.Errorf("an update of another field: %d %s, want 200 with daily_sms_cap 100", r.status, r.raw)
+	}
+	if r := f.do(t, http.MethodPost, "/v1/notification_preferences", f.key, "", `{"daily_sms_cap":101}`); r.status != http.StatusBadRequest || r.errorCode() != codeParameterInvalid || r.errorField("param") != "daily_sms_cap" {
+		t.Errorf("daily_sms_cap above the platform's cap: %d %s, want 400 parameter_invalid", r.status, r.raw)
+	}
+	if r := f.do(t, http.MethodPost, "/v1/notification_preferences", f.key, "", `{"daily_sms_cap":7}`); r.status != http.StatusOK || r.body["daily_sms_cap"] != float64(7) {
+		t.Errorf("a lower cap: %d %s, want 200", r.status, r.raw)
+	}
+}
+
 func TestAnalyticsRanges(t *testing.T) {
 	f := newFixture(t)
 	r := f.do(t, http.MethodGet, "/v1/analytics/minutes", f.key, "", "")
