@@ -21,6 +21,8 @@ func TestWebhookEndpointURLsAreCheckedAgainstSSRF(t *testing.T) {
 		{"https://10.0.0.7/hook", codeWebhookURLForbidden},
 		{"https://[::1]/hook", codeWebhookURLForbidden},
 		{"https://localhost/hook", codeWebhookURLForbidden},
+		{"https://93.184.215.14:8443/hook", codeWebhookURLForbidden}, // 443 only
+		{"https://93.184.215.14:22/hook", codeWebhookURLForbidden},
 		{"http://93.184.215.14/hook", codeWebhookURLInvalid}, // https only
 		{"https://user:pw@93.184.215.14/hook", codeWebhookURLInvalid},
 		{"not a url", codeWebhookURLInvalid},

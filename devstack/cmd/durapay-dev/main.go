@@ -50,6 +50,7 @@ const (
 	devStripeKey     = "sk_test_durapay_dev_sandbox"
 	devWebhookSecret = "whsec_durapay_dev_sandbox"
 	devWebhookNet    = "127.0.0.2/32"
+	devWebhookPorts  = "443,1024-65535"
 )
 
 func main() {
@@ -125,9 +126,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		"LOG_LEVEL=" + cfg.LogLevel,
 		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys,
 		"DATA_KEYS=" + dataKeys,
-		// Webhook endpoints may be plain http on 127.0.0.2 here (run a receiver there);
-		// 127.0.0.1 and every other private address stay refused, as in production.
-		"WEBHOOK_ALLOW_HTTP=true", "WEBHOOK_ALLOWED_NETS=" + devWebhookNet,
+		// Webhook endpoints may be plain http on 127.0.0.2, on any unprivileged port, here
+		// (run a receiver there); 127.0.0.1 and every other private address stay refused,
+		// as in production.
+		"WEBHOOK_ALLOW_HTTP=true", "WEBHOOK_ALLOWED_NETS=" + devWebhookNet, "WEBHOOK_ALLOWED_PORTS=" + devWebhookPorts,
 	}
 	common = append(common, stack.S3Env()...)
 	workers, err := devstack.StartProcess("workers", filepath.Join(cfg.BinDir, "workers"), append(common,
