@@ -196,7 +196,8 @@ func (s *server) getWebhookDelivery(w http.ResponseWriter, r *http.Request) erro
 }
 
 // redeliverWebhook sends a finished delivery's event again, as a new delivery (with its
-// own attempts and retries). With an Idempotency-Key, a retried request redelivers once.
+// own attempts and retries), within the endpoint's redelivery limit. With an
+// Idempotency-Key, a retried request redelivers once.
 func (s *server) redeliverWebhook(w http.ResponseWriter, r *http.Request) error {
 	id, err := webhookDeliveryID(r)
 	if err != nil {
@@ -205,6 +206,13 @@ func (s *server) redeliverWebhook(w http.ResponseWriter, r *http.Request) error 
 	ctx := r.Context()
 	return s.idempotently(w, r, fingerprint(id), func() (int, any, error) {
 		store := s.webhookStore()
+		original, err := store.Delivery(ctx, merchantFrom(ctx), id)
+		if err != nil {
+			return 0, nil, webhookError(err, "webhook delivery", id)
+		}
+		if err := s.limitRedeliveries(ctx, original.Endpoint); err != nil {
+			return 0, nil, err
+		}
 		fresh := webhooks.RedeliveryID(id, r.Header.Get("Idempotency-Key"))
 		if err := store.Redeliver(ctx, merchantFrom(ctx), id, fresh); err != nil {
 			return 0, nil, webhookError(err, "webhook delivery", id)

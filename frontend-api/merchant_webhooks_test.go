@@ -11,6 +11,7 @@ import (
 
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/schemas"
 )
 
 func TestWebhookEndpointURLsAreCheckedAgainstSSRF(t *testing.T) {
@@ -95,6 +96,46 @@ func TestWebhookEndpointLifecycle(t *testing.T) {
 		if r := f.do(t, http.MethodGet, path, f.key, "", ""); r.status != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", path, r.status)
 		}
+	}
+}
+
+// Redeliveries on request are limited per endpoint (10 a minute): each one sends the event
+// again, and a loop in a merchant's code must not make Durapay flood its endpoint.
+func TestRedeliveriesAreRateLimitedPerEndpoint(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	store := f.srv.webhookStore()
+	delivered := func(url string) string {
+		t.Helper()
+		e, err := store.CreateEndpoint(ctx, f.merchant, url, "", []string{"*"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := store.CreateDelivery(ctx, f.merchant, e.ID, schemas.Event{ID: "evt_" + e.ID, Type: schemas.EventPaymentSucceeded}, []byte(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordAttempt(ctx, schemas.WebhookAttemptResult{DeliveryID: id, Attempt: 1, StatusCode: 200, Succeeded: true}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	busy, other := delivered("https://93.184.215.14/busy"), delivered("https://93.184.215.14/other")
+	for i := range 10 {
+		if r := f.do(t, http.MethodPost, "/v1/webhook_deliveries/"+busy+"/redeliver", f.key, "", ""); r.status != http.StatusCreated {
+			t.Fatalf("redelivery %d: %d %s", i+1, r.status, r.raw)
+		}
+	}
+	r := f.do(t, http.MethodPost, "/v1/webhook_deliveries/"+busy+"/redeliver", f.key, "redeliver-11", "")
+	if r.status != http.StatusTooManyRequests || r.errorCode() != codeRateLimited || r.header.Get("Retry-After") == "" {
+		t.Errorf("the 11th redelivery in a minute: %d %s (Retry-After %q), want 429 rate_limited with Retry-After", r.status, r.raw, r.header.Get("Retry-After"))
+	}
+	if r := f.do(t, http.MethodPost, "/v1/webhook_deliveries/"+other+"/redeliver", f.key, "", ""); r.status != http.StatusCreated {
+		t.Errorf("a redelivery to another endpoint: %d %s, want 201", r.status, r.raw)
+	}
+	var n int
+	if err := f.srv.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE redelivery_of = $1`, busy).Scan(&n); err != nil || n != 10 {
+		t.Errorf("%d redeliveries recorded (%v), want 10", n, err)
 	}
 }
 
