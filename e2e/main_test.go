@@ -214,9 +214,10 @@ func startEnv() (_ *stackEnv, err error) {
 		"TEMPORAL_ADDRESS=" + e.stack.TemporalAddress, "DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL,
 		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys, "DATA_KEYS=" + dataKeys,
 		"KAFKA_BROKERS=" + strings.Join(e.stack.KafkaBrokers, ","), "LOG_LEVEL=info",
-		// The receiver's address is the one private address allowed; its certificate is
-		// trusted. Deliveries retry within a test: 200 ms doubling to 1 s, for a minute.
-		"WEBHOOK_ALLOWED_NETS=" + hookNet, "WEBHOOK_CA_FILE=" + e.hooks.caFile,
+		// The receiver's address is the one private address allowed, and its port the one
+		// port beside 443; its certificate is trusted. Deliveries retry within a test:
+		// 200 ms doubling to 1 s, for a minute.
+		"WEBHOOK_ALLOWED_NETS=" + hookNet, "WEBHOOK_ALLOWED_PORTS=443," + e.hooks.port(), "WEBHOOK_CA_FILE=" + e.hooks.caFile,
 		"WEBHOOK_RETRY_INITIAL=200ms", "WEBHOOK_RETRY_MAX=1s", "WEBHOOK_RETRY_WINDOW=1m",
 	}
 	common = append(common, e.stack.S3Env()...)

@@ -173,6 +173,7 @@ func newFixture(t *testing.T) *fixture {
 		webhookRetry:  schemas.DefaultWebhookRetryPolicy,
 	}
 	s.cfg.RateLimitReads, s.cfg.RateLimitWrites = 1000, 1000
+	s.cfg.Notifications.SMSDailyCap = 100
 	spec, _ := keyring.GenerateKey("test")
 	s.dataKeys, _ = keyring.Parse(spec)
 	s.router = stripeevents.NewRouter(pool, fw)
