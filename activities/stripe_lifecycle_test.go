@@ -12,7 +12,6 @@ import (
 	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
@@ -117,8 +116,7 @@ func TestCircuitBreaker(t *testing.T) {
 		nil, logrus.NewEntry(log), activities.IsStripeOutage)
 	s := activities.NewStripe(stripeclient.New(stripeclient.Config{SecretKey: "sk_test_breaker", APIBase: srv.URL, Timeout: 5 * time.Second}),
 		rate.NewLimiter(rate.Inf, 1), br)
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
+	env := newActivityEnv()
 	registerStripe(env, s)
 	retrieve := func() error {
 		_, err := env.ExecuteActivity(activities.RetrievePaymentIntentName, activities.RetrievePaymentIntentRequest{ID: "pi_missing"})

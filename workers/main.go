@@ -85,6 +85,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			MaxConcurrentLocalActivityExecutionSize: cfg.MaxConcurrentLocalActivities,
 			MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxConcurrentWorkflowTasks,
 			WorkerStopTimeout:                       cfg.ShutdownTimeout,
+			Interceptors:                            activities.WorkerInterceptors(),
 		})
 		register(w, r)
 		if err := w.Start(); err != nil {
