@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
-	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack/stripesandbox"
@@ -159,7 +158,7 @@ func TestEveryActivityFamilyKeepsItsClassificationWhenWrapped(t *testing.T) {
 	}{
 		{"Stripe payments", true, activities.CreatePaymentIntentName, func(t *testing.T) (any, []any) {
 			_, cfg := newSandbox(t)
-			s := activities.NewStripe(stripeclient.New(cfg), rate.NewLimiter(rate.Inf, 1), nil)
+			s := activities.NewStripe(stripeclient.New(cfg))
 			return s.CreatePaymentIntent, []any{createRequest("pay_wrapped", "pm_card_chargeDeclinedInsufficientFunds")}
 		}, activities.ErrTypeStripeCard},
 		{"finance", false, activities.ReconcileName, func(t *testing.T) (any, []any) {
@@ -178,7 +177,7 @@ func TestEveryActivityFamilyKeepsItsClassificationWhenWrapped(t *testing.T) {
 			sb, cfg := newSandbox(t)
 			refuseKeys(t, sb, "/v1/customers")
 			keys := newKeyring(t)
-			o := activities.NewOnboarding(pgtest.NewPool(t), activities.NewStripe(stripeclient.New(cfg), rate.NewLimiter(rate.Inf, 1), nil), keys)
+			o := activities.NewOnboarding(pgtest.NewPool(t), stripeclient.New(cfg), keys)
 			return o.CreateCustomer, []any{customerInput(t, keys, "mer_a", "cust_wrapped")}
 		}, activities.ErrTypeStripeIdempotency},
 		{"store", true, activities.ReserveRefundName, func(t *testing.T) (any, []any) {

@@ -41,15 +41,15 @@ func (o *Onboarding) CreateCustomer(ctx context.Context, in schemas.CustomerInpu
 	params.AddMetadata(schemas.StripeMetadataMerchantID, in.MerchantID)
 	params.SetIdempotencyKey(schemas.CustomerWorkflowID(in.MerchantID, in.CustomerID) + "/create_customer")
 	params.Context = ctx
-	var cus *stripe.Customer
-	if err := o.stripe.call(ctx, func() (err error) { cus, err = o.stripe.api.Customers.New(params); return err }); err != nil {
-		return schemas.Customer{}, err
+	cus, err := o.stripe.Customers.New(params)
+	if err != nil {
+		return schemas.Customer{}, ClassifyStripeError(err)
 	}
 	metadata := in.Metadata
 	if metadata == nil {
 		metadata = map[string]string{}
 	}
-	_, err := o.pool.Exec(ctx, `
+	_, err = o.pool.Exec(ctx, `
 		INSERT INTO customers (id, merchant_id, stripe_customer_id, profile, description, metadata, idempotency_key, request_hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
 		in.CustomerID, in.MerchantID, cus.ID, in.SealedProfile, in.Description, metadata, in.IdempotencyKey, in.RequestHash)

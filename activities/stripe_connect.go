@@ -59,13 +59,9 @@ func (o *Onboarding) CreateConnectAccount(ctx context.Context, req CreateConnect
 	params.AddMetadata(schemas.StripeMetadataWorkflowID, req.WorkflowID)
 	params.SetIdempotencyKey(req.IdempotencyKey)
 	params.Context = ctx
-	var acct *stripe.Account
-	err := o.stripe.call(ctx, func() (err error) {
-		acct, err = o.stripe.api.Accounts.New(params)
-		return err
-	})
+	acct, err := o.stripe.Accounts.New(params)
 	if err != nil {
-		return ConnectAccount{}, err
+		return ConnectAccount{}, ClassifyStripeError(err)
 	}
 	return fromStripeAccount(acct), nil
 }
@@ -89,13 +85,9 @@ func (o *Onboarding) CreateAccountLink(ctx context.Context, req CreateAccountLin
 		RefreshURL: stripe.String(req.RefreshURL), ReturnURL: stripe.String(req.ReturnURL)}
 	params.SetIdempotencyKey(req.IdempotencyKey)
 	params.Context = ctx
-	var link *stripe.AccountLink
-	err := o.stripe.call(ctx, func() (err error) {
-		link, err = o.stripe.api.AccountLinks.New(params)
-		return err
-	})
+	link, err := o.stripe.AccountLinks.New(params)
 	if err != nil {
-		return AccountLink{}, err
+		return AccountLink{}, ClassifyStripeError(err)
 	}
 	return AccountLink{URL: link.URL, ExpiresAt: link.ExpiresAt}, nil
 }
@@ -103,13 +95,9 @@ func (o *Onboarding) CreateAccountLink(ctx context.Context, req CreateAccountLin
 // RetrieveAccount reads the account's current state, which the workflow follows rather
 // than a webhook's snapshot.
 func (o *Onboarding) RetrieveAccount(ctx context.Context, id string) (ConnectAccount, error) {
-	var acct *stripe.Account
-	err := o.stripe.call(ctx, func() (err error) {
-		acct, err = o.stripe.api.Accounts.GetByID(id, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
-		return err
-	})
+	acct, err := o.stripe.Accounts.GetByID(id, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
 	if err != nil {
-		return ConnectAccount{}, err
+		return ConnectAccount{}, ClassifyStripeError(err)
 	}
 	return fromStripeAccount(acct), nil
 }

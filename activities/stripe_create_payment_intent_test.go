@@ -8,7 +8,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack/stripesandbox"
@@ -25,7 +24,7 @@ func newStripeFixture(t *testing.T) *stripeFixture {
 	t.Helper()
 	sb, cfg := newSandbox(t)
 	env := newActivityEnv()
-	registerStripe(env, activities.NewStripe(stripeclient.New(cfg), rate.NewLimiter(rate.Inf, 1), nil))
+	registerStripe(env, activities.NewStripe(stripeclient.New(cfg)))
 	return &stripeFixture{sandbox: sb, env: env, client: &cfg}
 }
 

@@ -37,13 +37,9 @@ type StripeRefund struct {
 // CreateRefund asks Stripe for the refund. Its metadata leads Stripe's events about it back
 // to the refund's workflow.
 func (s *Stripe) CreateRefund(ctx context.Context, req CreateRefundRequest) (StripeRefund, error) {
-	var re *stripe.Refund
-	err := s.call(ctx, func() (err error) {
-		re, err = s.api.Refunds.New(refundParams(ctx, req))
-		return err
-	})
+	re, err := s.api.Refunds.New(refundParams(ctx, req))
 	if err != nil {
-		return StripeRefund{}, err
+		return StripeRefund{}, ClassifyStripeError(err)
 	}
 	return fromStripeRefund(re), nil
 }
