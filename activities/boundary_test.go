@@ -178,7 +178,8 @@ func TestEveryActivityFamilyKeepsItsClassificationWhenWrapped(t *testing.T) {
 			refuseKeys(t, sb, "/v1/customers")
 			keys := newKeyring(t)
 			o := activities.NewOnboarding(pgtest.NewPool(t), stripeclient.New(cfg), keys)
-			return o.CreateCustomer, []any{customerInput(t, keys, "mer_a", "cust_wrapped")}
+			return o.CreateCustomer, []any{activities.CreateCustomerRequest{IdempotencyKey: "customer/mer_a/cust_wrapped/create_customer",
+				Input: customerInput(t, keys, "mer_a", "cust_wrapped")}}
 		}, activities.ErrTypeStripeIdempotency},
 		{"store", true, activities.ReserveRefundName, func(t *testing.T) (any, []any) {
 			return activities.NewStore(pgtest.NewPool(t)).ReserveRefund, []any{activities.ReserveRefundRequest{

@@ -20,10 +20,19 @@ const CreateCustomerName = "stripe.CreateCustomer"
 // CustomerPurpose binds a customer's sealed profile to that customer (internal/envelope).
 func CustomerPurpose(customerID string) string { return "customer profile " + customerID }
 
-// CreateCustomer creates the Stripe Customer (idempotency key from the workflow) and
-// Durapay's record of it. It opens the sealed profile only to give Stripe the email and
-// name. Running it twice creates one of each.
-func (o *Onboarding) CreateCustomer(ctx context.Context, in schemas.CustomerInput) (schemas.Customer, error) {
+// CreateCustomerRequest creates a merchant's customer.
+type CreateCustomerRequest struct {
+	// IdempotencyKey is the workflow ID and step: every attempt, in any run, is the same
+	// request to Stripe.
+	IdempotencyKey string
+	Input          schemas.CustomerInput
+}
+
+// CreateCustomer creates the Stripe Customer and Durapay's record of it. It opens the
+// sealed profile only to give Stripe the email and name. Running it twice creates one of
+// each.
+func (o *Onboarding) CreateCustomer(ctx context.Context, req CreateCustomerRequest) (schemas.Customer, error) {
+	in := req.Input
 	if c, err := o.customer(ctx, in.CustomerID); err == nil {
 		return c, nil
 	} else if !errors.Is(err, pgx.ErrNoRows) {
@@ -39,7 +48,7 @@ func (o *Onboarding) CreateCustomer(ctx context.Context, in schemas.CustomerInpu
 	}
 	params.AddMetadata("durapay_customer_id", in.CustomerID)
 	params.AddMetadata(schemas.StripeMetadataMerchantID, in.MerchantID)
-	params.SetIdempotencyKey(schemas.CustomerWorkflowID(in.MerchantID, in.CustomerID) + "/create_customer")
+	params.SetIdempotencyKey(req.IdempotencyKey)
 	params.Context = ctx
 	cus, err := o.stripe.Customers.New(params)
 	if err != nil {
@@ -69,8 +78,8 @@ func (o *Onboarding) customer(ctx context.Context, id string) (schemas.Customer,
 }
 
 // ExecCreateCustomer runs the activity as a local activity (options from ctx).
-func ExecCreateCustomer(ctx workflow.Context, in schemas.CustomerInput) (schemas.Customer, error) {
+func ExecCreateCustomer(ctx workflow.Context, req CreateCustomerRequest) (schemas.Customer, error) {
 	var c schemas.Customer
-	err := workflow.ExecuteLocalActivity(ctx, CreateCustomerName, in).Get(ctx, &c)
+	err := workflow.ExecuteLocalActivity(ctx, CreateCustomerName, req).Get(ctx, &c)
 	return c, err
 }
