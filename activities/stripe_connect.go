@@ -77,13 +77,9 @@ func (o *Onboarding) CreateConnectAccount(ctx context.Context, req CreateConnect
 	params.AddMetadata(schemas.StripeMetadataWorkflowID, req.WorkflowID)
 	params.SetIdempotencyKey(req.IdempotencyKey)
 	params.Context = ctx
-	var acct *stripe.Account
-	err := o.stripe.call(ctx, func() (err error) {
-		acct, err = o.stripe.api.Accounts.New(params)
-		return err
-	})
+	acct, err := o.stripe.Accounts.New(params)
 	if err != nil {
-		return ConnectAccount{}, err
+		return ConnectAccount{}, ClassifyStripeError(err)
 	}
 	return fromStripeAccount(acct), nil
 }
@@ -94,20 +90,13 @@ func (o *Onboarding) findConnectAccount(ctx context.Context, merchantID string) 
 	params := &stripe.AccountListParams{}
 	params.Context = ctx
 	params.Limit = stripe.Int64(100)
-	var found *stripe.Account
-	err := o.stripe.call(ctx, func() error {
-		it := o.stripe.api.Accounts.List(params)
-		for it.Next() {
-			if a := it.Account(); a.Metadata[schemas.StripeMetadataMerchantID] == merchantID && found == nil {
-				found = a
-			}
+	it := o.stripe.Accounts.List(params)
+	for it.Next() {
+		if a := it.Account(); a.Metadata[schemas.StripeMetadataMerchantID] == merchantID {
+			return fromStripeAccount(a), true, nil
 		}
-		return it.Err()
-	})
-	if err != nil || found == nil {
-		return ConnectAccount{}, false, err
 	}
-	return fromStripeAccount(found), true, nil
+	return ConnectAccount{}, false, ClassifyStripeError(it.Err())
 }
 
 // CreateAccountLinkRequest asks for a KYC link for the account.
@@ -129,13 +118,9 @@ func (o *Onboarding) CreateAccountLink(ctx context.Context, req CreateAccountLin
 		RefreshURL: stripe.String(req.RefreshURL), ReturnURL: stripe.String(req.ReturnURL)}
 	params.SetIdempotencyKey(req.IdempotencyKey)
 	params.Context = ctx
-	var link *stripe.AccountLink
-	err := o.stripe.call(ctx, func() (err error) {
-		link, err = o.stripe.api.AccountLinks.New(params)
-		return err
-	})
+	link, err := o.stripe.AccountLinks.New(params)
 	if err != nil {
-		return AccountLink{}, err
+		return AccountLink{}, ClassifyStripeError(err)
 	}
 	return AccountLink{URL: link.URL, ExpiresAt: link.ExpiresAt}, nil
 }
@@ -143,13 +128,9 @@ func (o *Onboarding) CreateAccountLink(ctx context.Context, req CreateAccountLin
 // RetrieveAccount reads the account's current state, which the workflow follows rather
 // than a webhook's snapshot.
 func (o *Onboarding) RetrieveAccount(ctx context.Context, id string) (ConnectAccount, error) {
-	var acct *stripe.Account
-	err := o.stripe.call(ctx, func() (err error) {
-		acct, err = o.stripe.api.Accounts.GetByID(id, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
-		return err
-	})
+	acct, err := o.stripe.Accounts.GetByID(id, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
 	if err != nil {
-		return ConnectAccount{}, err
+		return ConnectAccount{}, ClassifyStripeError(err)
 	}
 	return fromStripeAccount(acct), nil
 }

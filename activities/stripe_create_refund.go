@@ -46,13 +46,9 @@ func (s *Stripe) CreateRefund(ctx context.Context, req CreateRefundRequest) (Str
 			return found, err
 		}
 	}
-	var re *stripe.Refund
-	err := s.call(ctx, func() (err error) {
-		re, err = s.api.Refunds.New(refundParams(ctx, req))
-		return err
-	})
+	re, err := s.api.Refunds.New(refundParams(ctx, req))
 	if err != nil {
-		return StripeRefund{}, err
+		return StripeRefund{}, ClassifyStripeError(err)
 	}
 	return fromStripeRefund(re), nil
 }

@@ -21,24 +21,15 @@ type FindPaymentIntentRequest struct {
 // index lags by up to a minute; operator retries come much later than that).
 // It returns a zero PaymentIntent when there is none.
 func (s *Stripe) FindPaymentIntent(ctx context.Context, req FindPaymentIntentRequest) (PaymentIntent, error) {
-	var found *stripe.PaymentIntent
-	err := s.call(ctx, func() error {
-		params := &stripe.PaymentIntentSearchParams{SearchParams: stripe.SearchParams{
-			Query: "metadata['" + MetadataPaymentID + "']:'" + req.PaymentID + "'", Context: ctx}}
-		params.Limit = stripe.Int64(10)
-		it := s.api.PaymentIntents.Search(params)
-		for it.Next() {
-			// Newest first: a later attempt supersedes an earlier one.
-			if found == nil {
-				found = it.PaymentIntent()
-			}
-		}
-		return it.Err()
-	})
-	if err != nil || found == nil {
-		return PaymentIntent{}, err
+	params := &stripe.PaymentIntentSearchParams{SearchParams: stripe.SearchParams{
+		Query: "metadata['" + MetadataPaymentID + "']:'" + req.PaymentID + "'", Context: ctx}}
+	params.Limit = stripe.Int64(10)
+	it := s.api.PaymentIntents.Search(params)
+	// Newest first: a later attempt supersedes an earlier one.
+	if it.Next() {
+		return fromStripe(it.PaymentIntent()), nil
 	}
-	return fromStripe(found), nil
+	return PaymentIntent{}, ClassifyStripeError(it.Err())
 }
 
 // ExecFindPaymentIntent runs the activity as a local activity (options from ctx).
