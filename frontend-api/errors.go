@@ -53,6 +53,7 @@ const (
 	codeWebhookEndpointDisabled   = "webhook_endpoint_disabled"
 	codeWebhookDeliveryPending    = "webhook_delivery_pending"
 	codeKeyLinkInvalid            = "key_link_invalid"
+	codeRefundUnexpectedState     = "refund_unexpected_state"
 	codeInternal                  = "internal_error"
 )
 
@@ -103,6 +104,7 @@ var errorTable = map[string]errorClass{
 	codeWebhookEndpointDisabled:   {http.StatusConflict, "invalid_request_error"},
 	codeWebhookDeliveryPending:    {http.StatusConflict, "invalid_request_error"},
 	codeKeyLinkInvalid:            {http.StatusNotFound, "invalid_request_error"},
+	codeRefundUnexpectedState:     {http.StatusConflict, "invalid_request_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},
 }
 
