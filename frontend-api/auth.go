@@ -122,7 +122,20 @@ func presentedKey(r *http.Request) string {
 	if user, _, ok := r.BasicAuth(); ok {
 		return user
 	}
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && isAPIKey(strings.TrimSpace(token)) {
+	if token := credential(r); isAPIKey(token) {
+		return token
+	}
+	return ""
+}
+
+// credential is what identifies the caller in the Authorization header: Basic auth's user
+// name (the API key; the password is ignored, so changing it changes nothing) or the Bearer
+// token, API key or not.
+func credential(r *http.Request) string {
+	if user, _, ok := r.BasicAuth(); ok {
+		return user
+	}
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		return strings.TrimSpace(token)
 	}
 	return ""

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -122,8 +121,8 @@ type server struct {
 	webhookPolicy webhooks.Policy
 	webhookRetry  schemas.WebhookRetryPolicy
 	analytics     *analytics.Store
-	// penalties remembers, per rate-limit key, until when it is over its limit (time.Time).
-	penalties sync.Map
+	// penalties are the penalty box's: who is over a limit, until when.
+	penalties *penalties
 }
 
 func (c apiConfig) validate() error {
@@ -200,6 +199,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		stripeBreaker: breaker.Stripe,
 		objects:       reports,
 		limiter:       redis_rate.NewLimiter(rdb),
+		penalties:     newPenalties(maxPenalties, cfg.longestPenalty()),
 	}
 	if cfg.OIDCIssuerURL != "" {
 		s.oidc = oidcauth.NewVerifier(oidcauth.Config{IssuerURL: cfg.OIDCIssuerURL, Audience: cfg.OIDCAudience,

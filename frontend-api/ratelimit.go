@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // rateLimit applies the per-key limit of the route's class (GCRA in Redis, shared by every
@@ -43,7 +44,7 @@ func (s *server) rateLimit(rt route, next http.Handler) http.Handler {
 		h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
 		h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(res.ResetAfter.Seconds()))))
 		if res.Allowed == 0 {
-			s.penalties.Store(penaltyKeyOf(r.Header.Get("Authorization"), class), penalty{until: time.Now().Add(res.RetryAfter), rate: limit.Rate})
+			s.penalties.hold(penaltyKeyOf(credential(r), class), penalty{until: time.Now().Add(res.RetryAfter), rate: limit.Rate})
 			s.refuse(w, requestIDFrom(r.Context()), class, limit.Rate, res.RetryAfter)
 			return
 		}
@@ -65,34 +66,69 @@ type penalty struct {
 // refusal until the time it named.
 func (s *server) penaltyBox(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if auth := r.Header.Get("Authorization"); auth != "" {
+		if c := credential(r); c != "" {
 			class := methodClass(r.Method)
-			if p, ok := s.penalties.Load(penaltyKeyOf(auth, class)); ok {
-				if p := p.(penalty); time.Now().Before(p.until) {
-					id := requestID(r)
-					w.Header().Set("Request-Id", id)
-					s.refuse(w, id, class, p.rate, time.Until(p.until))
-					return
-				}
+			if p, ok := s.penalties.holding(penaltyKeyOf(c, class)); ok {
+				id := requestID(r)
+				w.Header().Set("Request-Id", id)
+				s.refuse(w, id, class, p.rate, time.Until(p.until))
+				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// penaltyKey names a credential (whatever the Authorization header holds, hashed: the
-// credential itself is not kept in memory) and a class.
+// penaltyKey names a caller (its credential, hashed: the credential itself is not kept in
+// memory) and a class.
 type penaltyKey struct {
 	class string
 	sum   [16]byte
 }
 
-func penaltyKeyOf(authorization, class string) penaltyKey {
+func penaltyKeyOf(credential, class string) penaltyKey {
 	k := penaltyKey{class: class}
-	h := sha256.Sum256([]byte(authorization))
+	h := sha256.Sum256([]byte(credential))
 	copy(k.sum[:], h[:])
 	return k
 }
+
+// maxPenalties bounds the penalty box (some 200 bytes an entry).
+const maxPenalties = 100_000
+
+// longestPenalty is the longest time a refusal names: limits per second refuse for at most
+// one second (GCRA's emission interval at a rate of at least one per second).
+func (c apiConfig) longestPenalty() time.Duration { return time.Second }
+
+// penalties remembers who is over a limit until the limit's retry time. It is bounded: an
+// entry is dropped once its penalty ends (looked up after, or swept at the latest ttl after
+// it was set), and past size the least recently used go first, so that a flood of distinct
+// credentials cannot grow it. Losing an entry early costs only a trip to the limiter in
+// Redis, which stays the truth.
+type penalties struct {
+	lru *expirable.LRU[penaltyKey, penalty]
+}
+
+// newPenalties makes a box of size entries; ttl is the longest penalty it is told of.
+func newPenalties(size int, ttl time.Duration) *penalties {
+	return &penalties{lru: expirable.NewLRU[penaltyKey, penalty](size, nil, ttl)}
+}
+
+func (p *penalties) hold(k penaltyKey, v penalty) { p.lru.Add(k, v) }
+
+// holding returns k's penalty while it lasts.
+func (p *penalties) holding(k penaltyKey) (penalty, bool) {
+	v, ok := p.lru.Get(k)
+	if ok && time.Now().Before(v.until) {
+		return v, true
+	}
+	if ok {
+		p.lru.Remove(k)
+	}
+	return penalty{}, false
+}
+
+func (p *penalties) len() int { return p.lru.Len() }
 
 func routeClass(rt route) string { return methodClass(rt.method) }
 

@@ -158,8 +158,9 @@ func newFixture(t *testing.T) *fixture {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	fw := &fakeWorkflows{}
+	cfg := apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096, RateLimitReads: 1000, RateLimitWrites: 1000}
 	s := &server{
-		cfg:       apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096},
+		cfg:       cfg,
 		log:       logrus.NewEntry(log),
 		pool:      pool,
 		redis:     rdb,
@@ -171,8 +172,8 @@ func newFixture(t *testing.T) *fixture {
 		limiter:       redis_rate.NewLimiter(rdb),
 		analytics:     analytics.NewStore(pool),
 		webhookRetry:  schemas.DefaultWebhookRetryPolicy,
+		penalties:     newPenalties(maxPenalties, cfg.longestPenalty()),
 	}
-	s.cfg.RateLimitReads, s.cfg.RateLimitWrites = 1000, 1000
 	spec, _ := keyring.GenerateKey("test")
 	s.dataKeys, _ = keyring.Parse(spec)
 	s.router = stripeevents.NewRouter(pool, fw)
