@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/pg"
@@ -81,8 +80,9 @@ type keyResolver struct {
 
 const apiKeyCachePrefix = "durapay:apikey:"
 
-// principalFor returns who holds the presented key, or pg.ErrNotFound.
-func (k *keyResolver) principalFor(ctx context.Context, presented string) (principal, error) {
+// principalFor returns who holds the presented key, or pg.ErrNotFound. On a cache miss,
+// beforeLookup runs first and may refuse the lookup with its error.
+func (k *keyResolver) principalFor(ctx context.Context, presented string, beforeLookup func() error) (principal, error) {
 	hash := merchants.HashKey(presented)
 	cacheKey := apiKeyCachePrefix + hex.EncodeToString(hash)
 	var p principal
@@ -95,6 +95,9 @@ func (k *keyResolver) principalFor(ctx context.Context, presented string) (princ
 	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		loggerFrom(ctx).WithError(err).Warn("API key cache unavailable; reading Postgres")
+	}
+	if err := beforeLookup(); err != nil {
+		return principal{}, err
 	}
 	key, err := merchants.FindKey(ctx, k.pool, hash)
 	if err != nil {
@@ -177,56 +180,82 @@ func (s *server) identify(r *http.Request) (principal, error) {
 // operator route) is 403: the caller is known, the action is not theirs.
 func (s *server) authenticate(rt route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if bearerIdentity(r) {
-			p, err := s.identify(r)
-			switch {
-			case errors.Is(err, oidcauth.ErrUnavailable):
-				writeError(w, r, &apiError{code: codeServiceUnavailable, message: "Sign-in is temporarily unavailable.", retryAfter: time.Second, cause: err})
-				return
-			case err != nil:
-				s.audit(r, "auth.failure", "oidc", audit.Refused, map[string]string{"reason": err.Error()})
-				w.Header().Set("WWW-Authenticate", `Bearer realm="Durapay", error="invalid_token"`)
-				writeError(w, r, &apiError{code: codeTokenInvalid, message: "The bearer token is not valid.", cause: err})
-				return
-			}
+		p, err := s.authenticated(r, rt)
+		var failed *authFailure
+		switch {
+		case errors.As(err, &failed):
+			s.refuseAuthentication(w, r, failed)
+		case err != nil:
+			writeError(w, r, err)
+		default:
 			s.admit(w, r, rt, p, next)
-			return
 		}
-		key := presentedKey(r)
-		if key == "" && rt.access == signup && r.Header.Get(inviteHeader) != "" {
-			token := r.Header.Get(inviteHeader)
-			ok, err := s.validInvite(r.Context(), token)
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			if !ok {
-				s.audit(r, "auth.failure", "invite", audit.Refused, nil)
-				writeError(w, r, newError(codeInviteInvalid, "", "This invitation is not valid: it may have been used or have expired."))
-				return
-			}
-			s.admit(w, r, rt, principal{KeyID: "invite:" + hex.EncodeToString(hashToken(token)[:6]), Kind: kindInvite}, next)
-			return
-		}
-		if key == "" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Durapay"`)
-			writeError(w, r, newError(codeAuthenticationRequired, "",
-				"No API key provided. Use HTTP Basic auth with your secret key as the user name (curl -u sk_...:) or an Authorization: Bearer header."))
-			return
-		}
-		p, err := s.keys.principalFor(r.Context(), key)
-		if errors.Is(err, pg.ErrNotFound) {
-			s.audit(r, "auth.failure", "api_key:"+keyPrefix(key), audit.Refused, nil)
-			w.Header().Set("WWW-Authenticate", `Basic realm="Durapay"`)
-			writeError(w, r, newError(codeAPIKeyInvalid, "", "Invalid API key."))
-			return
-		}
-		if err != nil {
-			writeError(w, r, &apiError{code: codeServiceUnavailable, message: "Authentication is temporarily unavailable.", retryAfter: time.Second, cause: err})
-			return
-		}
-		s.admit(w, r, rt, p, next)
 	})
+}
+
+// authenticated finds who sent r: an *authFailure when the credentials are bad or missing,
+// another error when they could not be checked.
+func (s *server) authenticated(r *http.Request, rt route) (principal, error) {
+	if bearerIdentity(r) {
+		return s.identified(r)
+	}
+	if key := presentedKey(r); key != "" {
+		return s.keyHolder(r, key)
+	}
+	if rt.access == signup && r.Header.Get(inviteHeader) != "" {
+		return s.invited(r)
+	}
+	return principal{}, &authFailure{challenge: `Basic realm="Durapay"`, refusal: newError(codeAuthenticationRequired, "",
+		"No API key provided. Use HTTP Basic auth with your secret key as the user name (curl -u sk_...:) or an Authorization: Bearer header.")}
+}
+
+// identified verifies a person's OIDC token.
+func (s *server) identified(r *http.Request) (principal, error) {
+	if err := s.checkFailureBudget(r); err != nil {
+		return principal{}, err
+	}
+	p, err := s.identify(r)
+	switch {
+	case errors.Is(err, oidcauth.ErrUnavailable):
+		return principal{}, &apiError{code: codeServiceUnavailable, message: "Sign-in is temporarily unavailable.", retryAfter: time.Second, cause: err}
+	case err != nil:
+		return principal{}, &authFailure{challenge: `Bearer realm="Durapay", error="invalid_token"`,
+			refusal: &apiError{code: codeTokenInvalid, message: "The bearer token is not valid.", cause: err}}
+	}
+	return p, nil
+}
+
+// keyHolder finds who holds an API key; Postgres is read only for a source with failure
+// budget left.
+func (s *server) keyHolder(r *http.Request, key string) (principal, error) {
+	p, err := s.keys.principalFor(r.Context(), key, func() error { return s.checkFailureBudget(r) })
+	var failed *authFailure
+	switch {
+	case errors.As(err, &failed):
+		return principal{}, err
+	case errors.Is(err, pg.ErrNotFound):
+		return principal{}, &authFailure{challenge: `Basic realm="Durapay"`, refusal: newError(codeAPIKeyInvalid, "", "Invalid API key."),
+			keyPrefix: keyPrefix(key)}
+	case err != nil:
+		return principal{}, &apiError{code: codeServiceUnavailable, message: "Authentication is temporarily unavailable.", retryAfter: time.Second, cause: err}
+	}
+	return p, nil
+}
+
+// invited checks a prospective merchant's invitation.
+func (s *server) invited(r *http.Request) (principal, error) {
+	if err := s.checkFailureBudget(r); err != nil {
+		return principal{}, err
+	}
+	token := r.Header.Get(inviteHeader)
+	ok, err := s.validInvite(r.Context(), token)
+	if err != nil {
+		return principal{}, err
+	}
+	if !ok {
+		return principal{}, &authFailure{refusal: newError(codeInviteInvalid, "", "This invitation is not valid: it may have been used or have expired.")}
+	}
+	return principal{KeyID: "invite:" + hex.EncodeToString(hashToken(token)[:6]), Kind: kindInvite}, nil
 }
 
 // admit lets an authenticated principal through if the route allows it.

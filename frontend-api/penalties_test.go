@@ -54,13 +54,13 @@ func TestPenaltiesExpireAndAreBounded(t *testing.T) {
 	box := newPenalties(size, ttl)
 	now := time.Now()
 	for i := range 10 * size {
-		box.hold(penaltyKeyOf(fmt.Sprint("sk_test_", i), "read"), penalty{until: now.Add(ttl), rate: 1})
+		box.hold(penaltyKeyOf(fmt.Sprint("sk_test_", i), "read"), penalty{until: now.Add(ttl), limit: 1})
 	}
 	if n := box.len(); n > size {
 		t.Errorf("%d entries after %d distinct penalties: the box is not bounded to %d", n, 10*size, size)
 	}
 	short := penaltyKeyOf("sk_test_short", "write")
-	box.hold(short, penalty{until: now.Add(50 * time.Millisecond), rate: 1})
+	box.hold(short, penalty{until: now.Add(50 * time.Millisecond), limit: 1})
 	time.Sleep(60 * time.Millisecond)
 	before := box.len()
 	if _, ok := box.holding(short); ok {

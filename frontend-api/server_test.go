@@ -158,7 +158,10 @@ func newFixture(t *testing.T) *fixture {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	fw := &fakeWorkflows{}
-	cfg := apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096, RateLimitReads: 1000, RateLimitWrites: 1000}
+	// Every fixture's requests come from loopback, and share its failure budget in Redis:
+	// tests of the budget name their own source (behindProxy).
+	cfg := apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096, RateLimitReads: 1000, RateLimitWrites: 1000,
+		AuthFailuresPerMinute: 1_000_000}
 	s := &server{
 		cfg:       cfg,
 		log:       logrus.NewEntry(log),
@@ -174,6 +177,7 @@ func newFixture(t *testing.T) *fixture {
 		webhookRetry:  schemas.DefaultWebhookRetryPolicy,
 		penalties:     newPenalties(maxPenalties, cfg.longestPenalty()),
 	}
+	s.authFailures = newAuthFailureLog(s.record)
 	spec, _ := keyring.GenerateKey("test")
 	s.dataKeys, _ = keyring.Parse(spec)
 	s.router = stripeevents.NewRouter(pool, fw)
