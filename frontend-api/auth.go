@@ -72,29 +72,63 @@ func (p principal) hasAnyRole(roles ...string) bool {
 // keyResolver finds the principal behind an API key: Redis first, Postgres on a miss. The
 // cache holds hash -> principal only; Postgres stays the truth, so a Redis outage slows
 // authentication down but never lets a request through or locks anyone out.
+//
+// A revoked or rolled key's entry is replaced by a marker (forget) that outlives any entry
+// and any fill in flight. A fill writes only while there is no marker, checked in the same
+// script, so that a lookup which read Postgres before the key changed cannot write it back.
+// A read fetches the entry and the marker in one round trip.
 type keyResolver struct {
 	pool  *pgxpool.Pool
 	redis *redis.Client
 	ttl   time.Duration
+	// beforeFill, when set (tests), runs between the Postgres read and the cache write.
+	beforeFill func(principal)
 }
 
 const apiKeyCachePrefix = "durapay:apikey:"
 
+// maxFill bounds a fill, from its start to its cache write: a later write is dropped, so
+// that none lands after a marker (which lives ttl+maxFill) is gone.
+const maxFill = 5 * time.Second
+
+// A marker says why a key left the cache: a revoked key is refused without reading Postgres;
+// a rolled key is read there (its expiry is new) until the marker goes.
+const (
+	markRevoked = "revoked"
+	markRolled  = "rolled"
+)
+
+// fillScript caches a principal (KEYS[1], ARGV[1], for ARGV[2] ms) unless the key has a
+// marker (KEYS[2]).
+var fillScript = redis.NewScript(`
+if redis.call("EXISTS", KEYS[2]) == 1 then return 0 end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+return 1`)
+
+// cacheKeys names a key's cache entry and marker. They share a hash tag, which puts them on
+// one Redis Cluster slot, as MGET and the script need.
+func cacheKeys(hash []byte) (entry, marker string) {
+	entry = apiKeyCachePrefix + "{" + hex.EncodeToString(hash) + "}"
+	return entry, entry + ":changed"
+}
+
 // principalFor returns who holds the presented key, or pg.ErrNotFound. On a cache miss,
 // beforeLookup runs first and may refuse the lookup with its error.
 func (k *keyResolver) principalFor(ctx context.Context, presented string, beforeLookup func() error) (principal, error) {
+	start := time.Now()
 	hash := merchants.HashKey(presented)
-	cacheKey := apiKeyCachePrefix + hex.EncodeToString(hash)
-	var p principal
-	cached, err := k.redis.Get(ctx, cacheKey).Bytes()
-	if err == nil && json.Unmarshal(cached, &p) == nil && p.KeyID != "" {
+	entry, marker := cacheKeys(hash)
+	p, mark, err := k.cached(ctx, entry, marker)
+	switch {
+	case err != nil:
+		loggerFrom(ctx).WithError(err).Warn("API key cache unavailable; reading Postgres")
+	case mark == markRevoked:
+		return principal{}, pg.ErrNotFound
+	case mark == "" && p.KeyID != "":
 		if p.Expires != nil && !time.Now().Before(*p.Expires) {
 			return principal{}, pg.ErrNotFound
 		}
 		return p, nil
-	}
-	if err != nil && !errors.Is(err, redis.Nil) {
-		loggerFrom(ctx).WithError(err).Warn("API key cache unavailable; reading Postgres")
 	}
 	if err := beforeLookup(); err != nil {
 		return principal{}, err
@@ -105,17 +139,53 @@ func (k *keyResolver) principalFor(ctx context.Context, presented string, before
 	}
 	p = principal{KeyID: key.ID, Kind: key.Kind, MerchantID: key.MerchantID, Name: key.Name, Roles: key.Roles, Scopes: key.Scopes,
 		Expires: key.ExpiresAt}
-	encoded, _ := json.Marshal(p) // plain fields: cannot fail
-	if err := k.redis.Set(ctx, cacheKey, encoded, k.ttl).Err(); err != nil {
-		loggerFrom(ctx).WithError(err).Warn("API key cache write failed")
-	}
+	k.fill(ctx, start, entry, marker, p)
 	return p, nil
 }
 
-// forget drops a key from the cache: a revoked or rolled key stops working at once on every
-// replica (they share the cache; Postgres is read again on the next request).
+// cached reads a key's cache entry (a zero principal when there is none, or it does not
+// decode) and marker in one round trip.
+func (k *keyResolver) cached(ctx context.Context, entry, marker string) (principal, string, error) {
+	values, err := k.redis.MGet(ctx, entry, marker).Result()
+	if err != nil {
+		return principal{}, "", err
+	}
+	var p principal
+	if encoded, ok := values[0].(string); ok && json.Unmarshal([]byte(encoded), &p) != nil {
+		p = principal{}
+	}
+	mark, _ := values[1].(string)
+	return p, mark, nil
+}
+
+// fill caches p, read from Postgres by a lookup that started at start, unless the key was
+// revoked or rolled since (its marker) or maxFill has passed.
+func (k *keyResolver) fill(ctx context.Context, start time.Time, entry, marker string, p principal) {
+	encoded, _ := json.Marshal(p) // plain fields: cannot fail
+	if k.beforeFill != nil {
+		k.beforeFill(p)
+	}
+	ctx, cancel := context.WithDeadline(ctx, start.Add(maxFill))
+	defer cancel()
+	if err := fillScript.Run(ctx, k.redis, []string{entry, marker}, encoded, k.ttl.Milliseconds()).Err(); err != nil {
+		loggerFrom(ctx).WithError(err).Warn("API key cache write failed")
+	}
+}
+
+// forget replaces a revoked or rolled key's cache entry by its marker: the key stops working
+// at once on every replica (they share the cache), and no fill in flight brings it back.
 func (k *keyResolver) forget(ctx context.Context, key merchants.APIKey) error {
-	return k.redis.Del(ctx, apiKeyCachePrefix+hex.EncodeToString(key.Hash)).Err()
+	mark := markRolled
+	if key.RevokedAt != nil {
+		mark = markRevoked
+	}
+	entry, marker := cacheKeys(key.Hash)
+	_, err := k.redis.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+		tx.Set(ctx, marker, mark, k.ttl+maxFill)
+		tx.Del(ctx, entry)
+		return nil
+	})
+	return err
 }
 
 // presentedKey reads an API key as Stripe accepts it: HTTP Basic with the key as the user

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -248,8 +247,6 @@ func (r reply) errorField(name string) string {
 const testWebhookSecret = "whsec_test"
 
 const visa = `{"amount":2000,"currency":"usd","payment_method":"pm_card_visa"}`
-
-func hexHash(key string) string { return hex.EncodeToString(merchants.HashKey(key)) }
 
 // redisAt is a client for an address where no Redis answers.
 func redisAt(t *testing.T, addr string) *redis.Client {
