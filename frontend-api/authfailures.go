@@ -77,8 +77,9 @@ func (s *server) checkFailureBudget(r *http.Request) error {
 	return nil
 }
 
-// failureBudget spends n (0: none, to look) of src's failures and reports whether the
-// budget is spent, with the source's penalty; a spent source is held in the penalty box.
+// failureBudget spends n of src's failures (0: none, to look) and reports whether the
+// source is over its budget: the n failures did not fit, or (n 0) no failure would. A
+// source that has no failure left is held in the penalty box, and its penalty returned.
 //
 // When Redis does not answer, nobody is refused: the failure is still answered and
 // tallied, and Postgres, which stays the truth, must stay reachable for good keys.
@@ -96,11 +97,11 @@ func (s *server) failureBudget(ctx context.Context, src string, n int) (penalty,
 	// Spent: the next failure is allowed once the limiter is back within one failure of
 	// full, that is ResetAfter less Burst-1 intervals.
 	wait := res.ResetAfter - time.Duration(limit.Burst-1)*limit.Period/time.Duration(limit.Rate)
-	p := penalty{until: time.Now().Add(wait), class: classAuth, limit: limit.Rate,
-		message: fmt.Sprintf("Too many failed authentications from this address: the limit is %d per minute.", limit.Rate)}
 	if wait <= 0 {
 		return penalty{}, false
 	}
+	p := penalty{until: time.Now().Add(wait), class: classAuth, limit: limit.Rate,
+		message: fmt.Sprintf("Too many failed authentications from this address: the limit is %d per minute.", limit.Rate)}
 	s.penalties.hold(penaltyKeyOf(src, classAuth), p)
 	// A failure that fit (Allowed 1) is answered as such, though it spent the last of the budget.
 	return p, res.Allowed == 0
