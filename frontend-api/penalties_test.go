@@ -50,7 +50,7 @@ func TestPenaltyBoxKnowsTheCredentialNotTheHeader(t *testing.T) {
 // it without bound.
 func TestPenaltiesExpireAndAreBounded(t *testing.T) {
 	t.Parallel()
-	const size, ttl = 100, 300 * time.Millisecond
+	const size, ttl = 100, time.Second
 	box := newPenalties(size, ttl)
 	now := time.Now()
 	for i := range 10 * size {
@@ -61,7 +61,7 @@ func TestPenaltiesExpireAndAreBounded(t *testing.T) {
 	}
 	short := penaltyKeyOf("sk_test_short", "write")
 	box.hold(short, penalty{until: now.Add(50 * time.Millisecond), limit: 1})
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	before := box.len()
 	if _, ok := box.holding(short); ok {
 		t.Fatal("a penalty holds after its end")
@@ -69,7 +69,7 @@ func TestPenaltiesExpireAndAreBounded(t *testing.T) {
 	if after := box.len(); after != before-1 {
 		t.Errorf("an ended penalty is still kept: %d entries before the lookup, %d after", before, after)
 	}
-	time.Sleep(ttl + 50*time.Millisecond)
+	time.Sleep(ttl + 200*time.Millisecond)
 	if n := box.len(); n != 0 {
 		t.Errorf("%d entries kept after every penalty ended", n)
 	}
