@@ -20,10 +20,19 @@ const CreateCustomerName = "stripe.CreateCustomer"
 // CustomerPurpose binds a customer's sealed profile to that customer (internal/envelope).
 func CustomerPurpose(customerID string) string { return "customer profile " + customerID }
 
-// CreateCustomer creates the Stripe Customer (idempotency key from the workflow) and
-// Durapay's record of it. It opens the sealed profile only to give Stripe the email and
-// name. Running it twice creates one of each.
-func (o *Onboarding) CreateCustomer(ctx context.Context, in schemas.CustomerInput) (schemas.Customer, error) {
+// CreateCustomerRequest creates a merchant's customer.
+type CreateCustomerRequest struct {
+	// IdempotencyKey is the workflow ID and step: every attempt, in any run, is the same
+	// request to Stripe.
+	IdempotencyKey string
+	Input          schemas.CustomerInput
+}
+
+// CreateCustomer creates the Stripe Customer and Durapay's record of it. It opens the
+// sealed profile only to give Stripe the email and name. Running it twice creates one of
+// each.
+func (o *Onboarding) CreateCustomer(ctx context.Context, req CreateCustomerRequest) (schemas.Customer, error) {
+	in := req.Input
 	if c, err := o.customer(ctx, in.CustomerID); err == nil {
 		return c, nil
 	} else if !errors.Is(err, pgx.ErrNoRows) {
@@ -39,17 +48,17 @@ func (o *Onboarding) CreateCustomer(ctx context.Context, in schemas.CustomerInpu
 	}
 	params.AddMetadata("durapay_customer_id", in.CustomerID)
 	params.AddMetadata(schemas.StripeMetadataMerchantID, in.MerchantID)
-	params.SetIdempotencyKey(schemas.CustomerWorkflowID(in.MerchantID, in.CustomerID) + "/create_customer")
+	params.SetIdempotencyKey(req.IdempotencyKey)
 	params.Context = ctx
-	var cus *stripe.Customer
-	if err := o.stripe.call(ctx, func() (err error) { cus, err = o.stripe.api.Customers.New(params); return err }); err != nil {
-		return schemas.Customer{}, err
+	cus, err := o.stripe.Customers.New(params)
+	if err != nil {
+		return schemas.Customer{}, ClassifyStripeError(err)
 	}
 	metadata := in.Metadata
 	if metadata == nil {
 		metadata = map[string]string{}
 	}
-	_, err := o.pool.Exec(ctx, `
+	_, err = o.pool.Exec(ctx, `
 		INSERT INTO customers (id, merchant_id, stripe_customer_id, profile, description, metadata, idempotency_key, request_hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
 		in.CustomerID, in.MerchantID, cus.ID, in.SealedProfile, in.Description, metadata, in.IdempotencyKey, in.RequestHash)
@@ -69,8 +78,8 @@ func (o *Onboarding) customer(ctx context.Context, id string) (schemas.Customer,
 }
 
 // ExecCreateCustomer runs the activity as a local activity (options from ctx).
-func ExecCreateCustomer(ctx workflow.Context, in schemas.CustomerInput) (schemas.Customer, error) {
+func ExecCreateCustomer(ctx workflow.Context, req CreateCustomerRequest) (schemas.Customer, error) {
 	var c schemas.Customer
-	err := workflow.ExecuteLocalActivity(ctx, CreateCustomerName, in).Get(ctx, &c)
+	err := workflow.ExecuteLocalActivity(ctx, CreateCustomerName, req).Get(ctx, &c)
 	return c, err
 }

@@ -8,6 +8,9 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/durapay/durapay/internal/breaker"
+	"github.com/durapay/durapay/internal/stripeclient"
 )
 
 // Error types that activities return, so that workflows can tell failures apart with
@@ -35,8 +38,9 @@ const (
 	ErrTypeStripeCircuitOpen = "StripeCircuitOpen"
 )
 
-// rateLimitRetryDelay is how long to wait after Stripe answers 429. Stripe asks clients to
-// back off; one second spreads retries without holding a payment long.
+// rateLimitRetryDelay is how long to wait after Stripe answers 429, or this worker's own
+// rate limit holds a call back. Stripe asks clients to back off; one second spreads retries
+// without holding a payment long.
 const rateLimitRetryDelay = time.Second
 
 // StripeFailure is what Stripe said about a request it refused, carried as the details of
@@ -52,8 +56,9 @@ type StripeFailure struct {
 	RequestID       string
 }
 
-// ClassifyStripeError turns an error from stripe-go into the Temporal error that says
-// whether and when to retry. It is the one place that decides, row by row:
+// ClassifyStripeError turns an error from a Stripe client (stripe-go's, or the guard's that
+// internal/stripeclient puts around every call) into the Temporal error that says whether
+// and when to retry. It is the one place that decides, row by row:
 //
 //	Stripe answer                              retried   error type
 //	402 card_error (declines)                  no        StripeCardError
@@ -63,13 +68,24 @@ type StripeFailure struct {
 //	429 rate_limit, lock_timeout               yes, after rateLimitRetryDelay   StripeRateLimited
 //	409 (same key in flight), 5xx api_error    yes       StripeUnavailable
 //	network error, timeout                     yes       StripeUnavailable
-//	(circuit breaker open, see Stripe.call)    yes, when it may close   StripeCircuitOpen
+//	(this worker's rate limit, stripeclient)   yes, after rateLimitRetryDelay   StripeRateLimited
+//	(circuit breaker open, stripeclient)       yes, when it may close   StripeCircuitOpen
 //
 // Retries reuse the request's idempotency key, so a retry of a request Stripe did apply
 // returns the saved result instead of acting twice.
 func ClassifyStripeError(err error) error {
 	if err == nil {
 		return nil
+	}
+	var open *breaker.OpenError
+	switch {
+	case errors.Is(err, stripeclient.ErrRateLimited):
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeStripeRateLimited,
+			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: rateLimitRetryDelay})
+	case errors.As(err, &open):
+		// Retried once the breaker may close: the payment waits instead of failing.
+		return temporal.NewApplicationErrorWithOptions(open.Error(), ErrTypeStripeCircuitOpen,
+			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: open.RetryAfter})
 	}
 	var se *stripe.Error
 	if !errors.As(err, &se) {

@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/breaker"
+	"github.com/durapay/durapay/internal/stripeclient"
 )
 
 // Every row of ClassifyStripeError's table.
@@ -38,6 +41,9 @@ func TestClassifyStripeError(t *testing.T) {
 		{"service unavailable", &stripe.Error{HTTPStatusCode: 503, Type: stripe.ErrorTypeAPI}, activities.ErrTypeStripeUnavailable, true, 0},
 		{"network", netErr, activities.ErrTypeStripeUnavailable, true, 0},
 		{"timeout", context.DeadlineExceeded, activities.ErrTypeStripeUnavailable, true, 0},
+		{"this worker's rate limit", fmt.Errorf("%w: %w", stripeclient.ErrRateLimited, errors.New("rate: Wait(n=1) would exceed context deadline")),
+			activities.ErrTypeStripeRateLimited, true, time.Second},
+		{"circuit breaker open", &breaker.OpenError{Name: breaker.Stripe, RetryAfter: 7 * time.Second}, activities.ErrTypeStripeCircuitOpen, true, 7 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/eventbus"
@@ -31,8 +30,7 @@ func TestPublishEventTwiceCarriesOneEventID(t *testing.T) {
 	writer := eventbus.NewWriter(brokers)
 	t.Cleanup(func() { _ = writer.Close() })
 
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
+	env := newActivityEnv()
 	env.RegisterActivity(activities.NewEvents(writer))
 	payment := schemas.Payment{ID: schemas.PaymentID("mer_ev", "k"), Object: "payment", Merchant: "mer_ev", Amount: 100, Currency: "usd",
 		Status: schemas.PaymentSucceeded, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_visa",

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/durapay/durapay/internal/keyring"
 )
@@ -9,14 +10,14 @@ import (
 // Onboarding creates merchants and their Stripe Connect accounts, and activates them.
 type Onboarding struct {
 	pool   *pgxpool.Pool
-	stripe *Stripe
-	// dataKeys open merchants' sealed profiles, where Stripe needs the contact details, and
-	// seal new keys' secrets until an operator sees them.
+	stripe *client.API
+	// dataKeys open merchants' and customers' sealed profiles, where Stripe needs the contact
+	// details.
 	dataKeys *keyring.Keyring
 }
 
 // NewOnboarding wires the onboarding activities.
-func NewOnboarding(pool *pgxpool.Pool, stripe *Stripe, dataKeys *keyring.Keyring) *Onboarding {
+func NewOnboarding(pool *pgxpool.Pool, stripe *client.API, dataKeys *keyring.Keyring) *Onboarding {
 	return &Onboarding{pool: pool, stripe: stripe, dataKeys: dataKeys}
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/internal/envelope"
 	"github.com/durapay/durapay/internal/ledger"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/money"
@@ -23,10 +22,11 @@ type ActivateMerchantRequest struct {
 	Country    string
 }
 
-// ActivateMerchant issues the merchant's secret API key and opens its ledger accounts in its
-// country's currency, in one database transaction. The key's secret is kept sealed until
-// the approving operator sees it once (merchants.RevealKey): it never enters the workflow's
-// history. Running it twice issues one key.
+// ActivateMerchant issues the merchant's secret key, opens its ledger accounts in its
+// country's currency and requests the link that delivers the key to the merchant's contact
+// address, in one database transaction. The key's secret is set when the merchant uses the
+// link (merchants.RevealKey): the approving operator never sees it, the workflow's history
+// never holds it, and Durapay stores only its hash. Running it twice issues one key.
 func (o *Onboarding) ActivateMerchant(ctx context.Context, req ActivateMerchantRequest) (string, error) {
 	var keyID string
 	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
@@ -38,15 +38,8 @@ func (o *Onboarding) ActivateMerchant(ctx context.Context, req ActivateMerchantR
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		plain, key, err := merchants.IssueSecretKey(ctx, tx, req.MerchantID, merchants.ModeTest)
+		key, err := merchants.IssueUnrevealedSecretKey(ctx, tx, req.MerchantID, merchants.ModeTest)
 		if err != nil {
-			return err
-		}
-		sealed, err := envelope.Seal(o.dataKeys, plain, merchants.RevealPurpose(key.ID))
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO api_key_reveals (key_id, sealed) VALUES ($1, $2)`, key.ID, sealed); err != nil {
 			return err
 		}
 		currency := money.CurrencyOfCountry(req.Country)
@@ -56,7 +49,7 @@ func (o *Onboarding) ActivateMerchant(ctx context.Context, req ActivateMerchantR
 			}
 		}
 		keyID = key.ID
-		return nil
+		return merchants.RequestKeyLink(ctx, tx, merchants.ActivationKeyLinkID(req.MerchantID), req.MerchantID, key.ID, "approval")
 	})
 	if err != nil {
 		return "", fmt.Errorf("activate %s: %w", req.MerchantID, err)

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/testsuite"
-
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/ledger"
 	"github.com/durapay/durapay/internal/merchants"
@@ -22,8 +20,7 @@ func TestRecordPaymentTwiceIsOneRecord(t *testing.T) {
 	if err := merchants.Create(ctx, pool, merchants.Merchant{ID: "mer_store", Name: "Store"}); err != nil {
 		t.Fatal(err)
 	}
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
+	env := newActivityEnv()
 	env.RegisterActivity(activities.NewStore(pool))
 
 	at := time.Unix(1_700_000_100, 0).UTC()
@@ -68,8 +65,7 @@ func TestRecordFailedPaymentPostsNothing(t *testing.T) {
 	if err := merchants.Create(ctx, pool, merchants.Merchant{ID: "mer_store", Name: "Store"}); err != nil {
 		t.Fatal(err)
 	}
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
+	env := newActivityEnv()
 	env.RegisterActivity(activities.NewStore(pool))
 	failed := activities.RecordPaymentRequest{
 		Payment: schemas.Payment{ID: "pay_failed", Object: "payment", Merchant: "mer_store", Amount: 2500, Currency: "usd",

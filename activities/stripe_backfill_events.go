@@ -69,7 +69,7 @@ func (s *StripeEvents) BackfillStripeEvents(ctx context.Context, in schemas.Stri
 		activity.RecordHeartbeat(ctx, res.Listed)
 	}
 	if err := it.Err(); err != nil {
-		return res, ClassifyStripeError(err)
+		return res, fmt.Errorf("list Stripe events: %w", ClassifyStripeError(err))
 	}
 	if _, err := s.pool.Exec(ctx, `
 		INSERT INTO sync_cursors (name, position) VALUES ($1, $2)

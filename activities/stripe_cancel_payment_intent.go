@@ -25,13 +25,9 @@ type CancelPaymentIntentRequest struct {
 // payment_intent_unexpected_state (StripeInvalidRequest), and the workflow then reads the
 // PaymentIntent and follows it.
 func (s *Stripe) CancelPaymentIntent(ctx context.Context, req CancelPaymentIntentRequest) (PaymentIntent, error) {
-	var pi *stripe.PaymentIntent
-	err := s.call(ctx, func() (err error) {
-		pi, err = s.api.PaymentIntents.Cancel(req.ID, cancelParams(ctx, req))
-		return err
-	})
+	pi, err := s.api.PaymentIntents.Cancel(req.ID, cancelParams(ctx, req))
 	if err != nil {
-		return PaymentIntent{}, err
+		return PaymentIntent{}, ClassifyStripeError(err)
 	}
 	return fromStripe(pi), nil
 }

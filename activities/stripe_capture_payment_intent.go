@@ -21,13 +21,9 @@ type CapturePaymentIntentRequest struct {
 
 // CapturePaymentIntent captures funds held by an authorization; Stripe releases the rest.
 func (s *Stripe) CapturePaymentIntent(ctx context.Context, req CapturePaymentIntentRequest) (PaymentIntent, error) {
-	var pi *stripe.PaymentIntent
-	err := s.call(ctx, func() (err error) {
-		pi, err = s.api.PaymentIntents.Capture(req.ID, captureParams(ctx, req))
-		return err
-	})
+	pi, err := s.api.PaymentIntents.Capture(req.ID, captureParams(ctx, req))
 	if err != nil {
-		return PaymentIntent{}, err
+		return PaymentIntent{}, ClassifyStripeError(err)
 	}
 	return fromStripe(pi), nil
 }

@@ -37,10 +37,28 @@ type CreateConnectAccountRequest struct {
 // CreateConnectAccount opens the merchant's sealed profile (Stripe needs its email and
 // name; nothing else does) and creates its Connect account, whose metadata leads Stripe's
 // account.updated events back to the onboarding workflow.
+//
+// A merchant gets one account however often this runs: the account recorded on the merchant
+// is returned; and once the first attempt may be older than Stripe's memory of the
+// idempotency key (a run started again after Temporal's retention removed the first), the
+// account is looked for at Stripe by its metadata before one is created.
 func (o *Onboarding) CreateConnectAccount(ctx context.Context, req CreateConnectAccountRequest) (ConnectAccount, error) {
-	var sealed []byte
-	if err := o.pool.QueryRow(ctx, `SELECT profile FROM merchants WHERE id = $1`, req.MerchantID).Scan(&sealed); err != nil {
-		return ConnectAccount{}, fmt.Errorf("read profile of %s: %w", req.MerchantID, err)
+	var (
+		sealed   []byte
+		recorded string
+		age      float64 // seconds since the merchant, and so the first attempt, was created
+	)
+	if err := o.pool.QueryRow(ctx, `SELECT profile, coalesce(stripe_account_id, ''), extract(epoch FROM now() - created_at)::float8
+		FROM merchants WHERE id = $1`, req.MerchantID).Scan(&sealed, &recorded, &age); err != nil {
+		return ConnectAccount{}, fmt.Errorf("read merchant %s: %w", req.MerchantID, err)
+	}
+	if recorded != "" {
+		return o.RetrieveAccount(ctx, recorded)
+	}
+	if age > idempotencyKeyTrusted.Seconds() {
+		if acct, found, err := o.findConnectAccount(ctx, req.MerchantID); err != nil || found {
+			return acct, err
+		}
 	}
 	var profile schemas.MerchantProfile
 	if err := envelope.Open(o.dataKeys, sealed, profilePurpose(req.MerchantID), &profile); err != nil {
@@ -59,15 +77,26 @@ func (o *Onboarding) CreateConnectAccount(ctx context.Context, req CreateConnect
 	params.AddMetadata(schemas.StripeMetadataWorkflowID, req.WorkflowID)
 	params.SetIdempotencyKey(req.IdempotencyKey)
 	params.Context = ctx
-	var acct *stripe.Account
-	err := o.stripe.call(ctx, func() (err error) {
-		acct, err = o.stripe.api.Accounts.New(params)
-		return err
-	})
+	acct, err := o.stripe.Accounts.New(params)
 	if err != nil {
-		return ConnectAccount{}, err
+		return ConnectAccount{}, ClassifyStripeError(err)
 	}
 	return fromStripeAccount(acct), nil
+}
+
+// findConnectAccount looks for the merchant's account among the platform's connected
+// accounts (Stripe offers no search on accounts' metadata: every page is read).
+func (o *Onboarding) findConnectAccount(ctx context.Context, merchantID string) (ConnectAccount, bool, error) {
+	params := &stripe.AccountListParams{}
+	params.Context = ctx
+	params.Limit = stripe.Int64(100)
+	it := o.stripe.Accounts.List(params)
+	for it.Next() {
+		if a := it.Account(); a.Metadata[schemas.StripeMetadataMerchantID] == merchantID {
+			return fromStripeAccount(a), true, nil
+		}
+	}
+	return ConnectAccount{}, false, ClassifyStripeError(it.Err())
 }
 
 // CreateAccountLinkRequest asks for a KYC link for the account.
@@ -89,13 +118,9 @@ func (o *Onboarding) CreateAccountLink(ctx context.Context, req CreateAccountLin
 		RefreshURL: stripe.String(req.RefreshURL), ReturnURL: stripe.String(req.ReturnURL)}
 	params.SetIdempotencyKey(req.IdempotencyKey)
 	params.Context = ctx
-	var link *stripe.AccountLink
-	err := o.stripe.call(ctx, func() (err error) {
-		link, err = o.stripe.api.AccountLinks.New(params)
-		return err
-	})
+	link, err := o.stripe.AccountLinks.New(params)
 	if err != nil {
-		return AccountLink{}, err
+		return AccountLink{}, ClassifyStripeError(err)
 	}
 	return AccountLink{URL: link.URL, ExpiresAt: link.ExpiresAt}, nil
 }
@@ -103,13 +128,9 @@ func (o *Onboarding) CreateAccountLink(ctx context.Context, req CreateAccountLin
 // RetrieveAccount reads the account's current state, which the workflow follows rather
 // than a webhook's snapshot.
 func (o *Onboarding) RetrieveAccount(ctx context.Context, id string) (ConnectAccount, error) {
-	var acct *stripe.Account
-	err := o.stripe.call(ctx, func() (err error) {
-		acct, err = o.stripe.api.Accounts.GetByID(id, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
-		return err
-	})
+	acct, err := o.stripe.Accounts.GetByID(id, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
 	if err != nil {
-		return ConnectAccount{}, err
+		return ConnectAccount{}, ClassifyStripeError(err)
 	}
 	return fromStripeAccount(acct), nil
 }

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/testsuite"
-	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack"
@@ -34,10 +32,9 @@ func TestStripeRequestsMatchStripesAPI(t *testing.T) {
 	}
 	defer stop()
 	api := stripeclient.New(stripeclient.Config{SecretKey: "sk_test_contract", APIBase: url, Timeout: 10 * time.Second})
-	stripe := activities.NewStripe(api, rate.NewLimiter(rate.Inf, 1), nil)
+	stripe := activities.NewStripe(api)
 	backfill := activities.NewStripeEvents(api, stripeevents.NewRouter(pgtest.NewPool(t), refuseSignals{t}), pgtest.NewPool(t))
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
+	env := newActivityEnv()
 	registerStripe(env, stripe)
 	env.RegisterActivityWithOptions(backfill.BackfillStripeEvents, activity.RegisterOptions{Name: activities.BackfillStripeEventsName})
 

@@ -57,13 +57,9 @@ type PaymentIntent struct {
 // CreatePaymentIntent creates the PaymentIntent with confirm=true: one round trip both
 // creates and attempts the payment.
 func (s *Stripe) CreatePaymentIntent(ctx context.Context, req CreatePaymentIntentRequest) (PaymentIntent, error) {
-	var pi *stripe.PaymentIntent
-	err := s.call(ctx, func() (err error) {
-		pi, err = s.api.PaymentIntents.New(paymentIntentParams(ctx, req))
-		return err
-	})
+	pi, err := s.api.PaymentIntents.New(paymentIntentParams(ctx, req))
 	if err != nil {
-		return PaymentIntent{}, err
+		return PaymentIntent{}, ClassifyStripeError(err)
 	}
 	return fromStripe(pi), nil
 }

@@ -2,15 +2,12 @@ package activities_test
 
 import (
 	"errors"
-	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack/stripesandbox"
@@ -25,17 +22,10 @@ type stripeFixture struct {
 
 func newStripeFixture(t *testing.T) *stripeFixture {
 	t.Helper()
-	sb, err := stripesandbox.New(stripesandbox.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sb)
-	t.Cleanup(func() { srv.Close(); _ = sb.Close() })
-	cfg := &stripeclient.Config{SecretKey: "sk_test_activities", APIBase: srv.URL, Timeout: 5 * time.Second}
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	registerStripe(env, activities.NewStripe(stripeclient.New(*cfg), rate.NewLimiter(rate.Inf, 1), nil))
-	return &stripeFixture{sandbox: sb, env: env, client: cfg}
+	sb, cfg := newSandbox(t)
+	env := newActivityEnv()
+	registerStripe(env, activities.NewStripe(stripeclient.New(cfg)))
+	return &stripeFixture{sandbox: sb, env: env, client: &cfg}
 }
 
 func (f *stripeFixture) create(req activities.CreatePaymentIntentRequest) (activities.PaymentIntent, error) {

@@ -23,6 +23,9 @@ type CreateRefundRequest struct {
 	Metadata   map[string]string
 	RefundID   string
 	WorkflowID string
+	// FindExisting looks for the refund at Stripe (by its metadata) before creating it: for
+	// a refund an earlier run may have created while Stripe no longer knows its key.
+	FindExisting bool
 }
 
 // StripeRefund is what Durapay keeps of a Stripe refund.
@@ -34,16 +37,18 @@ type StripeRefund struct {
 	FailureReason string
 }
 
-// CreateRefund asks Stripe for the refund. Its metadata leads Stripe's events about it back
-// to the refund's workflow.
+// CreateRefund asks Stripe for the refund, unless FindExisting finds it made already. Its
+// metadata leads Stripe's events about it back to the refund's workflow.
 func (s *Stripe) CreateRefund(ctx context.Context, req CreateRefundRequest) (StripeRefund, error) {
-	var re *stripe.Refund
-	err := s.call(ctx, func() (err error) {
-		re, err = s.api.Refunds.New(refundParams(ctx, req))
-		return err
-	})
+	if req.FindExisting {
+		found, err := s.FindRefund(ctx, FindRefundRequest{PaymentIntentID: req.PaymentIntentID, RefundID: req.RefundID})
+		if err != nil || found.ID != "" {
+			return found, err
+		}
+	}
+	re, err := s.api.Refunds.New(refundParams(ctx, req))
 	if err != nil {
-		return StripeRefund{}, err
+		return StripeRefund{}, ClassifyStripeError(err)
 	}
 	return fromStripeRefund(re), nil
 }

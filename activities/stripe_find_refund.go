@@ -23,22 +23,15 @@ type FindRefundRequest struct {
 // failing past their retry budget runs this before it tries again under a new idempotency
 // key, so that it never refunds twice.
 func (s *Stripe) FindRefund(ctx context.Context, req FindRefundRequest) (StripeRefund, error) {
-	var found *stripe.Refund
-	err := s.call(ctx, func() error {
-		params := &stripe.RefundListParams{PaymentIntent: stripe.String(req.PaymentIntentID)}
-		params.Context = ctx
-		it := s.api.Refunds.List(params)
-		for it.Next() {
-			if re := it.Refund(); re.Metadata[schemas.StripeMetadataRefundID] == req.RefundID && found == nil {
-				found = re
-			}
+	params := &stripe.RefundListParams{PaymentIntent: stripe.String(req.PaymentIntentID)}
+	params.Context = ctx
+	it := s.api.Refunds.List(params)
+	for it.Next() {
+		if re := it.Refund(); re.Metadata[schemas.StripeMetadataRefundID] == req.RefundID {
+			return fromStripeRefund(re), nil
 		}
-		return it.Err()
-	})
-	if err != nil || found == nil {
-		return StripeRefund{}, err
 	}
-	return fromStripeRefund(found), nil
+	return StripeRefund{}, ClassifyStripeError(it.Err())
 }
 
 // ExecFindRefund runs the activity as a local activity (options from ctx).

@@ -3,17 +3,12 @@ package activities_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
-	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack/stripesandbox"
@@ -105,21 +100,10 @@ func refusalType(err error) (activities.StripeFailure, string) {
 // retryable errors that wait until the breaker may close; then a trial call closes it.
 func TestCircuitBreaker(t *testing.T) {
 	t.Parallel()
-	sb, err := stripesandbox.New(stripesandbox.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sb)
-	t.Cleanup(func() { srv.Close(); _ = sb.Close() })
-	log := logrus.New()
-	log.SetOutput(io.Discard)
-	br := breaker.New(breaker.Settings{Name: "stripe-test", FailureRatio: 0.5, MinRequests: 4, OpenTimeout: 300 * time.Millisecond, Interval: time.Minute},
-		nil, logrus.NewEntry(log), activities.IsStripeOutage)
-	s := activities.NewStripe(stripeclient.New(stripeclient.Config{SecretKey: "sk_test_breaker", APIBase: srv.URL, Timeout: 5 * time.Second}),
-		rate.NewLimiter(rate.Inf, 1), br)
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestActivityEnvironment()
-	registerStripe(env, s)
+	sb, cfg := newSandbox(t)
+	cfg.Breaker = newBreaker(breaker.Settings{Name: "stripe-test", FailureRatio: 0.5, MinRequests: 4, OpenTimeout: 300 * time.Millisecond, Interval: time.Minute})
+	env := newActivityEnv()
+	registerStripe(env, activities.NewStripe(stripeclient.New(cfg)))
 	retrieve := func() error {
 		_, err := env.ExecuteActivity(activities.RetrievePaymentIntentName, activities.RetrievePaymentIntentRequest{ID: "pi_missing"})
 		return err
@@ -141,7 +125,7 @@ func TestCircuitBreaker(t *testing.T) {
 		}
 	}
 	sent := len(sb.Requests())
-	err = retrieve()
+	err := retrieve()
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeStripeCircuitOpen || appErr.NonRetryable() ||
 		appErr.NextRetryDelay() <= 0 || appErr.NextRetryDelay() > 300*time.Millisecond {
@@ -288,5 +272,22 @@ func TestRefundAtStripe(t *testing.T) {
 	_, err = f.env.ExecuteActivity(activities.CreateRefundName, too)
 	if _, typ := refusalType(err); typ != activities.ErrTypeStripeInvalidRequest {
 		t.Fatalf("refund above the charge: %v", err)
+	}
+}
+
+// Stripe's search index lags: before an operator's retry takes a new idempotency key, the
+// check for a PaymentIntent an earlier attempt made must see one created a moment ago.
+func TestFindPaymentIntentSeesWhatSearchDoesNotYet(t *testing.T) {
+	t.Parallel()
+	f := newStripeFixture(t)
+	f.sandbox.SetSearchLag(time.Minute)
+	startedAt := time.Now().Add(-time.Second)
+	pi, err := f.create(createRequest("pay_fresh", "pm_card_visa"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := f.run(t, activities.FindPaymentIntentName, activities.FindPaymentIntentRequest{PaymentID: "pay_fresh", CreatedSince: startedAt})
+	if err != nil || found.ID != pi.ID {
+		t.Fatalf("find right after the create: %+v %v; want %s", found, err, pi.ID)
 	}
 }

@@ -19,13 +19,9 @@ type RetrievePaymentIntentRequest struct {
 // not a webhook's snapshot, so that duplicate and reordered events cannot move a payment
 // backwards. A read has no side effect: retrying it is always safe.
 func (s *Stripe) RetrievePaymentIntent(ctx context.Context, req RetrievePaymentIntentRequest) (PaymentIntent, error) {
-	var pi *stripe.PaymentIntent
-	err := s.call(ctx, func() (err error) {
-		pi, err = s.api.PaymentIntents.Get(req.ID, &stripe.PaymentIntentParams{Params: stripe.Params{Context: ctx}})
-		return err
-	})
+	pi, err := s.api.PaymentIntents.Get(req.ID, &stripe.PaymentIntentParams{Params: stripe.Params{Context: ctx}})
 	if err != nil {
-		return PaymentIntent{}, err
+		return PaymentIntent{}, ClassifyStripeError(err)
 	}
 	return fromStripe(pi), nil
 }

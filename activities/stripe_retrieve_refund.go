@@ -18,13 +18,9 @@ type RetrieveRefundRequest struct {
 // RetrieveRefund reads a refund's current state, which the workflow follows rather than a
 // webhook's snapshot.
 func (s *Stripe) RetrieveRefund(ctx context.Context, req RetrieveRefundRequest) (StripeRefund, error) {
-	var re *stripe.Refund
-	err := s.call(ctx, func() (err error) {
-		re, err = s.api.Refunds.Get(req.ID, &stripe.RefundParams{Params: stripe.Params{Context: ctx}})
-		return err
-	})
+	re, err := s.api.Refunds.Get(req.ID, &stripe.RefundParams{Params: stripe.Params{Context: ctx}})
 	if err != nil {
-		return StripeRefund{}, err
+		return StripeRefund{}, ClassifyStripeError(err)
 	}
 	return fromStripeRefund(re), nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -21,10 +22,6 @@ const (
 	RecordWebhookAttemptName = "webhooks.RecordAttempt"
 	FailWebhookDeliveryName  = "webhooks.FailDelivery"
 )
-
-// maxAttemptError bounds the error text kept per attempt (an endpoint's TLS or DNS story
-// can be long).
-const maxAttemptError = 500
 
 // Webhooks delivers events to merchants' endpoints.
 type Webhooks struct {
@@ -59,14 +56,18 @@ func (w *Webhooks) Deliver(ctx context.Context, deliveryID string, attempt int) 
 		res.Settled = true
 		return res, nil
 	case t.EndpointStatus != webhooks.StatusEnabled:
-		res.Gone, res.Error = true, webhooks.ErrDisabled.Error()
+		res.Gone, res.Error = true, webhooks.ErrorEndpointDisabled
 		return res, nil
 	}
 	code, err := webhooks.Send(ctx, w.client, t, now)
 	res.StatusCode, res.DurationMS, res.Succeeded = code, int(time.Since(now).Milliseconds()), err == nil
 	if err != nil {
-		res.Error = truncate(err.Error(), maxAttemptError)
+		// The result goes to the delivery log (and the workflow's history) as a class; the
+		// error itself only to the workers' log.
+		res.Error = webhooks.Classify(err)
 		res.Gone = errors.Is(err, webhooks.ErrForbiddenDestination) || errors.Is(err, webhooks.ErrInvalidURL)
+		activity.GetLogger(ctx).Info("Webhook attempt failed", "DeliveryID", deliveryID, "Attempt", attempt,
+			"StatusCode", code, "ErrorClass", res.Error, "Error", err)
 	}
 	return res, nil
 }
@@ -76,16 +77,11 @@ func (w *Webhooks) RecordAttempt(ctx context.Context, a schemas.WebhookAttemptRe
 	return w.store.RecordAttempt(ctx, a)
 }
 
-// FailDelivery ends a delivery that will not be tried again.
+// FailDelivery ends a delivery that will not be tried again. The reason is logged, not
+// stored: it may quote the last error, and the delivery log shows that error's class.
 func (w *Webhooks) FailDelivery(ctx context.Context, f schemas.WebhookDeliveryFailure) error {
-	return w.store.FailDelivery(ctx, f.DeliveryID, f.Reason)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+	activity.GetLogger(ctx).Warn("Webhook delivery failed", "DeliveryID", f.DeliveryID, "Reason", f.Reason)
+	return w.store.FailDelivery(ctx, f.DeliveryID)
 }
 
 // ExecDeliverWebhook runs Deliver as a regular activity (options from ctx): it waits on

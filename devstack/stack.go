@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
+	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/internal/eventbus"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/objectstore"
@@ -171,11 +172,11 @@ func (s *Stack) startAWS(ctx context.Context) error {
 // answer, or says which does not and how to start it.
 func CheckServices(ctx context.Context, databaseURL, redisURL string) error {
 	if err := pg.EnsureDatabase(ctx, databaseURL); err != nil {
-		return &UnavailableError{Service: "Postgres", Address: pg.Redact(databaseURL), Start: testenv.StartPostgres, Err: err}
+		return &UnavailableError{Service: "Postgres", Address: config.Mask(databaseURL), Start: testenv.StartPostgres, Err: err}
 	}
 	pool, err := pg.Connect(ctx, databaseURL, 2)
 	if err != nil {
-		return &UnavailableError{Service: "Postgres", Address: pg.Redact(databaseURL), Start: testenv.StartPostgres, Err: err}
+		return &UnavailableError{Service: "Postgres", Address: config.Mask(databaseURL), Start: testenv.StartPostgres, Err: err}
 	}
 	pool.Close()
 	opts, err := redis.ParseURL(redisURL)

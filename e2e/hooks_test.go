@@ -93,6 +93,12 @@ func (h *hookReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 }
 
+// port is the receiver's port, random, which the stack's SSRF guard must allow.
+func (h *hookReceiver) port() string {
+	_, port, _ := net.SplitHostPort(h.srv.Listener.Addr().String())
+	return port
+}
+
 // url is the endpoint at path (say "/m1").
 func (h *hookReceiver) url(path string) string { return h.srv.URL + path }
 

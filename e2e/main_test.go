@@ -71,8 +71,8 @@ type stackEnv struct {
 	a, b  merchant
 	staff merchant
 
-	api, workers, notifier *devstack.Process
-	workerEnv, notifierEnv []string
+	api, workers, notifier         *devstack.Process
+	apiEnv, workerEnv, notifierEnv []string
 	// hooks is a merchant's HTTPS webhook receiver on 127.0.0.2; dataKeys seal profiles.
 	hooks    *hookReceiver
 	dataKeys *keyring.Keyring
@@ -214,9 +214,10 @@ func startEnv() (_ *stackEnv, err error) {
 		"TEMPORAL_ADDRESS=" + e.stack.TemporalAddress, "DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL,
 		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys, "DATA_KEYS=" + dataKeys,
 		"KAFKA_BROKERS=" + strings.Join(e.stack.KafkaBrokers, ","), "LOG_LEVEL=info",
-		// The receiver's address is the one private address allowed; its certificate is
-		// trusted. Deliveries retry within a test: 200 ms doubling to 1 s, for a minute.
-		"WEBHOOK_ALLOWED_NETS=" + hookNet, "WEBHOOK_CA_FILE=" + e.hooks.caFile,
+		// The receiver's address is the one private address allowed, and its port the one
+		// port beside 443; its certificate is trusted. Deliveries retry within a test:
+		// 200 ms doubling to 1 s, for a minute.
+		"WEBHOOK_ALLOWED_NETS=" + hookNet, "WEBHOOK_ALLOWED_PORTS=443," + e.hooks.port(), "WEBHOOK_CA_FILE=" + e.hooks.caFile,
 		"WEBHOOK_RETRY_INITIAL=200ms", "WEBHOOK_RETRY_MAX=1s", "WEBHOOK_RETRY_WINDOW=1m",
 	}
 	common = append(common, e.stack.S3Env()...)
@@ -230,23 +231,19 @@ func startEnv() (_ *stackEnv, err error) {
 	}
 	e.notifierEnv = append(append(common, e.stack.NotifierEnv()...),
 		"NOTIFIER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(notifierPort), "NOTIFIER_RETRY_BACKOFF=100ms",
-		"NOTIFIER_RETRY_MAX_BACKOFF=500ms", "NOTIFIER_SESSION_TIMEOUT=6s")
+		"NOTIFIER_RETRY_MAX_BACKOFF=500ms", "NOTIFIER_SESSION_TIMEOUT=6s", "PUBLIC_API_URL="+e.apiURL, "KEY_LINK_POLL=200ms")
 	if err := e.startNotifier(); err != nil {
 		return nil, err
 	}
-	e.api, err = devstack.StartProcess("frontend-api", filepath.Join(e.binDir, "frontend-api"), append(common,
+	e.apiEnv = append(common,
 		"API_ADDR=127.0.0.1:"+strconv.Itoa(apiPort), "API_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(apiMetricsPort),
 		"STRIPE_WEBHOOK_SECRETS="+webhookSecretNew+","+webhookSecretOld, "PAYMENT_ACTION_TIMEOUT="+actionTimeout.String(),
 		"REFUND_FAILURE_WINDOW="+refundFailureWindow.String(),
 		// The tests burst (50 concurrent refunds); the limits have their own tests.
 		"RATE_LIMIT_READS=5000", "RATE_LIMIT_WRITES=5000",
 		// Onboardings that remind within seconds and expire within a test.
-		"ONBOARDING_REMINDERS=2s,4s,6s", "ONBOARDING_EXPIRY="+onboardingExpiry.String()), logFile)
-	if err != nil {
-		return nil, err
-	}
-	e.closers = append(e.closers, func() { _ = e.api.Stop(30 * time.Second) })
-	if err := waitReady(ctx, e.apiURL+"/readyz"); err != nil {
+		"ONBOARDING_REMINDERS=2s,4s,6s", "ONBOARDING_EXPIRY="+onboardingExpiry.String())
+	if err := e.startAPI(ctx); err != nil {
 		return nil, err
 	}
 	if e.temporal, err = client.DialContext(ctx, client.Options{HostPort: e.stack.TemporalAddress,
@@ -261,6 +258,14 @@ func startEnv() (_ *stackEnv, err error) {
 func (e *stackEnv) startWorkers() (err error) {
 	e.workers, err = e.startProcess("workers", e.workerEnv)
 	return err
+}
+
+// startAPI starts (or, after a kill, restarts) frontend-api and waits until it is ready.
+func (e *stackEnv) startAPI(ctx context.Context) (err error) {
+	if e.api, err = e.startProcess("frontend-api", e.apiEnv); err != nil {
+		return err
+	}
+	return waitReady(ctx, e.apiURL+"/readyz")
 }
 
 // startNotifier starts (or, after a kill, restarts) the notifier process.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/enums/v1"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
@@ -31,8 +33,8 @@ func (e *stackEnv) waitMerchant(t *testing.T, id string, status schemas.Merchant
 }
 
 // The acceptance of onboarding: a merchant onboarded through Stripe's webhooks and an
-// operator's approval takes a payment with its issued key, and another merchant cannot see
-// or touch it through any route.
+// operator's approval takes a payment with the key its single-use link revealed, no secret
+// is stored anywhere, and another merchant cannot see or touch it through any route.
 func TestOnboardingToFirstPayment(t *testing.T) {
 	t.Parallel()
 	e := requireEnv(t)
@@ -80,10 +82,11 @@ func TestOnboardingToFirstPayment(t *testing.T) {
 		t.Fatalf("a merchant approving: %d", r.Status)
 	}
 	approved := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "approve-"+id, map[string]any{"reason": "KYC reviewed"})
-	secret, _ := approved.Body["secret_key"].(string)
-	if approved.Status != 200 || approved.Body["status"] != "active" || !strings.HasPrefix(secret, "sk_") {
-		t.Fatalf("approve: %d %s", approved.Status, approved.Raw)
+	if approved.Status != 200 || approved.Body["status"] != "active" || strings.Contains(string(approved.Raw), "sk_") {
+		t.Fatalf("approve: %d %s; want the merchant active, and no key for the operator", approved.Status, approved.Raw)
 	}
+	// The key reaches the merchant's contact address, by a link that works once.
+	secret := e.revealKey(t, e.keyLinkSentTo(t, "ada@bakery.example", 1))
 	e.recordHistory(t, "onboarding_approved", schemas.OnboardingWorkflowID(id))
 	again := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "approve-"+id, map[string]any{"reason": "KYC reviewed"})
 	if again.Header.Get("Idempotent-Replayed") != "true" {
@@ -91,6 +94,24 @@ func TestOnboardingToFirstPayment(t *testing.T) {
 	}
 	e.expectMerchantEvents(t, id, schemas.EventMerchantOnboardingStarted, schemas.EventMerchantOnboardingLink,
 		schemas.EventMerchantKYCCompleted, schemas.EventMerchantActivated)
+
+	if again := e.call(t, nil, "POST", "/v1/key_reveals", "", map[string]any{"token": e.keyLinkSentTo(t, "ada@bakery.example", 1)}); again.Status != 404 || again.errorField("code") != "key_link_invalid" {
+		t.Fatalf("the link used again: %d %s", again.Status, again.Raw)
+	}
+	// An operator sends a new link (the merchant lost its key): it works, the old one not.
+	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/key_link", "", nil); r.Status != http.StatusAccepted || strings.Contains(string(r.Raw), "klt_") {
+		t.Fatalf("a new key link: %d %s", r.Status, r.Raw)
+	}
+	lost := merchant{ID: id, Key: secret}
+	if secret = e.revealKey(t, e.keyLinkSentTo(t, "ada@bakery.example", 2)); secret == lost.Key {
+		t.Fatal("the new link revealed the lost secret")
+	}
+	if r := e.call(t, &lost, "GET", "/v1/merchants/"+id, "", nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("the replaced secret still works: %d %s", r.Status, r.Raw)
+	}
+	if leaks := e.secretsAtRest(t); len(leaks) > 0 {
+		t.Fatalf("secret keys stored in clear: %v", leaks)
+	}
 
 	// The new merchant at work, with its customer.
 	m := merchant{ID: id, Key: secret}
@@ -126,14 +147,17 @@ func TestOnboardingToFirstPayment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	approvals := 0
+	approvals, reveals := 0, 0
 	for _, a := range entries {
-		if a.Action == "merchant.approve" && a.Resource == id {
+		switch {
+		case a.Action == "merchant.approve" && a.Resource == id:
 			approvals++
+		case a.Action == "api_key.reveal" && a.Outcome == audit.Success && a.Details["merchant"] == id:
+			reveals++
 		}
 	}
-	if seq, err := audit.Verify(nil, entries); approvals != 1 || seq != 0 {
-		t.Errorf("%d approvals audited; chain broken at %d (%v)", approvals, seq, err)
+	if seq, err := audit.Verify(nil, entries); approvals != 1 || reveals != 2 || seq != 0 {
+		t.Errorf("%d approvals and %d key reveals audited; chain broken at %d (%v)", approvals, reveals, seq, err)
 	}
 }
 
@@ -237,4 +261,79 @@ func TestOnboardingParksUntilRetried(t *testing.T) {
 		t.Fatalf("reject: %d %s", r.Status, r.Raw)
 	}
 	e.recordHistory(t, "onboarding_parked_retried", schemas.OnboardingWorkflowID(id))
+}
+
+var keyTokenPattern = regexp.MustCompile(merchants.KeyTokenPrefix + `[A-Za-z0-9]+`)
+
+// keyLinkSentTo waits for the nth key link emailed to the address and returns its token.
+func (e *stackEnv) keyLinkSentTo(t *testing.T, to string, nth int) string {
+	t.Helper()
+	var token string
+	eventually(t, 20*time.Second, func() error {
+		var links []string
+		for _, m := range e.emailsTo(t, to) {
+			if strings.Contains(m.Subject, "secret key") {
+				links = append(links, keyTokenPattern.FindString(m.Text))
+			}
+		}
+		if len(links) < nth {
+			return fmt.Errorf("%d key links emailed to %s, waiting for %d", len(links), to, nth)
+		}
+		token = links[nth-1]
+		return nil
+	})
+	return token
+}
+
+// revealKey spends a key link's token and returns the secret key it reveals.
+func (e *stackEnv) revealKey(t *testing.T, token string) string {
+	t.Helper()
+	r := e.call(t, nil, "POST", "/v1/key_reveals", "", map[string]any{"token": token})
+	secret, _ := r.Body["secret"].(string)
+	if r.Status != http.StatusCreated || !strings.HasPrefix(secret, "sk_test_") {
+		t.Fatalf("reveal the key: %d %s", r.Status, r.Raw)
+	}
+	return secret
+}
+
+// secretPattern matches a whole API key secret (sk_test_, rk_live_, sk_staff_ and a random
+// part), not the recognisable prefixes that lists show.
+var secretPattern = `(sk|rk)_(test|live|staff)_[A-Za-z0-9]{20,}`
+
+// secretsAtRest scans every text-like column of every table for a secret API key and names
+// the columns that hold one.
+func (e *stackEnv) secretsAtRest(t *testing.T) []string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := e.pool.Query(ctx, `SELECT table_name, column_name, data_type FROM information_schema.columns
+		WHERE table_schema = 'public' AND data_type IN ('text', 'character varying', 'json', 'jsonb', 'ARRAY', 'bytea')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	columns, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([3]string, error) {
+		var c [3]string
+		return c, r.Scan(&c[0], &c[1], &c[2])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leaks []string
+	for _, c := range columns {
+		var n int
+		text := pgx.Identifier{c[1]}.Sanitize() + "::text"
+		if c[2] == "bytea" { // the bytes as they are, not their hex
+			text = "encode(" + pgx.Identifier{c[1]}.Sanitize() + ", 'escape')"
+		}
+		q := fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s ~ '%s'`, pgx.Identifier{c[0]}.Sanitize(), text, secretPattern)
+		if err := e.pool.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatalf("scan %s.%s: %v", c[0], c[1], err)
+		}
+		if n > 0 {
+			leaks = append(leaks, fmt.Sprintf("%s.%s (%d rows)", c[0], c[1], n))
+		}
+	}
+	if len(columns) < 50 {
+		t.Fatalf("scanned only %d columns: the query missed tables", len(columns))
+	}
+	return leaks
 }

@@ -57,7 +57,8 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, action string) e
 	who := principalFrom(ctx)
 	decision := schemas.OperatorDecision{Action: action, Operator: who.operator(), Reason: body.Reason}
 	id := mux.Vars(r)["id"]
-	return s.idempotently(w, r, fingerprint(action, id, body), func() (int, any, error) {
+	return s.idempotently(w, r, fingerprint(action, id, body), func(r *http.Request) (int, any, error) {
+		ctx := r.Context()
 		rec, err := s.findPayment(ctx, "", id)
 		if err != nil {
 			return 0, nil, err

@@ -58,7 +58,8 @@ func (s *server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := schemas.CustomerInput{CustomerID: id, MerchantID: merchantID, SealedProfile: sealed, Description: body.Description,
 		Metadata: body.Metadata, IdempotencyKey: key, RequestHash: fingerprint(body)}
-	return s.idempotently(w, r, in.RequestHash, func() (int, any, error) {
+	return s.idempotently(w, r, in.RequestHash, func(r *http.Request) (int, any, error) {
+		ctx := r.Context()
 		waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
 		defer cancel()
 		c, err := s.workflows.CreateCustomer(waitCtx, in)

@@ -52,6 +52,7 @@ const (
 	codeWebhookURLForbidden       = "webhook_url_forbidden"
 	codeWebhookEndpointDisabled   = "webhook_endpoint_disabled"
 	codeWebhookDeliveryPending    = "webhook_delivery_pending"
+	codeKeyLinkInvalid            = "key_link_invalid"
 	codeAPIKeyLimitReached        = "api_key_limit_reached"
 	codeAPIKeyAlreadyRolled       = "api_key_already_rolled"
 	codeInternal                  = "internal_error"
@@ -103,6 +104,7 @@ var errorTable = map[string]errorClass{
 	codeWebhookURLForbidden:       {http.StatusBadRequest, "invalid_request_error"},
 	codeWebhookEndpointDisabled:   {http.StatusConflict, "invalid_request_error"},
 	codeWebhookDeliveryPending:    {http.StatusConflict, "invalid_request_error"},
+	codeKeyLinkInvalid:            {http.StatusNotFound, "invalid_request_error"},
 	codeAPIKeyLimitReached:        {http.StatusConflict, "invalid_request_error"},
 	codeAPIKeyAlreadyRolled:       {http.StatusConflict, "invalid_request_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},

@@ -23,6 +23,7 @@ import (
 	"github.com/durapay/durapay/internal/analytics"
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/keyring"
+	"github.com/durapay/durapay/internal/notify"
 	"github.com/durapay/durapay/internal/objectstore"
 	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/process"
@@ -96,6 +97,8 @@ type apiConfig struct {
 	S3 objectstore.Config `env:", prefix=S3_"`
 	// Webhooks: the SSRF guard endpoint URLs are checked against, and redeliveries' retries.
 	Webhooks webhooks.Config `env:", prefix=WEBHOOK_"`
+	// Notifications: the platform's limits that merchants' preferences must stay within.
+	Notifications notify.Limits
 
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=30s"`
 }
@@ -151,7 +154,7 @@ func (c apiConfig) validate() error {
 	if c.ActionTimeout <= 0 || c.AuthorizationWindow <= 0 || c.AuthorizationWindow > 7*24*time.Hour {
 		return fmt.Errorf("PAYMENT_ACTION_TIMEOUT must be positive, PAYMENT_AUTHORIZATION_WINDOW positive and under the card networks' 7 days")
 	}
-	return nil
+	return c.Notifications.Validate()
 }
 
 func isLoopback(addr string) bool {

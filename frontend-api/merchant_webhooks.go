@@ -196,15 +196,23 @@ func (s *server) getWebhookDelivery(w http.ResponseWriter, r *http.Request) erro
 }
 
 // redeliverWebhook sends a finished delivery's event again, as a new delivery (with its
-// own attempts and retries). With an Idempotency-Key, a retried request redelivers once.
+// own attempts and retries), within the endpoint's redelivery limit. With an
+// Idempotency-Key, a retried request redelivers once.
 func (s *server) redeliverWebhook(w http.ResponseWriter, r *http.Request) error {
 	id, err := webhookDeliveryID(r)
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	return s.idempotently(w, r, fingerprint(id), func() (int, any, error) {
+	return s.idempotently(w, r, fingerprint(id), func(r *http.Request) (int, any, error) {
+		ctx := r.Context()
 		store := s.webhookStore()
+		original, err := store.Delivery(ctx, merchantFrom(ctx), id)
+		if err != nil {
+			return 0, nil, webhookError(err, "webhook delivery", id)
+		}
+		if err := s.limitRedeliveries(ctx, original.Endpoint); err != nil {
+			return 0, nil, err
+		}
 		fresh := webhooks.RedeliveryID(id, r.Header.Get("Idempotency-Key"))
 		if err := store.Redeliver(ctx, merchantFrom(ctx), id, fresh); err != nil {
 			return 0, nil, webhookError(err, "webhook delivery", id)
@@ -251,7 +259,7 @@ func webhookError(err error, what, id string) error {
 }
 
 func (s *server) getNotificationPreferences(w http.ResponseWriter, r *http.Request) error {
-	p, err := notify.NewPreferenceStore(s.pool, s.redis).Get(r.Context(), merchantFrom(r.Context()))
+	p, err := notify.NewPreferenceStore(s.pool, s.redis, s.cfg.Notifications).Get(r.Context(), merchantFrom(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -263,7 +271,7 @@ func (s *server) getNotificationPreferences(w http.ResponseWriter, r *http.Reque
 // their current values.
 func (s *server) setNotificationPreferences(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	store := notify.NewPreferenceStore(s.pool, s.redis)
+	store := notify.NewPreferenceStore(s.pool, s.redis, s.cfg.Notifications)
 	p, err := store.Get(ctx, merchantFrom(ctx))
 	if err != nil {
 		return err
@@ -271,8 +279,9 @@ func (s *server) setNotificationPreferences(w http.ResponseWriter, r *http.Reque
 	if err := s.decodeJSON(w, r, &p); err != nil {
 		return err
 	}
-	if err := p.Validate(notify.KnownEventType); err != nil {
-		return &apiError{code: codeParameterInvalid, message: err.Error(), cause: err}
+	var invalid *notify.InvalidPreferenceError
+	if err := p.Validate(notify.KnownEventType, s.cfg.Notifications); errors.As(err, &invalid) {
+		return &apiError{code: codeParameterInvalid, param: invalid.Field, message: invalid.Field + " " + invalid.Reason + ".", cause: err}
 	}
 	if err := store.Set(ctx, merchantFrom(ctx), p); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/schemas"
 )
 
 func TestWebhookEndpointURLsAreCheckedAgainstSSRF(t *testing.T) {
@@ -21,6 +22,8 @@ func TestWebhookEndpointURLsAreCheckedAgainstSSRF(t *testing.T) {
 		{"https://10.0.0.7/hook", codeWebhookURLForbidden},
 		{"https://[::1]/hook", codeWebhookURLForbidden},
 		{"https://localhost/hook", codeWebhookURLForbidden},
+		{"https://93.184.215.14:8443/hook", codeWebhookURLForbidden}, // 443 only
+		{"https://93.184.215.14:22/hook", codeWebhookURLForbidden},
 		{"http://93.184.215.14/hook", codeWebhookURLInvalid}, // https only
 		{"https://user:pw@93.184.215.14/hook", codeWebhookURLInvalid},
 		{"not a url", codeWebhookURLInvalid},
@@ -96,6 +99,46 @@ func TestWebhookEndpointLifecycle(t *testing.T) {
 	}
 }
 
+// Redeliveries on request are limited per endpoint (10 a minute): each one sends the event
+// again, and a loop in a merchant's code must not make Durapay flood its endpoint.
+func TestRedeliveriesAreRateLimitedPerEndpoint(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	store := f.srv.webhookStore()
+	delivered := func(url string) string {
+		t.Helper()
+		e, err := store.CreateEndpoint(ctx, f.merchant, url, "", []string{"*"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := store.CreateDelivery(ctx, f.merchant, e.ID, schemas.Event{ID: "evt_" + e.ID, Type: schemas.EventPaymentSucceeded}, []byte(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordAttempt(ctx, schemas.WebhookAttemptResult{DeliveryID: id, Attempt: 1, StatusCode: 200, Succeeded: true}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	busy, other := delivered("https://93.184.215.14/busy"), delivered("https://93.184.215.14/other")
+	for i := range 10 {
+		if r := f.do(t, http.MethodPost, "/v1/webhook_deliveries/"+busy+"/redeliver", f.key, "", ""); r.status != http.StatusCreated {
+			t.Fatalf("redelivery %d: %d %s", i+1, r.status, r.raw)
+		}
+	}
+	r := f.do(t, http.MethodPost, "/v1/webhook_deliveries/"+busy+"/redeliver", f.key, "redeliver-11", "")
+	if r.status != http.StatusTooManyRequests || r.errorCode() != codeRateLimited || r.header.Get("Retry-After") == "" {
+		t.Errorf("the 11th redelivery in a minute: %d %s (Retry-After %q), want 429 rate_limited with Retry-After", r.status, r.raw, r.header.Get("Retry-After"))
+	}
+	if r := f.do(t, http.MethodPost, "/v1/webhook_deliveries/"+other+"/redeliver", f.key, "", ""); r.status != http.StatusCreated {
+		t.Errorf("a redelivery to another endpoint: %d %s, want 201", r.status, r.raw)
+	}
+	var n int
+	if err := f.srv.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE redelivery_of = $1`, busy).Scan(&n); err != nil || n != 10 {
+		t.Errorf("%d redeliveries recorded (%v), want 10", n, err)
+	}
+}
+
 func TestNotificationPreferences(t *testing.T) {
 	f := newFixture(t)
 	r := f.do(t, http.MethodGet, "/v1/notification_preferences", f.key, "", "")
@@ -110,6 +153,27 @@ func TestNotificationPreferences(t *testing.T) {
 		if r := f.do(t, http.MethodPost, "/v1/notification_preferences", f.key, "", body); r.status != http.StatusBadRequest {
 			t.Errorf("%s: %d %s, want 400", body, r.status, r.raw)
 		}
+	}
+}
+
+// The platform sets the SMS cap (SMS_DAILY_CAP): a merchant may lower its own, not raise it,
+// and a higher cap stored before the limit existed reads, and is enforced, as the limit.
+func TestNotificationPreferencesStayWithinThePlatformSMSCap(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.srv.pool.Exec(context.Background(), `INSERT INTO notification_preferences (merchant_id, daily_sms_cap) VALUES ($1, 50000)`, f.merchant); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.do(t, http.MethodGet, "/v1/notification_preferences", f.key, "", ""); r.status != http.StatusOK || r.body["daily_sms_cap"] != float64(100) {
+		t.Errorf("a stored cap above the platform's: %d %s, want daily_sms_cap 100", r.status, r.raw)
+	}
+	if r := f.do(t, http.MethodPost, "/v1/notification_preferences", f.key, "", `{"email_refunds":false}`); r.status != http.StatusOK || r.body["daily_sms_cap"] != float64(100) {
+		t.Errorf("an update of another field: %d %s, want 200 with daily_sms_cap 100", r.status, r.raw)
+	}
+	if r := f.do(t, http.MethodPost, "/v1/notification_preferences", f.key, "", `{"daily_sms_cap":101}`); r.status != http.StatusBadRequest || r.errorCode() != codeParameterInvalid || r.errorField("param") != "daily_sms_cap" {
+		t.Errorf("daily_sms_cap above the platform's cap: %d %s, want 400 parameter_invalid", r.status, r.raw)
+	}
+	if r := f.do(t, http.MethodPost, "/v1/notification_preferences", f.key, "", `{"daily_sms_cap":7}`); r.status != http.StatusOK || r.body["daily_sms_cap"] != float64(7) {
+		t.Errorf("a lower cap: %d %s, want 200", r.status, r.raw)
 	}
 }
 

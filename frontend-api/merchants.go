@@ -21,7 +21,6 @@ import (
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/envelope"
-	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/schemas"
 )
@@ -92,7 +91,13 @@ func (s *server) createMerchant(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := schemas.OnboardingInput{MerchantID: id, Country: body.Country, BusinessType: body.BusinessType, SealedProfile: sealed,
 		RequestHash: fingerprint(body), CreatedBy: who.id(), Policy: s.cfg.onboardingPolicy()}
-	return s.idempotently(w, r, in.RequestHash, func() (int, any, error) {
+	return s.idempotently(w, r, in.RequestHash, func(r *http.Request) (int, any, error) {
+		ctx := r.Context()
+		// A merchant recorded under this key is the answer, whatever became of its
+		// onboarding's workflow (removed by Temporal's retention) and saved answer.
+		if st, err := s.recordedOnboarding(ctx, in); !errors.Is(err, pg.ErrNotFound) {
+			return http.StatusOK, st, err
+		}
 		if who.Kind == kindInvite {
 			if err := s.useInvite(ctx, r.Header.Get(inviteHeader), id); err != nil {
 				return 0, nil, err
@@ -113,11 +118,31 @@ func (s *server) startOnboarding(ctx context.Context, in schemas.OnboardingInput
 	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
 	defer cancel()
 	st, err := s.workflows.StartOnboarding(waitCtx, in)
+	if errors.Is(err, errWorkflowClosed) {
+		return schemas.OnboardingState{}, newError(codeIdempotencyKeyUnavailable, "",
+			"A merchant with this Idempotency-Key was stopped before it was recorded. Use a new Idempotency-Key.")
+	}
 	if err != nil {
 		return schemas.OnboardingState{}, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
 			message: "Onboarding is temporarily unavailable. Retry with the same Idempotency-Key."}
 	}
 	return st, nil
+}
+
+// recordedOnboarding reads the onboarding a create would start, if it exists: its ID
+// derives from the caller and the key. The same key with another body is refused.
+func (s *server) recordedOnboarding(ctx context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error) {
+	var requestHash string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(request_hash, '') FROM merchants WHERE id = $1 AND onboarding IS NOT NULL`,
+		in.MerchantID).Scan(&requestHash); errors.Is(err, pgx.ErrNoRows) {
+		return schemas.OnboardingState{}, pg.ErrNotFound
+	} else if err != nil {
+		return schemas.OnboardingState{}, fmt.Errorf("read merchant %s: %w", in.MerchantID, err)
+	}
+	if requestHash != in.RequestHash {
+		return schemas.OnboardingState{}, reusedKey()
+	}
+	return s.onboardingState(ctx, in.MerchantID)
 }
 
 // onboardingState reads the merchant's recorded onboarding, or pg.ErrNotFound.
@@ -173,12 +198,6 @@ func (s *server) retryMerchantStep(w http.ResponseWriter, r *http.Request) error
 	return s.reviewMerchant(w, r, schemas.DecisionRetry)
 }
 
-// reviewedMerchant answers an approval: the state, and the new secret key, shown here once.
-type reviewedMerchant struct {
-	schemas.OnboardingState
-	SecretKey string `json:"secret_key,omitempty"`
-}
-
 func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision string) error {
 	ctx := r.Context()
 	var body reviewBody
@@ -191,7 +210,8 @@ func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision
 	id := mux.Vars(r)["id"]
 	who := principalFrom(ctx)
 	d := schemas.ReviewDecision{Decision: decision, Operator: who.operator(), Reason: body.Reason}
-	return s.idempotently(w, r, fingerprint(decision, id, body), func() (int, any, error) {
+	return s.idempotently(w, r, fingerprint(decision, id, body), func(r *http.Request) (int, any, error) {
+		ctx := r.Context()
 		if _, err := s.onboardingState(ctx, id); errors.Is(err, pg.ErrNotFound) {
 			return 0, nil, newError(codeResourceMissing, "id", "No such merchant: '"+id+"'")
 		}
@@ -208,18 +228,8 @@ func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision
 			return 0, nil, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
 				message: "Onboarding is temporarily unavailable. Retry with the same Idempotency-Key."}
 		}
-		answer := reviewedMerchant{OnboardingState: st}
-		if st.SecretKeyID != "" {
-			secret, err := merchants.RevealKey(ctx, s.pool, st.SecretKeyID, func(sealed []byte, purpose string, v any) error {
-				return envelope.Open(s.dataKeys, sealed, purpose, v)
-			})
-			if err != nil && !errors.Is(err, merchants.ErrRevealed) {
-				return 0, nil, err
-			}
-			answer.SecretKey = secret
-		}
 		s.audit(r, "merchant."+decision+".requested", id, audit.Success, map[string]string{"reason": body.Reason})
-		return http.StatusOK, answer, nil
+		return http.StatusOK, st, nil
 	})
 }
 

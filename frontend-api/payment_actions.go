@@ -64,7 +64,8 @@ func (s *server) cancelPayment(w http.ResponseWriter, r *http.Request) error {
 func (s *server) updatePayment(w http.ResponseWriter, r *http.Request, update string, arg any, pastTense string) error {
 	ctx := r.Context()
 	id, merchantID := mux.Vars(r)["id"], merchantFrom(ctx)
-	return s.idempotently(w, r, fingerprint(update, id, arg), func() (int, any, error) {
+	return s.idempotently(w, r, fingerprint(update, id, arg), func(r *http.Request) (int, any, error) {
+		ctx := r.Context()
 		rec, err := s.findPayment(ctx, merchantID, id)
 		if err != nil {
 			return 0, nil, err

@@ -268,7 +268,7 @@ func replay(w http.ResponseWriter, rec payments.Record, requestHash string) erro
 
 func reusedKey() error {
 	return newError(codeIdempotencyKeyReused, "",
-		"This Idempotency-Key was already used with a different request. Use a new key for a new payment.")
+		"This Idempotency-Key was already used with a different request. Use a new key for a new request.")
 }
 
 // writePayment answers a create with the payment: 201; 202 while its outcome is not known

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"math"
@@ -52,6 +53,26 @@ func (s *server) rateLimit(rt route, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// redeliveriesPerEndpoint bounds redeliveries on request: each sends an event to the
+// endpoint again, and neither a loop in a merchant's code nor a stolen key may turn
+// Durapay into a flood aimed at whatever the endpoint is.
+var redeliveriesPerEndpoint = redis_rate.PerMinute(10)
+
+// limitRedeliveries takes one redelivery of the endpoint's allowance (GCRA in Redis, shared
+// by every replica), or answers 429 with when to try again.
+func (s *server) limitRedeliveries(ctx context.Context, endpointID string) error {
+	res, err := s.limiter.Allow(ctx, "durapay:rl:redeliver:"+endpointID, redeliveriesPerEndpoint)
+	if err != nil {
+		return &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: fmt.Errorf("redelivery limit of %s: %w", endpointID, err),
+			message: "Redelivery is temporarily unavailable. Retry shortly."}
+	}
+	if res.Allowed == 0 {
+		return &apiError{code: codeRateLimited, retryAfter: max(res.RetryAfter, time.Second),
+			message: fmt.Sprintf("Too many redeliveries to this webhook endpoint: the limit is %d per minute.", redeliveriesPerEndpoint.Rate)}
+	}
+	return nil
 }
 
 // penalty is a caller over a limit: refused here until it may try again.

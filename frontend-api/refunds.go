@@ -69,7 +69,8 @@ func (s *server) createRefund(w http.ResponseWriter, r *http.Request) error {
 		in.Amount = *body.Amount
 	}
 	in.RequestHash = fingerprint("refund", in.PaymentID, in.Amount, in.Reason, in.Metadata)
-	return s.idempotently(w, r, in.RequestHash, func() (status int, answer any, err error) {
+	return s.idempotently(w, r, in.RequestHash, func(r *http.Request) (status int, answer any, err error) {
+		ctx := r.Context()
 		defer func() {
 			outcome := audit.Success
 			if err != nil {
@@ -77,6 +78,11 @@ func (s *server) createRefund(w http.ResponseWriter, r *http.Request) error {
 			}
 			s.audit(r, "refund.create", in.RefundID, outcome, map[string]string{"payment": in.PaymentID, "amount": fmt.Sprint(in.Amount)})
 		}()
+		// A refund recorded under this key is the answer, whatever became of its workflow
+		// (removed by Temporal's retention) and of Stripe's memory of the key (24 hours).
+		if status, answer, err := s.recordedRefund(ctx, merchantID, in); !errors.Is(err, pg.ErrNotFound) {
+			return status, answer, err
+		}
 		rec, err := s.findPayment(ctx, merchantID, body.Payment)
 		if err != nil {
 			if ae := (*apiError)(nil); errors.As(err, &ae) && ae.code == codeResourceMissing {
@@ -104,7 +110,11 @@ func (s *server) createRefund(w http.ResponseWriter, r *http.Request) error {
 		case errors.As(err, &appErr) && appErr.Type() == schemas.ErrTypeIdempotencyKeyReused:
 			return 0, nil, reusedKey()
 		case errors.Is(err, errWorkflowClosed):
-			return s.refundOfClosedWorkflow(ctx, merchantID, in)
+			if status, answer, err := s.recordedRefund(ctx, merchantID, in); !errors.Is(err, pg.ErrNotFound) {
+				return status, answer, err
+			}
+			return 0, nil, newError(codeIdempotencyKeyUnavailable, "",
+				"A refund with this Idempotency-Key was refused or stopped before it was recorded. Use a new Idempotency-Key.")
 		case waitCtx.Err() != nil && ctx.Err() == nil:
 			// Stripe is slow: the refund carries on, and the client reads it by its ID.
 			return http.StatusAccepted, schemas.Refund{ID: in.RefundID, Object: schemas.ObjectRefund, Merchant: merchantID,
@@ -116,16 +126,12 @@ func (s *server) createRefund(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
-// refundOfClosedWorkflow answers a create whose refund workflow has ended and whose saved
-// answer is gone (idempotency records are pruned after RETENTION_IDEMPOTENCY_RECORDS): the
-// refund stays in Postgres under the ID its key derives, so a retry still gets it, and can
-// never make a second refund.
-func (s *server) refundOfClosedWorkflow(ctx context.Context, merchantID string, in schemas.RefundInput) (int, any, error) {
+// recordedRefund answers a create from the refund recorded under its key, or
+// pg.ErrNotFound: a refund's ID derives from its key, so a retry finds it in Postgres
+// whatever became of its workflow and saved answer, and can never make a second refund.
+func (s *server) recordedRefund(ctx context.Context, merchantID string, in schemas.RefundInput) (int, any, error) {
 	rec, err := refunds.Get(ctx, s.pool, merchantID, in.RefundID)
 	switch {
-	case errors.Is(err, pg.ErrNotFound):
-		return 0, nil, newError(codeIdempotencyKeyUnavailable, "",
-			"A refund with this Idempotency-Key was refused or stopped before it was recorded. Use a new Idempotency-Key.")
 	case err != nil:
 		return 0, nil, err
 	case rec.RequestHash != in.RequestHash:

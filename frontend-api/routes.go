@@ -20,6 +20,7 @@ const (
 	signup                        // an operator, or a prospective merchant with an invitation
 	merchantOrStaff               // a merchant (about itself), or staff
 	signed                        // Stripe: authenticated by the webhook signature on the body
+	keyLink                       // a merchant holding a single-use key link: its token is in the body
 )
 
 // secretOnly is the scope of merchant routes that no restricted key may use.
@@ -53,6 +54,9 @@ func (s *server) routeTable() []route {
 		{http.MethodGet, "/v1/merchants/{id}", merchantOrStaff, merchants.ScopePaymentsRead, s.getMerchant},
 		{http.MethodGet, "/onboarding/return", public, "", s.onboardingPage("Thank you: your details are with Stripe. We will email you once your account is reviewed.")},
 		{http.MethodGet, "/onboarding/refresh", public, "", s.onboardingPage("This link has expired: a fresh one is on its way to your email.")},
+		{http.MethodGet, "/merchant/key", public, "", s.keyPage},
+		{http.MethodPost, "/merchant/key", public, "", s.keyPage},
+		{http.MethodPost, "/v1/key_reveals", keyLink, "", s.revealKey},
 		{http.MethodGet, "/v1/api_keys", merchant, secretOnly, s.listAPIKeys},
 		{http.MethodPost, "/v1/api_keys", merchant, secretOnly, s.createAPIKey},
 		{http.MethodPost, "/v1/api_keys/{id}/roll", merchant, secretOnly, s.rollAPIKey},
@@ -75,6 +79,7 @@ func (s *server) routeTable() []route {
 		{http.MethodPost, "/v1/admin/merchants/{id}/approve", operator, "", s.approveMerchant},
 		{http.MethodPost, "/v1/admin/merchants/{id}/reject", operator, "", s.rejectMerchant},
 		{http.MethodPost, "/v1/admin/merchants/{id}/retry", operator, "", s.retryMerchantStep},
+		{http.MethodPost, "/v1/admin/merchants/{id}/key_link", operator, "", s.requestKeyLink},
 		{http.MethodGet, "/v1/admin/notifications/unconfirmed", operator, "", s.listUnconfirmedSends},
 		{http.MethodPost, "/v1/admin/notifications/unconfirmed/resolve", operator, "", s.resolveUnconfirmedSend},
 		{http.MethodPost, "/v1/admin/invites", admin, "", s.createInvite},
@@ -106,7 +111,7 @@ func (s *server) routes() http.Handler {
 	}
 	for _, rt := range s.routeTable() {
 		var h http.Handler = s.handle(rt.handler)
-		if rt.access != public && rt.access != signed {
+		if rt.access != public && rt.access != signed && rt.access != keyLink {
 			// Authentication first (the limit is per key), then the limit; a credential over
 			// its limit was turned away before either (penaltyBox).
 			h = s.authenticate(rt, s.rateLimit(rt, h))

@@ -73,6 +73,12 @@ func TestEveryRouteChecksWhoCalls(t *testing.T) {
 			}
 			continue
 		}
+		if rt.access == keyLink {
+			if bad := f.do(t, rt.method, path, "", "", `{"token":"klt_forged"}`); bad.status != 404 || bad.errorCode() != codeKeyLinkInvalid {
+				t.Errorf("%s with a forged link: %d %s", name, bad.status, bad.raw)
+			}
+			continue
+		}
 		if noKey.status != 401 {
 			t.Errorf("%s with no key: %d", name, noKey.status)
 		}

@@ -176,6 +176,7 @@ func newFixture(t *testing.T) *fixture {
 		webhookRetry:  schemas.DefaultWebhookRetryPolicy,
 		penalties:     newPenalties(maxPenalties, cfg.longestPenalty()),
 	}
+	s.cfg.Notifications.SMSDailyCap = 100
 	s.authFailures = newAuthFailureLog(s.record)
 	spec, _ := keyring.GenerateKey("test")
 	s.dataKeys, _ = keyring.Parse(spec)

@@ -47,6 +47,10 @@ type notifierConfig struct {
 	// SMSTopicARN sends texts to an SNS topic instead of phone numbers: local emulators only.
 	SMSTopicARN string          `env:"SMS_TOPIC_ARN"`
 	Webhooks    webhooks.Config `env:", prefix=WEBHOOK_"`
+	// KeyLinks: the single-use links that deliver merchants' secret keys.
+	KeyLinks notify.KeyLinkConfig
+	// Limits holds what the platform caps whatever merchants choose (SMS_DAILY_CAP).
+	Limits notify.Limits
 
 	// Readers per consumer group in this process; Attempts per message before it is
 	// dead-lettered, waiting RetryBackoff (doubling up to RetryMaxBackoff) between them.
@@ -69,7 +73,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		if cfg.Readers < 1 || cfg.Attempts < 1 {
 			return errors.New("NOTIFIER_READERS and NOTIFIER_ATTEMPTS must be at least 1")
 		}
-		return nil
+		return cfg.Limits.Validate()
 	})
 	if err != nil {
 		return err
@@ -96,7 +100,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	consumerMetrics := eventbus.NewConsumerMetrics(reg)
 	notifier := notify.New(notify.Deps{Pool: p.Pool, Redis: p.Redis, DataKeys: p.DataKeys,
 		Email: notify.NewSES(sesCfg, cfg.EmailFrom), SMS: notify.NewSNS(snsCfg, cfg.SMSTopicARN),
-		Temporal: p.Temporal, RetryPolicy: retryPolicy, Log: log, Registerer: reg})
+		Temporal: p.Temporal, RetryPolicy: retryPolicy, Limits: cfg.Limits, Log: log, Registerer: reg})
 	figures := analytics.NewStore(p.Pool)
 	reg.MustRegister(figures, notify.NewUnconfirmedCollector(p.Pool))
 
@@ -113,6 +117,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	g.Go(func() error {
 		return eventbus.Consume(gctx, consumer(groupAnalytics, []string{schemas.TopicPayments}), countEvent(figures))
 	})
+	g.Go(func() error { return notifier.SendKeyLinks(gctx, p.Pool, cfg.KeyLinks) })
 	g.Go(func() error {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("health and metrics server: %w", err)

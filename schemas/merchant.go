@@ -112,8 +112,8 @@ type OnboardingState struct {
 	DecidedBy     string `json:"decided_by,omitempty"`
 	Reason        string `json:"reason,omitempty"`
 	Decided       int64  `json:"decided,omitempty"`
-	// SecretKeyID names the key issued on approval; its secret is revealed once through
-	// the admin API.
+	// SecretKeyID names the secret key issued on approval. Its secret reaches the merchant's
+	// contact address by a single-use link (merchants.RevealKey), never the operator.
 	SecretKeyID string `json:"secret_key_id,omitempty"`
 	// Attention is set while a Stripe step that its retries could not complete waits for
 	// an operator to retry it or reject the merchant. Events never carry it.

@@ -50,8 +50,10 @@ type WebhookAttemptResult struct {
 	Attempt    int
 	StatusCode int // 0 when no answer came
 	DurationMS int
-	Error      string
-	Succeeded  bool
+	// Error is the failure's class (timeout, http_status, ...), as the delivery log shows
+	// it; the error itself is only in the workers' logs.
+	Error     string
+	Succeeded bool
 	// Settled: the delivery was no longer pending, so nothing was sent.
 	Settled bool
 	// Gone: the endpoint is disabled or its address is forbidden; no retry can help.
@@ -61,7 +63,8 @@ type WebhookAttemptResult struct {
 // WebhookDeliveryFailure ends a delivery the endpoint never accepted.
 type WebhookDeliveryFailure struct {
 	DeliveryID string
-	Reason     string
+	// Reason is for the workers' log; the delivery log keeps its last attempt's error class.
+	Reason string
 }
 
 // WebhookEndpoint is an endpoint as merchants see it. Secret is shown once: in the answer

@@ -37,10 +37,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	kafkaWriter := eventbus.NewWriter(cfg.KafkaBrokers)
 	defer kafkaWriter.Close()
 
-	stripeAPI := stripeclient.New(stripeclient.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase, Timeout: cfg.StripeTimeout})
-	stripeBreaker := breaker.New(breaker.Settings{Name: breaker.Stripe, FailureRatio: cfg.StripeBreakerFailureRatio,
-		MinRequests: cfg.StripeBreakerMinRequests, OpenTimeout: cfg.StripeBreakerOpenTimeout, Interval: cfg.StripeBreakerInterval},
-		rdb, log, activities.IsStripeOutage)
+	// One client for every activity: each of its calls passes the same limiter and breaker.
+	stripeAPI := stripeclient.New(stripeclient.Config{SecretKey: cfg.StripeSecretKey, APIBase: cfg.StripeAPIBase, Timeout: cfg.StripeTimeout,
+		Limiter: rate.NewLimiter(rate.Limit(cfg.StripeRateLimit), max(1, int(cfg.StripeRateLimit/5))),
+		Breaker: breaker.New(breaker.Settings{Name: breaker.Stripe, FailureRatio: cfg.StripeBreakerFailureRatio,
+			MinRequests: cfg.StripeBreakerMinRequests, OpenTimeout: cfg.StripeBreakerOpenTimeout, Interval: cfg.StripeBreakerInterval},
+			rdb, log, stripeclient.IsOutage)})
 	webhookClient, err := cfg.Webhooks.Client()
 	if err != nil {
 		return err
@@ -49,11 +51,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	stripeActivities := activities.NewStripe(stripeAPI,
-		rate.NewLimiter(rate.Limit(cfg.StripeRateLimit), max(1, int(cfg.StripeRateLimit/5))), stripeBreaker)
 	d := deps{
-		stripe:       stripeActivities,
-		onboarding:   activities.NewOnboarding(pool, stripeActivities, dataKeys),
+		stripe:       activities.NewStripe(stripeAPI),
+		onboarding:   activities.NewOnboarding(pool, stripeAPI, dataKeys),
 		stripeEvents: activities.NewStripeEvents(stripeAPI, stripeevents.NewRouter(pool, tc), pool),
 		finance:      activities.NewFinance(pool, reports, stripeAPI),
 		store:        activities.NewStore(pool),
@@ -85,6 +85,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			MaxConcurrentLocalActivityExecutionSize: cfg.MaxConcurrentLocalActivities,
 			MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxConcurrentWorkflowTasks,
 			WorkerStopTimeout:                       cfg.ShutdownTimeout,
+			Interceptors:                            activities.WorkerInterceptors(),
 		})
 		register(w, r)
 		if err := w.Start(); err != nil {

@@ -25,6 +25,10 @@ const (
 	stepCancelPaymentIntent   = "cancel_payment_intent"
 )
 
+// clockSkewMargin widens a search by creation time for the difference between Temporal's
+// and Stripe's clocks.
+const clockSkewMargin = 10 * time.Minute
+
 // Failure code of a payment whose customer did not authenticate in time.
 const codeAuthenticationTimeout = "payment_intent_authentication_timeout"
 
@@ -495,7 +499,8 @@ func (p *payment) retrievePaymentIntent(ctx workflow.Context) (activities.Paymen
 func (p *payment) findPaymentIntent(ctx workflow.Context) (activities.PaymentIntent, error) {
 	var pi activities.PaymentIntent
 	err := p.stripeStep(ctx, stepFindPaymentIntent, func(ctx workflow.Context) (err error) {
-		pi, err = activities.ExecFindPaymentIntent(ctx, activities.FindPaymentIntentRequest{PaymentID: p.in.PaymentID})
+		pi, err = activities.ExecFindPaymentIntent(ctx, activities.FindPaymentIntentRequest{PaymentID: p.in.PaymentID,
+			CreatedSince: workflow.GetInfo(ctx).WorkflowStartTime.Add(-clockSkewMargin)})
 		return err
 	})
 	return pi, err

@@ -48,7 +48,9 @@ type refund struct {
 
 	state           schemas.Refund
 	paymentIntentID string
-	version         int64
+	// findAtStripeFirst makes the first create look for the refund at Stripe (see run).
+	findAtStripeFirst bool
+	version           int64
 	// refusal is why the refund was refused before it existed; answered to the create.
 	refusal     error
 	answerable  bool
@@ -109,6 +111,10 @@ func (r *refund) run(ctx workflow.Context) (schemas.Refund, error) {
 		return schemas.Refund{}, err
 	}
 	r.state, r.paymentIntentID = reserved.Refund, reserved.PaymentIntentID
+	// A reservation older than this run was made by an earlier one (deleted from Temporal by
+	// its retention, then started again), whose Stripe refund may exist while Stripe has
+	// forgotten its idempotency key: look for it before creating one.
+	r.findAtStripeFirst = reserved.Refund.Created < workflow.GetInfo(ctx).WorkflowStartTime.Unix()
 
 	re, failure, err := r.createAtStripe(ctx)
 	switch {
@@ -163,7 +169,7 @@ func (r *refund) createAtStripe(ctx workflow.Context) (re activities.StripeRefun
 	for attempt := 1; ; attempt++ {
 		re, err = activities.ExecCreateRefund(r.stripeContext(ctx), activities.CreateRefundRequest{
 			IdempotencyKey: key, PaymentIntentID: r.paymentIntentID, Amount: r.state.Amount, Reason: r.in.Reason,
-			Metadata: r.in.Metadata, RefundID: r.in.RefundID, WorkflowID: r.workflowID})
+			Metadata: r.in.Metadata, RefundID: r.in.RefundID, WorkflowID: r.workflowID, FindExisting: r.findAtStripeFirst})
 		if err == nil {
 			return re, "", nil
 		}

@@ -59,7 +59,7 @@ func newWebhookHarness(t *testing.T, answers ...schemas.WebhookAttemptResult) *w
 }
 
 var (
-	refused  = schemas.WebhookAttemptResult{StatusCode: 500, Error: "endpoint answered 500"}
+	refused  = schemas.WebhookAttemptResult{StatusCode: 500, Error: "http_status"}
 	accepted = schemas.WebhookAttemptResult{StatusCode: 200, Succeeded: true}
 )
 
@@ -112,7 +112,7 @@ func TestWebhookDeliveryGivesUpAfterTheWindow(t *testing.T) {
 }
 
 func TestWebhookDeliveryStopsAtAGoneEndpoint(t *testing.T) {
-	h := newWebhookHarness(t, schemas.WebhookAttemptResult{Gone: true, Error: "the webhook endpoint is disabled"})
+	h := newWebhookHarness(t, schemas.WebhookAttemptResult{Gone: true, Error: "endpoint_disabled"})
 	h.run(t)
 	if len(h.attempts) != 1 || len(h.failed) != 1 || len(h.recorded) != 1 {
 		t.Fatalf("attempts %v, recorded %d, failed %v; want one of each", h.attempts, len(h.recorded), h.failed)

@@ -132,6 +132,20 @@ func TestIdempotencyKeyRules(t *testing.T) {
 			t.Fatalf("corrected retry with the same key failed: %v", err)
 		}
 	})
+	t.Run("forgotten keys execute again", func(t *testing.T) {
+		sb, sc, _ := start(t, stripesandbox.Config{})
+		before, err := sc.PaymentIntents.New(newPI(2000, "pm_card_visa", "k5"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := sb.ForgetIdempotencyKeys(); n != 1 {
+			t.Fatalf("forgot %d results, want 1", n)
+		}
+		after, err := sc.PaymentIntents.New(newPI(2000, "pm_card_visa", "k5"))
+		if err != nil || after.ID == before.ID {
+			t.Fatalf("the same key after Stripe forgot it: %v %v; want a second PaymentIntent", after, err)
+		}
+	})
 	t.Run("unknown parameters are refused", func(t *testing.T) {
 		p := newPI(2000, "pm_card_visa", "k4")
 		p.AddExtra("surprise", "1")

@@ -17,7 +17,7 @@ type Service struct {
 	// Endpoint is empty for AWS itself; set, it is a local emulator's URL.
 	Endpoint        string `env:"ENDPOINT"`
 	Region          string `env:"REGION, default=us-east-1"`
-	AccessKeyID     string `env:"ACCESS_KEY_ID"`
+	AccessKeyID     string `env:"ACCESS_KEY_ID" secret:"true"`
 	SecretAccessKey string `env:"SECRET_ACCESS_KEY" secret:"true"`
 }
 

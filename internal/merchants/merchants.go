@@ -330,26 +330,3 @@ func randomBase62(n int) string {
 	}
 	return string(b)
 }
-
-// RevealPurpose binds a new key's sealed secret to that key (internal/envelope).
-func RevealPurpose(keyID string) string { return "api key reveal " + keyID }
-
-// ErrRevealed: the key's secret was shown once already (or never kept).
-var ErrRevealed = errors.New("the key's secret was already revealed")
-
-// RevealKey returns a newly issued key's secret and forgets it: the secret is shown once.
-func RevealKey(ctx context.Context, q pg.Querier, keyID string, open func(sealed []byte, purpose string, v any) error) (string, error) {
-	var sealed []byte
-	err := q.QueryRow(ctx, `DELETE FROM api_key_reveals WHERE key_id = $1 RETURNING sealed`, keyID).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", ErrRevealed
-	}
-	if err != nil {
-		return "", fmt.Errorf("reveal key %s: %w", keyID, err)
-	}
-	var plain string
-	if err := open(sealed, RevealPurpose(keyID), &plain); err != nil {
-		return "", err
-	}
-	return plain, nil
-}

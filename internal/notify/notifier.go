@@ -68,6 +68,7 @@ type Deps struct {
 	SMS         SMSSender
 	Temporal    client.Client
 	RetryPolicy schemas.WebhookRetryPolicy
+	Limits      Limits
 	Log         *logrus.Entry
 	Registerer  prometheus.Registerer
 }
@@ -75,7 +76,7 @@ type Deps struct {
 // New wires a Notifier.
 func New(d Deps) *Notifier {
 	return &Notifier{
-		sends: sends{d.Pool}, caps: caps{d.Redis}, prefs: NewPreferenceStore(d.Pool, d.Redis),
+		sends: sends{d.Pool}, caps: caps{d.Redis}, prefs: NewPreferenceStore(d.Pool, d.Redis, d.Limits),
 		directory: directory{d.Pool, d.DataKeys}, email: d.Email, sms: d.SMS,
 		webhooks: webhooks.NewStore(d.Pool, d.DataKeys), temporal: d.Temporal, policy: d.RetryPolicy,
 		log: d.Log, metrics: newMetrics(d.Registerer), now: time.Now,

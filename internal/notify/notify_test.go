@@ -71,6 +71,7 @@ func (o *outbox) SendSMS(_ context.Context, phone, text string) (string, error) 
 
 type fixture struct {
 	n        *Notifier
+	deps     Deps
 	pool     *pgxpool.Pool
 	out      *outbox
 	merchant string
@@ -118,12 +119,18 @@ func newFixture(t *testing.T) *fixture {
 	out := &outbox{}
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	n := New(Deps{Pool: pool, Redis: rdb, DataKeys: keys, Email: out, SMS: out, RetryPolicy: schemas.DefaultWebhookRetryPolicy,
-		Log: logrus.NewEntry(log), Registerer: prometheus.NewRegistry()})
+	deps := Deps{Pool: pool, Redis: rdb, DataKeys: keys, Email: out, SMS: out, RetryPolicy: schemas.DefaultWebhookRetryPolicy,
+		Limits: Limits{SMSDailyCap: 100}, Log: logrus.NewEntry(log), Registerer: prometheus.NewRegistry()}
 	payment := schemas.Payment{ID: schemas.PaymentID(merchantID, "p1"), Object: "payment", Merchant: merchantID, Amount: 1234, Currency: "usd",
 		Status: schemas.PaymentSucceeded, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_visa", Customer: customerID,
 		Metadata: map[string]string{}, AmountCaptured: 1234, StripePaymentIntentID: "pi_1", Created: time.Now().Unix()}
-	return &fixture{n: n, pool: pool, out: out, merchant: merchantID, payment: payment}
+	return &fixture{n: New(deps), deps: deps, pool: pool, out: out, merchant: merchantID, payment: payment}
+}
+
+// setLimits restarts the fixture's notifier with the platform's limits l.
+func (f *fixture) setLimits(l Limits) {
+	f.deps.Limits, f.deps.Registerer = l, prometheus.NewRegistry()
+	f.n = New(f.deps)
 }
 
 func (f *fixture) event(t *testing.T, typ string, data any, seq string) kafka.Message {
@@ -199,6 +206,32 @@ func TestDailyCapStopsSends(t *testing.T) {
 	_ = json.Unmarshal(second.Value, &ev)
 	if len(f.out.emails) != 1 || f.status(t, ev.ID) != "capped" {
 		t.Fatalf("emails %q, second %q; want one sent and the second capped", f.out.emails, f.status(t, ev.ID))
+	}
+}
+
+// The platform's SMS cap holds whatever a merchant stored: a cap set when merchants could
+// choose up to 100,000 texts a day must not let them pump texts past it.
+func TestPlatformSMSCapBoundsTheMerchantsCap(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.setLimits(Limits{SMSDailyCap: 2})
+	if _, err := f.pool.Exec(ctx, `INSERT INTO notification_preferences (merchant_id, email_receipts, sms_events, daily_sms_cap)
+		VALUES ($1, false, '{payment.succeeded}', 100000)`, f.merchant); err != nil {
+		t.Fatal(err)
+	}
+	var last schemas.Event
+	for i := range 3 {
+		m := f.event(t, schemas.EventPaymentSucceeded, f.payment, fmt.Sprint(i))
+		if err := f.n.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		_ = json.Unmarshal(m.Value, &last)
+	}
+	if len(f.out.texts) != 2 || f.status(t, last.ID) != "capped" {
+		t.Fatalf("%d texts, the third %q; want 2 sent and the third capped at the platform's cap", len(f.out.texts), f.status(t, last.ID))
+	}
+	if p, err := f.n.prefs.Get(ctx, f.merchant); err != nil || p.DailySMSCap != 2 {
+		t.Errorf("preferences read %+v, %v; want daily_sms_cap shown as the platform's 2", p, err)
 	}
 }
 
@@ -292,7 +325,8 @@ func TestPreferencesAreCachedAndInvalidated(t *testing.T) {
 	if got, _ := f.n.prefs.Get(ctx, f.merchant); got.EmailReceipts {
 		t.Fatal("Set did not drop the cached copy")
 	}
-	if err := (Preferences{SMSEvents: []string{"payment.exploded"}}).Validate(KnownEventType); !errors.Is(err, ErrInvalidPreferences) {
+	var invalid *InvalidPreferenceError
+	if err := (Preferences{SMSEvents: []string{"payment.exploded"}}).Validate(KnownEventType, f.deps.Limits); !errors.As(err, &invalid) || invalid.Field != "sms_events" {
 		t.Errorf("Validate(unknown event) = %v", err)
 	}
 }

@@ -28,27 +28,50 @@ type Preferences struct {
 // DefaultPreferences apply to a merchant that never set any (the table's defaults).
 var DefaultPreferences = Preferences{EmailReceipts: true, EmailRefunds: true, SMSEvents: []string{}, DailyEmailCap: 10000, DailySMSCap: 100}
 
-// Bounds of the caps a merchant may set (the table's checks).
-const (
-	MaxDailyEmailCap = 1_000_000
-	MaxDailySMSCap   = 100_000
-)
+// MaxDailyEmailCap bounds the email cap a merchant may set (the table's check).
+const MaxDailyEmailCap = 1_000_000
 
-// ErrInvalidPreferences wraps what is wrong with preferences a merchant sent.
-var ErrInvalidPreferences = errors.New("invalid notification preferences")
+// InvalidPreferenceError says which field of the preferences a merchant sent is wrong.
+type InvalidPreferenceError struct{ Field, Reason string }
 
-// Validate checks preferences against the known event types and the caps' bounds.
-func (p Preferences) Validate(known func(eventType string) bool) error {
+func (e *InvalidPreferenceError) Error() string {
+	return "invalid notification preferences: " + e.Field + " " + e.Reason
+}
+
+// Validate checks preferences against the known event types, and the caps against their
+// bounds: the SMS cap's is the platform's, which a merchant may lower but not raise. Its
+// errors are *InvalidPreferenceError.
+func (p Preferences) Validate(known func(eventType string) bool, l Limits) error {
 	for _, t := range p.SMSEvents {
 		if !known(t) {
-			return fmt.Errorf("%w: sms_events: unknown event type %q", ErrInvalidPreferences, t)
+			return &InvalidPreferenceError{"sms_events", fmt.Sprintf("unknown event type %q", t)}
 		}
 	}
 	if p.DailyEmailCap < 0 || p.DailyEmailCap > MaxDailyEmailCap {
-		return fmt.Errorf("%w: daily_email_cap must be between 0 and %d", ErrInvalidPreferences, MaxDailyEmailCap)
+		return &InvalidPreferenceError{"daily_email_cap", fmt.Sprintf("must be between 0 and %d", MaxDailyEmailCap)}
 	}
-	if p.DailySMSCap < 0 || p.DailySMSCap > MaxDailySMSCap {
-		return fmt.Errorf("%w: daily_sms_cap must be between 0 and %d", ErrInvalidPreferences, MaxDailySMSCap)
+	if p.DailySMSCap < 0 || p.DailySMSCap > l.SMSDailyCap {
+		return &InvalidPreferenceError{"daily_sms_cap", fmt.Sprintf("must be between 0 and %d, the platform's limit", l.SMSDailyCap)}
+	}
+	return nil
+}
+
+// Limits are what the platform, not merchants, decides about notifications: the notifier
+// enforces them and frontend-api refuses preferences beyond them, so both read them.
+type Limits struct {
+	// SMSDailyCap bounds the texts sent for one merchant per UTC day, whatever the
+	// merchant chose: each text costs Durapay money, and a merchant's integration (or a
+	// stolen key) must not be able to pump them.
+	SMSDailyCap int `env:"SMS_DAILY_CAP, default=100"`
+}
+
+// maxSMSDailyCap is the table's bound on a stored cap.
+const maxSMSDailyCap = 100_000
+
+// Validate checks the limits a process starts with.
+func (l Limits) Validate() error {
+	if l.SMSDailyCap < 0 || l.SMSDailyCap > maxSMSDailyCap {
+		return fmt.Errorf("SMS_DAILY_CAP must be between 0 and %d", maxSMSDailyCap)
 	}
 	return nil
 }
@@ -63,17 +86,26 @@ func prefsKey(merchantID string) string { return "durapay:notify:prefs:" + merch
 // every event, and they change rarely. Postgres is the truth; Redis failing only costs a
 // database read.
 type PreferenceStore struct {
-	q     pg.Querier
-	cache *redis.Client
+	q      pg.Querier
+	cache  *redis.Client
+	limits Limits
 }
 
 // NewPreferenceStore wires the store.
-func NewPreferenceStore(q pg.Querier, cache *redis.Client) *PreferenceStore {
-	return &PreferenceStore{q: q, cache: cache}
+func NewPreferenceStore(q pg.Querier, cache *redis.Client, limits Limits) *PreferenceStore {
+	return &PreferenceStore{q: q, cache: cache, limits: limits}
 }
 
-// Get returns the merchant's preferences (the defaults if it set none).
+// Get returns the merchant's preferences (the defaults if it set none), with the SMS cap no
+// higher than the platform's: a cap stored before the platform's limit, or above a lowered
+// one, is harmless, and reads as what is enforced.
 func (s *PreferenceStore) Get(ctx context.Context, merchantID string) (Preferences, error) {
+	p, err := s.get(ctx, merchantID)
+	p.DailySMSCap = min(p.DailySMSCap, s.limits.SMSDailyCap)
+	return p, err
+}
+
+func (s *PreferenceStore) get(ctx context.Context, merchantID string) (Preferences, error) {
 	if raw, err := s.cache.Get(ctx, prefsKey(merchantID)).Bytes(); err == nil {
 		var p Preferences
 		if json.Unmarshal(raw, &p) == nil {

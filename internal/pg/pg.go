@@ -16,6 +16,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/durapay/durapay/internal/config"
 	"github.com/durapay/durapay/migrations"
 )
 
@@ -46,7 +47,7 @@ func Connect(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, er
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("reach database %s: %w", Redact(url), err)
+		return nil, fmt.Errorf("reach database %s: %w", config.Mask(url), err)
 	}
 	return pool, nil
 }
@@ -114,13 +115,4 @@ func EnsureDatabase(ctx context.Context, url string) error {
 func IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
-}
-
-// Redact hides the password of a database URL, for logs and error messages.
-func Redact(url string) string {
-	cfg, err := pgconn.ParseConfig(url)
-	if err != nil || cfg.Password == "" {
-		return url
-	}
-	return fmt.Sprintf("postgres://%s:***@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 }

@@ -35,9 +35,9 @@ type Base struct {
 	// DataKeys seal personal data at rest ("id:base64key,...", internal/envelope).
 	DataKeys string `env:"DATA_KEYS, required" secret:"true"`
 
-	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
+	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable"`
 	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS, default=20"`
-	RedisURL         string `env:"REDIS_URL, default=redis://127.0.0.1:6379/0" secret:"url"`
+	RedisURL         string `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
 	LogLevel         string `env:"LOG_LEVEL, default=info"`
 }
 

@@ -4,7 +4,7 @@
 // merchants and their keys are never pruned.
 //
 // How long each table keeps its rows is the caller's policy; what may never go is decided
-// here, in the statements: a request still being answered, a send whose outcome is unknown
+// here, in the statements: a request still being answered (a claim younger than a day), a send whose outcome is unknown
 // (an operator must see it), a Stripe event not yet delivered, a webhook still being
 // attempted or one that a newer redelivery names.
 package retention
@@ -34,9 +34,12 @@ const MinKeep = 24 * time.Hour
 
 // statements delete at most $2 rows older than $1 each.
 var statements = map[string]string{
+	// A claim (status 0) is pruned only once abandoned: a day after its last claimant, when
+	// no request can still be answering it.
 	IdempotencyRecords: `
 		DELETE FROM idempotency_records WHERE (principal, key) IN (
-			SELECT principal, key FROM idempotency_records WHERE created_at < $1 AND status <> 0 LIMIT $2)`,
+			SELECT principal, key FROM idempotency_records
+			WHERE (status <> 0 AND created_at < $1) OR (status = 0 AND claimed_at < now() - interval '1 day') LIMIT $2)`,
 	StripeEvents: `
 		DELETE FROM stripe_events WHERE id IN (
 			SELECT id FROM stripe_events WHERE received_at < $1 AND delivered_at IS NOT NULL LIMIT $2)`,

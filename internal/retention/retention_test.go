@@ -34,7 +34,9 @@ func TestPrune(t *testing.T) {
 	// Never pruned, however old: a request still being answered, a send whose outcome is
 	// unknown, an event not delivered yet, a delivery still being attempted, and one that a
 	// young redelivery names.
-	exec(t, pool, `INSERT INTO idempotency_records (principal, key, route, request_hash, created_at) VALUES ('p', 'running', 'POST /v1/refunds', 'h', $1)`, old)
+	exec(t, pool, `INSERT INTO idempotency_records (principal, key, route, request_hash, created_at, claimed_at) VALUES ('p', 'running', 'POST /v1/refunds', 'h', $1, now())`, old)
+	// A claim whose request died mid-way a day ago and was never retried: abandoned.
+	exec(t, pool, `INSERT INTO idempotency_records (principal, key, route, request_hash, created_at, claimed_at) VALUES ('p', 'abandoned', 'POST /v1/refunds', 'h', $1, $1)`, now.Add(-25*time.Hour))
 	exec(t, pool, `INSERT INTO stripe_events (id, type, object_id, created_at, received_at, source) VALUES ('evt_pending', 'payment_intent.succeeded', 'pi', $1, $1, 'backfill')`, old)
 	exec(t, pool, `INSERT INTO notification_sends (event_id, channel, recipient_hash, merchant_id, event_type, template, status, created_at) VALUES ('ev_unconfirmed', 'email', sha256('a'), 'mer_r', 'payment.succeeded', 'receipt', 'sending', $1)`, old)
 	exec(t, pool, `INSERT INTO webhook_deliveries (id, endpoint_id, merchant_id, event_id, event_type, payload, created_at) VALUES ('whd_pending', 'we_r', 'mer_r', 'ev_p', 'payment.succeeded', '{}', $1)`, old)
@@ -46,7 +48,7 @@ func TestPrune(t *testing.T) {
 		deleted int64
 		left    int
 	}{
-		retention.IdempotencyRecords: {1, 2},
+		retention.IdempotencyRecords: {2, 2},
 		retention.StripeEvents:       {1, 2},
 		retention.NotificationSends:  {1, 2},
 		retention.WebhookDeliveries:  {1, 4},

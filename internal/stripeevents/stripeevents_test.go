@@ -57,6 +57,27 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// stripe-go verifies the signature over the last t= of a header, while the age is checked
+// on the first: an old, correctly signed event behind a fresh t= must not pass as fresh.
+func TestVerifyRefusesSeveralTimestamps(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	v := stripeevents.Verifier{Secrets: []string{"whsec_new"}, Tolerance: 300 * time.Second, Now: func() time.Time { return now }}
+	body := []byte(payload)
+	old := stripesandbox.SignPayload(body, now.Add(-24*time.Hour), "whsec_new")
+	fresh := stripesandbox.SignPayload(body, now, "whsec_new")
+	for name, header := range map[string]string{
+		"a fresh t= before an old signed one": "t=1800000000," + old,
+		"an old signed t= before a fresh one": old + ",t=1800000000",
+		"the same fresh t= twice":             "t=1800000000," + fresh,
+	} {
+		err := v.Verify(body, header)
+		if !errors.Is(err, stripeevents.ErrSignature) || !strings.Contains(err.Error(), "more than one timestamp") {
+			t.Errorf("%s: Verify(%q) = %v, want ErrSignature: more than one timestamp", name, header, err)
+		}
+	}
+}
+
 func TestParse(t *testing.T) {
 	t.Parallel()
 	ev, err := stripeevents.Parse([]byte(payload))

@@ -53,19 +53,32 @@ func (v Verifier) Verify(payload []byte, header string) error {
 	return fmt.Errorf("%w: %v", ErrSignature, err)
 }
 
-// signatureTime reads t= from a header such as "t=1700000000,v1=abc,v1=def".
+// signatureTime reads the t= of a header such as "t=1700000000,v1=abc,v1=def". A header
+// with several is refused: stripe-go verifies the signature over the last one, so checking
+// the age of any other would let an old signed event pass behind a fresh t=.
 func signatureTime(header string) (time.Time, error) {
 	if header == "" {
 		return time.Time{}, fmt.Errorf("%w: the header is missing", ErrSignature)
 	}
+	var signedAt time.Time
+	seen := false
 	for _, part := range strings.Split(header, ",") {
-		if v, ok := strings.CutPrefix(part, "t="); ok {
-			sec, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return time.Time{}, fmt.Errorf("%w: malformed timestamp", ErrSignature)
-			}
-			return time.Unix(sec, 0), nil
+		v, ok := strings.CutPrefix(part, "t=")
+		if !ok {
+			continue
 		}
+		if seen {
+			return time.Time{}, fmt.Errorf("%w: more than one timestamp", ErrSignature)
+		}
+		seen = true
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%w: malformed timestamp", ErrSignature)
+		}
+		signedAt = time.Unix(sec, 0)
 	}
-	return time.Time{}, fmt.Errorf("%w: no timestamp", ErrSignature)
+	if !seen {
+		return time.Time{}, fmt.Errorf("%w: no timestamp", ErrSignature)
+	}
+	return signedAt, nil
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/durapay/durapay/schemas"
@@ -21,6 +23,10 @@ type Config struct {
 	AllowedNets []string `env:"ALLOWED_NETS"`
 	// AllowHTTP accepts http:// endpoints (local development only).
 	AllowHTTP bool `env:"ALLOW_HTTP, default=false"`
+	// AllowedPorts are the ports endpoints may use ("443,8000-8099"); 80 is added by
+	// AllowHTTP. Other ports than 443 are for local development and tests, whose
+	// receivers listen where they can.
+	AllowedPorts []string `env:"ALLOWED_PORTS, default=443"`
 	// CAFile adds roots that endpoint certificates may chain to (local development).
 	CAFile  string        `env:"CA_FILE"`
 	Timeout time.Duration `env:"TIMEOUT, default=10s"`
@@ -40,7 +46,28 @@ func (c Config) Policy() (Policy, error) {
 		}
 		p.AllowedNets = append(p.AllowedNets, prefix)
 	}
+	for _, s := range c.AllowedPorts {
+		r, err := parsePortRange(s)
+		if err != nil {
+			return p, fmt.Errorf("WEBHOOK_ALLOWED_PORTS: %w", err)
+		}
+		p.AllowedPorts = append(p.AllowedPorts, r)
+	}
 	return p, nil
+}
+
+// parsePortRange reads "443" or "8000-8099".
+func parsePortRange(s string) (PortRange, error) {
+	first, last, isRange := strings.Cut(s, "-")
+	if !isRange {
+		last = first
+	}
+	a, errA := strconv.ParseUint(first, 10, 16)
+	b, errB := strconv.ParseUint(last, 10, 16)
+	if errA != nil || errB != nil || a == 0 || b < a {
+		return PortRange{}, fmt.Errorf("%q is not a port or a range of ports such as 8000-8099", s)
+	}
+	return PortRange{First: uint16(a), Last: uint16(b)}, nil
 }
 
 // Client is the HTTP client deliveries use: the policy's, trusting CAFile too.

@@ -25,18 +25,25 @@ var (
 
 // Policy says which destinations are allowed.
 //
-// The zero Policy is production's: https only, public addresses only.
+// The zero Policy is production's: https only, public addresses only, port 443 only.
 type Policy struct {
 	// AllowedNets lets specific networks through despite the rules (tests and make dev: a
 	// receiver on 127.0.0.2/32). Empty in production.
 	AllowedNets []netip.Prefix
 	// AllowHTTP allows http:// URLs (development); production requires https.
 	AllowHTTP bool
+	// AllowedPorts are the ports endpoints may use; none means 443 alone, as in
+	// production. Port 80 is allowed too with AllowHTTP. Checked at registration and at
+	// every dial, like the addresses.
+	AllowedPorts []PortRange
 }
 
+// PortRange is an inclusive range of TCP ports; a single port is a range of one.
+type PortRange struct{ First, Last uint16 }
+
 // CheckURL validates an endpoint URL at registration: scheme (https, or http if allowed), a
-// host, no userinfo, a port if any in range, and every IP the host resolves to must be
-// allowed. A nil resolver means net.DefaultResolver.
+// host, no userinfo, an allowed port, and every IP the host resolves to must be allowed. A
+// nil resolver means net.DefaultResolver.
 //
 // Passing here is not enough to deliver safely: the name may resolve elsewhere by the time
 // of a delivery, which is why deliveries go through Client.
@@ -68,13 +75,21 @@ func (p Policy) CheckURL(ctx context.Context, raw string, resolver *net.Resolver
 	if host == "" {
 		return fmt.Errorf("%w: it has no host", ErrInvalidURL)
 	}
-	if port := u.Port(); port != "" {
-		n, err := strconv.Atoi(port)
+	port := uint16(443)
+	if u.Scheme == "http" {
+		port = 80
+	}
+	if raw := u.Port(); raw != "" {
+		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("%w: port %s is out of range 1-65535", ErrInvalidURL, port)
+			return fmt.Errorf("%w: port %s is out of range 1-65535", ErrInvalidURL, raw)
 		}
+		port = uint16(n)
 	} else if strings.HasSuffix(u.Host, ":") {
 		return fmt.Errorf("%w: the port after %q is empty", ErrInvalidURL, host)
+	}
+	if !p.allowedPort(port) {
+		return fmt.Errorf("%w: port %d is not allowed (endpoints must use port 443)", ErrForbiddenDestination, port)
 	}
 
 	if ip, err := netip.ParseAddr(host); err == nil {
@@ -136,6 +151,9 @@ func (p Policy) Client(timeout time.Duration) *http.Client {
 			if ok, reason := p.allowedIP(ap.Addr()); !ok {
 				return fmt.Errorf("%w: %s is %s", ErrForbiddenDestination, ap.Addr(), reason)
 			}
+			if !p.allowedPort(ap.Port()) {
+				return fmt.Errorf("%w: port %d is not allowed", ErrForbiddenDestination, ap.Port())
+			}
 			return nil
 		},
 	}
@@ -175,6 +193,24 @@ func (p Policy) allowedIP(ip netip.Addr) (ok bool, reason string) {
 	}
 	reason = forbiddenReason(ip)
 	return reason == "", reason
+}
+
+// allowedPort reports whether endpoints may use port. Web servers answer on 443 (and 80);
+// any other port of a public address is more likely a mail, database or admin service that
+// a merchant-chosen URL could make Durapay talk to.
+func (p Policy) allowedPort(port uint16) bool {
+	if p.AllowHTTP && port == 80 {
+		return true
+	}
+	if len(p.AllowedPorts) == 0 {
+		return port == 443
+	}
+	for _, r := range p.AllowedPorts {
+		if r.First <= port && port <= r.Last {
+			return true
+		}
+	}
+	return false
 }
 
 type forbiddenRange struct {

@@ -3,11 +3,15 @@ package webhooks
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
 )
+
+// ErrStatus is wrapped when the endpoint answered, but not with a 2xx.
+var ErrStatus = errors.New("endpoint answered with a non-2xx status")
 
 // maxAnswer is as much of an endpoint's answer as is read (and thrown away): enough to
 // reuse the connection, never enough to matter.
@@ -33,7 +37,7 @@ func Send(ctx context.Context, c *http.Client, t Target, now time.Time) (int, er
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("endpoint answered %s", resp.Status)
+		return resp.StatusCode, fmt.Errorf("%w: %s", ErrStatus, resp.Status)
 	}
 	return resp.StatusCode, nil
 }

@@ -294,7 +294,7 @@ func scanDelivery(row pgx.Row) (schemas.WebhookDelivery, error) {
 	if err != nil {
 		return d, fmt.Errorf("read webhook delivery: %w", err)
 	}
-	d.Created = created.Unix()
+	d.Created, d.LastError = created.Unix(), publicError(d.LastError)
 	if completed != nil {
 		d.Completed = completed.Unix()
 	}
@@ -319,7 +319,7 @@ func (s *Store) Delivery(ctx context.Context, merchantID, id string) (schemas.We
 		if err := rows.Scan(&a.Attempt, &at, &a.DurationMS, &a.StatusCode, &a.Error); err != nil {
 			return d, fmt.Errorf("read attempts of %s: %w", id, err)
 		}
-		a.At = at.Unix()
+		a.At, a.Error = at.Unix(), publicError(a.Error)
 		d.AttemptLog = append(d.AttemptLog, a)
 	}
 	return d, rows.Err()
@@ -345,7 +345,7 @@ func (s *Store) Deliveries(ctx context.Context, merchantID, endpointID string, l
 }
 
 // RecordAttempt logs an attempt and moves the delivery on; an attempt recorded twice (a
-// retried write) is kept once.
+// retried write) is kept once. Its error is a class (Classify), the delivery's last_error too.
 func (s *Store) RecordAttempt(ctx context.Context, a schemas.WebhookAttemptResult) error {
 	status := DeliveryPending
 	if a.Succeeded {
@@ -366,10 +366,11 @@ func (s *Store) RecordAttempt(ctx context.Context, a schemas.WebhookAttemptResul
 	return nil
 }
 
-// FailDelivery ends a delivery that the endpoint never accepted.
-func (s *Store) FailDelivery(ctx context.Context, deliveryID, reason string) error {
-	_, err := s.q.Exec(ctx, `UPDATE webhook_deliveries SET status = 'failed', completed_at = now(),
-		last_error = $2 WHERE id = $1 AND status = 'pending'`, deliveryID, reason)
+// FailDelivery ends a delivery that the endpoint never accepted. Its last_error stays the
+// class of its last attempt, which says why; the workflow's reason is for the logs.
+func (s *Store) FailDelivery(ctx context.Context, deliveryID string) error {
+	_, err := s.q.Exec(ctx, `UPDATE webhook_deliveries SET status = 'failed', completed_at = now()
+		WHERE id = $1 AND status = 'pending'`, deliveryID)
 	if err != nil {
 		return fmt.Errorf("fail delivery %s: %w", deliveryID, err)
 	}

@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -155,7 +158,8 @@ func TestCheckURL(t *testing.T) {
 		"rebind.attacker.io":   {"127.0.0.1"},
 	})
 	prod := webhooks.Policy{}
-	dev := webhooks.Policy{AllowHTTP: true, AllowedNets: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}}
+	dev := webhooks.Policy{AllowHTTP: true, AllowedNets: []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")},
+		AllowedPorts: []webhooks.PortRange{{First: 443, Last: 443}, {First: 8080, Last: 8089}}}
 	loopback1 := webhooks.Policy{AllowedNets: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 	localhost := webhooks.Policy{AllowedNets: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}}
 
@@ -171,7 +175,7 @@ func TestCheckURL(t *testing.T) {
 	}{
 		{prod, "https://example.com", ok},
 		{prod, "https://example.com/webhooks/durapay?v=2", ok},
-		{prod, "https://EXAMPLE.com.:8443/webhooks", ok},
+		{prod, "https://EXAMPLE.com.:443/webhooks", ok},
 		{prod, "https://hooks.merchant.test/", ok},
 		{prod, "https://v6.merchant.test/", ok},
 		{prod, "https://8.8.8.8/hooks", ok},
@@ -181,6 +185,16 @@ func TestCheckURL(t *testing.T) {
 
 		{prod, "http://example.com/webhooks", invalid},
 		{dev, "http://example.com/webhooks", ok},
+
+		// Ports: 443, and 80 where http is allowed; others only as AllowedPorts lists them.
+		{prod, "https://example.com:8443/webhooks", forbidden},
+		{prod, "https://8.8.8.8:22/", forbidden},
+		{prod, "https://example.com:80/", forbidden},
+		{prod, "https://[2606:4700:4700::1111]:6379/", forbidden},
+		{dev, "http://example.com:80/webhooks", ok},
+		{dev, "https://example.com:8089/webhooks", ok},
+		{dev, "https://example.com:8090/webhooks", forbidden},
+		{dev, "http://127.0.0.2:9090/webhooks", forbidden},
 		{prod, "ftp://example.com/", invalid},
 		{prod, "example.com/webhooks", invalid},
 		{prod, "//example.com/webhooks", invalid},
@@ -293,13 +307,17 @@ func TestClient(t *testing.T) {
 	t.Cleanup(on1.Close)
 	on2 := serverOn(t, "127.0.0.2:0", handler)
 
+	// The servers listen on random ports, which the policies allow (but for one test).
+	ports := []webhooks.PortRange{port(t, on1.URL), port(t, on2.URL)}
 	allow := func(prefixes ...string) webhooks.Policy {
-		var p webhooks.Policy
+		p := webhooks.Policy{AllowedPorts: ports}
 		for _, s := range prefixes {
 			p.AllowedNets = append(p.AllowedNets, netip.MustParsePrefix(s))
 		}
 		return p
 	}
+	otherPort := allow("127.0.0.0/8")
+	otherPort.AllowedPorts = []webhooks.PortRange{{First: 443, Last: 443}}
 	tests := []struct {
 		name   string
 		policy webhooks.Policy
@@ -316,6 +334,7 @@ func TestClient(t *testing.T) {
 		{"127.0.0.2/32 allowed", allow("127.0.0.2/32"), on2.URL + "/webhooks", http.StatusNoContent},
 		{"127.0.0.2/32 allowed, 127.0.0.1", allow("127.0.0.2/32"), on1.URL + "/webhooks", 0},
 		{"127.0.0.0/8 allowed, 127.0.0.2", allow("127.0.0.0/8"), on2.URL + "/webhooks", http.StatusNoContent},
+		{"127.0.0.0/8 allowed, a port not allowed", otherPort, on2.URL + "/webhooks", 0},
 	}
 	for _, tt := range tests {
 		before := hits.Load()
@@ -362,6 +381,37 @@ func TestClient(t *testing.T) {
 	}
 	if tr.Proxy != nil {
 		t.Error("the Transport takes a proxy from the environment: the proxy would dial unchecked addresses")
+	}
+}
+
+// port is the port of a server's URL, as a range of one.
+func port(t *testing.T, raw string) webhooks.PortRange {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseUint(u.Port(), 10, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return webhooks.PortRange{First: uint16(n), Last: uint16(n)}
+}
+
+func TestConfigPolicyPorts(t *testing.T) {
+	t.Parallel()
+	p, err := webhooks.Config{AllowedPorts: []string{"443", "8000-8099"}, AllowHTTP: true}.Policy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []webhooks.PortRange{{First: 443, Last: 443}, {First: 8000, Last: 8099}}
+	if !slices.Equal(p.AllowedPorts, want) {
+		t.Errorf("AllowedPorts = %v, want %v", p.AllowedPorts, want)
+	}
+	for _, bad := range []string{"0", "65536", "8099-8000", "https", "80-", ""} {
+		if _, err := (webhooks.Config{AllowedPorts: []string{bad}}).Policy(); err == nil {
+			t.Errorf("WEBHOOK_ALLOWED_PORTS=%q accepted", bad)
+		}
 	}
 }
 

@@ -29,8 +29,8 @@ import (
 type devConfig struct {
 	StateDir       string   `env:"DURAPAY_STATE_DIR, default=.devstate"`
 	BinDir         string   `env:"DURAPAY_BIN_DIR, default=bin"`
-	DatabaseURL    string   `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable" secret:"url"`
-	RedisURL       string   `env:"REDIS_URL, default=redis://127.0.0.1:6379/0" secret:"url"`
+	DatabaseURL    string   `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable"`
+	RedisURL       string   `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
 	KafkaBrokers   []string `env:"KAFKA_BROKERS"`
 	KafkaPort      int      `env:"DEV_KAFKA_PORT, default=9092"`
 	TemporalPort   int      `env:"DEV_TEMPORAL_PORT, default=7233"`
@@ -50,6 +50,7 @@ const (
 	devStripeKey     = "sk_test_durapay_dev_sandbox"
 	devWebhookSecret = "whsec_durapay_dev_sandbox"
 	devWebhookNet    = "127.0.0.2/32"
+	devWebhookPorts  = "443,1024-65535"
 )
 
 func main() {
@@ -73,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		if err := pg.Migrate(ctx, cfg.DatabaseURL); err != nil {
 			return err
 		}
-		fmt.Fprintln(out, "migrations applied to", pg.Redact(cfg.DatabaseURL))
+		fmt.Fprintln(out, "migrations applied to", config.Mask(cfg.DatabaseURL))
 		return nil
 	}
 
@@ -125,9 +126,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		"LOG_LEVEL=" + cfg.LogLevel,
 		"TEMPORAL_PAYLOAD_KEYS=" + payloadKeys,
 		"DATA_KEYS=" + dataKeys,
-		// Webhook endpoints may be plain http on 127.0.0.2 here (run a receiver there);
-		// 127.0.0.1 and every other private address stay refused, as in production.
-		"WEBHOOK_ALLOW_HTTP=true", "WEBHOOK_ALLOWED_NETS=" + devWebhookNet,
+		// Webhook endpoints may be plain http on 127.0.0.2, on any unprivileged port, here
+		// (run a receiver there); 127.0.0.1 and every other private address stay refused,
+		// as in production.
+		"WEBHOOK_ALLOW_HTTP=true", "WEBHOOK_ALLOWED_NETS=" + devWebhookNet, "WEBHOOK_ALLOWED_PORTS=" + devWebhookPorts,
 	}
 	common = append(common, stack.S3Env()...)
 	workers, err := devstack.StartProcess("workers", filepath.Join(cfg.BinDir, "workers"), append(common,
@@ -136,7 +138,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	defer stopLogged(out, workers)
-	notifier, err := devstack.StartProcess("notifier", filepath.Join(cfg.BinDir, "notifier"), append(common, stack.NotifierEnv()...), out)
+	notifier, err := devstack.StartProcess("notifier", filepath.Join(cfg.BinDir, "notifier"),
+		append(append(common, stack.NotifierEnv()...), "PUBLIC_API_URL=http://"+cfg.APIAddr), out)
 	if err != nil {
 		return err
 	}
@@ -229,6 +232,6 @@ Durapay is running.
 
 Ctrl-C stops everything.
 `, cfg.APIAddr, s.TemporalUI, s.TemporalAddress, s.SandboxURL, kafka, strings.Join(schemas.Topics(), ","),
-		pg.Redact(cfg.DatabaseURL), cfg.RedisURL, cfg.StateDir, m.ID, m.SecretKey, m.StaffKey, s.S3.Endpoint, s.S3.Bucket,
+		config.Mask(cfg.DatabaseURL), config.Mask(cfg.RedisURL), cfg.StateDir, m.ID, m.SecretKey, m.StaffKey, s.S3.Endpoint, s.S3.Bucket,
 		s.SESURL, s.SNSURL, s.SMSTopicARN)
 }

@@ -42,10 +42,12 @@ const (
 	KindOnboardingReminder Kind = "onboarding_reminder"
 	// KindWelcome tells a merchant's contact that the merchant is active.
 	KindWelcome Kind = "welcome"
+	// KindKeyLink gives a merchant's contact the single-use link to its secret key.
+	KindKeyLink Kind = "key_link"
 )
 
 // kinds lists every Kind, for the check at init.
-var kinds = []Kind{KindReceipt, KindRefund, KindOnboardingLink, KindOnboardingReminder, KindWelcome}
+var kinds = []Kind{KindReceipt, KindRefund, KindOnboardingLink, KindOnboardingReminder, KindWelcome, KindKeyLink}
 
 // ErrInvalid: the data cannot make a correct message (a missing ID, an unknown currency, a
 // link that is not http(s)). Rendering it again will not help.
@@ -232,6 +234,16 @@ func Welcome(m Merchant) (Email, error) {
 		return Email{}, fmt.Errorf("welcome email: %w", err)
 	}
 	return render(KindWelcome, view{Brand: "Durapay", MerchantName: m.Name, MerchantID: m.ID})
+}
+
+// KeyLink is the email with the single-use link to a merchant's secret key, valid until
+// expires.
+func KeyLink(m Merchant, linkURL string, expires time.Time) (Email, error) {
+	v, err := onboardingView(m, Onboarding{LinkURL: linkURL, LinkExpires: expires})
+	if err != nil {
+		return Email{}, fmt.Errorf("key link email: %w", err)
+	}
+	return render(KindKeyLink, v)
 }
 
 func checkMerchant(m Merchant) error {

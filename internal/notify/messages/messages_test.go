@@ -22,6 +22,7 @@ var (
 	coffee         = Payment{ID: "pay_q7x2m4k9v3p8r6t2w5y1z3ab", Amount: 123456, Currency: "usd", Description: "2 bags of espresso beans", Created: paidAt}
 	partial        = Refund{ID: "rfd_a2b3c4d5e6f7g2h3i4j5k6l7", PaymentID: coffee.ID, Amount: 2000, Currency: "USD"}
 	kycLink        = "https://connect.stripe.com/setup/e/acct_1Nv0FGQ9RKHgCVdK/hW7Bq4YJ3wKc"
+	keyLink        = "https://api.durapay.example/merchant/key?token=klt_7Hq2"
 	kyc            = Onboarding{LinkURL: kycLink, LinkExpires: time.Date(2026, 3, 1, 9, 5, 0, 0, time.UTC), ExpiresAt: time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC), Reminder: 2}
 	hostile        = Merchant{Name: "<script>alert(1)</script>", ID: "mer_x"}
 	teaAndBiscuits = Payment{ID: "pay_1", Amount: 500, Currency: "eur", Description: "Tea & biscuits", Created: paidAt}
@@ -81,6 +82,7 @@ func renderAll(t *testing.T, m Merchant, c Customer, p Payment) map[Kind]Email {
 		KindOnboardingLink:     func() (Email, error) { return OnboardingLink(m, kyc) },
 		KindOnboardingReminder: func() (Email, error) { return OnboardingReminder(m, kyc) },
 		KindWelcome:            func() (Email, error) { return Welcome(m) },
+		KindKeyLink:            func() (Email, error) { return KeyLink(m, keyLink, kyc.LinkExpires) },
 	} {
 		e, err := f()
 		if err != nil {
@@ -113,6 +115,7 @@ func TestEmailsCarryTheFacts(t *testing.T) {
 		KindOnboardingReminder: {"reminder 2", kycLink, "09:05 UTC on 1 March 2026", "30 March 2026",
 			"to the contact for Acme Coffee Roasters Ltd (merchant " + acme.ID + ")"},
 		KindWelcome: {"can now take payments", acme.ID, "to the contact for Acme Coffee Roasters Ltd"},
+		KindKeyLink: {keyLink, "works once", "09:05 UTC on 1 March 2026", "never see your key", "to the contact for Acme Coffee Roasters Ltd"},
 	}
 	subjects := map[Kind]string{
 		KindReceipt:            "Your receipt from Acme Coffee Roasters Ltd",
@@ -120,6 +123,7 @@ func TestEmailsCarryTheFacts(t *testing.T) {
 		KindOnboardingLink:     "Continue setting up Acme Coffee Roasters Ltd on Durapay",
 		KindOnboardingReminder: "Reminder: finish setting up Acme Coffee Roasters Ltd on Durapay",
 		KindWelcome:            "Welcome to Durapay: Acme Coffee Roasters Ltd can take payments",
+		KindKeyLink:            "Your Durapay secret key for Acme Coffee Roasters Ltd",
 	}
 	for _, k := range kinds {
 		e := emails[k]
@@ -141,8 +145,8 @@ func TestEmailsCarryTheFacts(t *testing.T) {
 			t.Errorf("%s leaks markup into text or template syntax:\n%s", k, e.Text)
 		}
 	}
-	for _, k := range []Kind{KindOnboardingLink, KindOnboardingReminder} {
-		if !strings.Contains(emails[k].HTML, `href="`+kycLink+`"`) {
+	for k, link := range map[Kind]string{KindOnboardingLink: kycLink, KindOnboardingReminder: kycLink, KindKeyLink: keyLink} {
+		if !strings.Contains(emails[k].HTML, `href="`+link+`"`) {
 			t.Errorf("%s HTML does not link to the KYC URL:\n%s", k, emails[k].HTML)
 		}
 	}
