@@ -112,7 +112,7 @@ func (s *server) rollAPIKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// The cached entry of the old key lacks its new expiry.
-	if err := s.keys.forget(ctx, old); err != nil {
+	if err := s.keys.forget(ctx, old.Hash, markChanged); err != nil {
 		return fmt.Errorf("drop the rolled key from the cache: %w", err)
 	}
 	s.audit(r, "api_key.roll", old.ID, audit.Success, map[string]string{"replaced_by": fresh.ID, "overlap": overlap.String()})
@@ -130,7 +130,7 @@ func (s *server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.keys.forget(ctx, key); err != nil {
+	if err := s.keys.forget(ctx, key.Hash, markDead); err != nil {
 		// Revoked in Postgres, but a replica may still trust its cache: say so, loudly.
 		return fmt.Errorf("drop the revoked key from the cache: %w", err)
 	}

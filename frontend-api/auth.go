@@ -73,8 +73,8 @@ func (p principal) hasAnyRole(roles ...string) bool {
 // cache holds hash -> principal only; Postgres stays the truth, so a Redis outage slows
 // authentication down but never lets a request through or locks anyone out.
 //
-// A revoked or rolled key's entry is replaced by a marker (forget) that outlives any entry
-// and any fill in flight. A fill writes only while there is no marker, checked in the same
+// A revoked, rolled or re-secreted key's entry is replaced by a marker (forget) that
+// outlives any entry and any fill in flight. A fill writes only while there is no marker, checked in the same
 // script, so that a lookup which read Postgres before the key changed cannot write it back.
 // A read fetches the entry and the marker in one round trip.
 type keyResolver struct {
@@ -91,11 +91,14 @@ const apiKeyCachePrefix = "durapay:apikey:"
 // that none lands after a marker (which lives ttl+maxFill) is gone.
 const maxFill = 5 * time.Second
 
-// A marker says why a key left the cache: a revoked key is refused without reading Postgres;
-// a rolled key is read there (its expiry is new) until the marker goes.
+// A marker says why a key left the cache.
 const (
-	markRevoked = "revoked"
-	markRolled  = "rolled"
+	// markDead: the secret will never work again (the key was revoked, or given a new
+	// secret), so it is refused without reading Postgres.
+	markDead = "dead"
+	// markChanged: the key still works but changed (rolled: it now expires), so it is read
+	// from Postgres until the marker goes.
+	markChanged = "changed"
 )
 
 // fillScript caches a principal (KEYS[1], ARGV[1], for ARGV[2] ms) unless the key has a
@@ -122,7 +125,7 @@ func (k *keyResolver) principalFor(ctx context.Context, presented string, before
 	switch {
 	case err != nil:
 		loggerFrom(ctx).WithError(err).Warn("API key cache unavailable; reading Postgres")
-	case mark == markRevoked:
+	case mark == markDead:
 		return principal{}, pg.ErrNotFound
 	case mark == "" && p.KeyID != "":
 		if p.Expires != nil && !time.Now().Before(*p.Expires) {
@@ -172,14 +175,10 @@ func (k *keyResolver) fill(ctx context.Context, start time.Time, entry, marker s
 	}
 }
 
-// forget replaces a revoked or rolled key's cache entry by its marker: the key stops working
-// at once on every replica (they share the cache), and no fill in flight brings it back.
-func (k *keyResolver) forget(ctx context.Context, key merchants.APIKey) error {
-	mark := markRolled
-	if key.RevokedAt != nil {
-		mark = markRevoked
-	}
-	entry, marker := cacheKeys(key.Hash)
+// forget replaces the cache entry of a key's secret (by its hash) with a marker: the change
+// holds at once on every replica (they share the cache), and no fill in flight undoes it.
+func (k *keyResolver) forget(ctx context.Context, hash []byte, mark string) error {
+	entry, marker := cacheKeys(hash)
 	_, err := k.redis.TxPipelined(ctx, func(tx redis.Pipeliner) error {
 		tx.Set(ctx, marker, mark, k.ttl+maxFill)
 		tx.Del(ctx, entry)

@@ -55,6 +55,18 @@ func (s *server) refuseAuthentication(w http.ResponseWriter, r *http.Request, f 
 	writeError(w, r, f.refusal)
 }
 
+// failedCredential counts f as refuseAuthentication does, for a handler that answers errors
+// (a credential it checks itself, as a key link's token): f's refusal while its source has
+// budget left, 429 once the budget is spent.
+func (s *server) failedCredential(r *http.Request, f *authFailure) error {
+	p, spent := s.countAuthFailure(r, f)
+	if !spent {
+		return f.refusal
+	}
+	s.metrics.rateLimited.WithLabelValues(p.class).Inc()
+	return &apiError{code: codeRateLimited, message: p.message, retryAfter: max(time.Until(p.until), time.Second)}
+}
+
 // countAuthFailure tallies f for the audit log and, unless f was refused for its source's
 // budget already, spends one failure of that budget. spent says the failure did not fit,
 // with the penalty the source is under.

@@ -194,3 +194,25 @@ func TestAuthFailureTallyFlushedAtStop(t *testing.T) {
 		t.Fatalf("rows written at stop: %+v", rows)
 	}
 }
+
+// A key link's token is a credential too: forged tokens from one address spend its budget,
+// are refused 429 past it without a Postgres lookup, and are tallied, not audited one by one.
+func TestForgedKeyLinkTokensSpendTheBudget(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t).withFailureBudget(5)
+	f.behindProxy()
+	source := randomSource()
+	statuses := map[int]int{}
+	before := f.srv.pool.Stat().AcquireCount()
+	for i := range 30 {
+		r := f.do(t, "POST", "/v1/key_reveals", "", "", fmt.Sprintf(`{"token":"klt_forged%08d"}`, i), "X-Forwarded-For", source)
+		statuses[r.status]++
+	}
+	lookups := f.srv.pool.Stat().AcquireCount() - before
+	if statuses[404] != 5 || statuses[429] != 25 || lookups > 6 {
+		t.Errorf("30 forged key-link tokens with a budget of 5: %v, %d Postgres connections", statuses, lookups)
+	}
+	if failures := f.authFailures(t); failures["rows"] != 1 || failures[codeKeyLinkInvalid]+failures[codeRateLimited] != 30 {
+		t.Errorf("the forged tokens are audited as %v; want one row counting all 30", failures)
+	}
+}
