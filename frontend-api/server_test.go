@@ -50,6 +50,10 @@ func (f *fakeWorkflows) Update(_ context.Context, merchantID, paymentID, name st
 	return f.update(merchantID, paymentID, name, arg)
 }
 
+func (f *fakeWorkflows) UpdateRefund(context.Context, string, string, string, any) (schemas.Refund, error) {
+	return schemas.Refund{}, errWorkflowClosed
+}
+
 func (f *fakeWorkflows) Create(ctx context.Context, in schemas.PaymentInput, _ string) (schemas.CreatePaymentResult, error) {
 	f.mu.Lock()
 	f.creates = append(f.creates, in)
