@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -162,8 +161,12 @@ func newFixture(t *testing.T) *fixture {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	fw := &fakeWorkflows{}
+	// Every fixture's requests come from loopback, and share its failure budget in Redis:
+	// tests of the budget name their own source (behindProxy).
+	cfg := apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096, RateLimitReads: 1000, RateLimitWrites: 1000,
+		AuthFailuresPerMinute: 1_000_000}
 	s := &server{
-		cfg:       apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096},
+		cfg:       cfg,
 		log:       logrus.NewEntry(log),
 		pool:      pool,
 		redis:     rdb,
@@ -175,9 +178,10 @@ func newFixture(t *testing.T) *fixture {
 		limiter:       redis_rate.NewLimiter(rdb),
 		analytics:     analytics.NewStore(pool),
 		webhookRetry:  schemas.DefaultWebhookRetryPolicy,
+		penalties:     newPenalties(maxPenalties, cfg.longestPenalty()),
 	}
-	s.cfg.RateLimitReads, s.cfg.RateLimitWrites = 1000, 1000
 	s.cfg.Notifications.SMSDailyCap = 100
+	s.authFailures = newAuthFailureLog(s.record)
 	spec, _ := keyring.GenerateKey("test")
 	s.dataKeys, _ = keyring.Parse(spec)
 	s.router = stripeevents.NewRouter(pool, fw)
@@ -248,8 +252,6 @@ func (r reply) errorField(name string) string {
 const testWebhookSecret = "whsec_test"
 
 const visa = `{"amount":2000,"currency":"usd","payment_method":"pm_card_visa"}`
-
-func hexHash(key string) string { return hex.EncodeToString(merchants.HashKey(key)) }
 
 // redisAt is a client for an address where no Redis answers.
 func redisAt(t *testing.T, addr string) *redis.Client {
