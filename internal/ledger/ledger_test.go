@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +163,27 @@ func TestStripeFeeIsThePlatformsCost(t *testing.T) {
 	}
 	if clearing != 5000-175 || fees != 175 {
 		t.Errorf("platform: clearing %d, Stripe fees %d; want 4825 and 175", clearing, fees)
+	}
+}
+
+// TRUNCATE fires no row trigger: the ledger's own statement trigger refuses it, on each table
+// and when a cascade reaches it.
+func TestLedgerRefusesTruncate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	seed(t, pool, "mer_t", "pay_t")
+	usd, _ := money.NewAmount(700, "usd")
+	if _, err := post(t, pool, ledger.Capture("pay_t", "mer_t", "", usd, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"ledger_postings", "ledger_transactions", "ledger_accounts"} {
+		if _, err := pool.Exec(ctx, `TRUNCATE `+table+` CASCADE`); err == nil || !strings.Contains(err.Error(), "immutable") {
+			t.Errorf("TRUNCATE %s CASCADE: %v, want the ledger's refusal", table, err)
+		}
+	}
+	var postings int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM ledger_postings`).Scan(&postings); err != nil || postings == 0 {
+		t.Errorf("%d postings left (%v)", postings, err)
 	}
 }
