@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/keyring"
 )
 
 // auditPage is the largest page the API serves.
@@ -35,16 +37,23 @@ func (a *app) auditCommand() *cobra.Command {
 		Use:   "verify",
 		Short: "Verify the audit log's hash chain: finds an altered, inserted or removed row",
 		Long: `verify reads the whole audit log through the admin API (role admin) and checks, here, every
-row's hash against its content and the row before it. The check runs on this machine, so a
-tampered server cannot vouch for itself. It exits 1 at the first row that does not fit.`,
+row's hash against its content and the row before it. The hashes are keyed (HMAC-SHA256):
+set DURAPAY_AUDIT_KEYS to the audit keys (AUDIT_KEYS of frontend-api and the workers), so
+that a database owner who rewrites a row cannot recompute them. The check runs on this
+machine, so a tampered server cannot vouch for itself. It exits 1 at the first row that
+does not fit.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			keys, err := a.auditKeys()
+			if err != nil {
+				return err
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			var prev []byte
-			var after, checked int64
+			v := audit.NewVerifier(keys)
+			var after int64
 			for {
 				entries, err := c.Audit(cmd.Context(), after)
 				if err != nil {
@@ -53,21 +62,41 @@ tampered server cannot vouch for itself. It exits 1 at the first row that does n
 				if len(entries) == 0 {
 					break
 				}
-				if entries[0].Seq != after+1 {
-					return fmt.Errorf("audit log broken at row %d: rows %d to %d are missing", after+1, after+1, entries[0].Seq-1)
+				if err := v.Check(entries); err != nil {
+					if errors.Is(err, keyring.ErrUnknownKeyID) {
+						return fmt.Errorf("%w (DURAPAY_AUDIT_KEYS)", err)
+					}
+					return err
 				}
-				if seq, err := audit.Verify(prev, entries); err != nil {
-					return fmt.Errorf("audit log broken at row %d: %w", seq, err)
-				}
-				checked += int64(len(entries))
-				prev, after = entries[len(entries)-1].Hash, entries[len(entries)-1].Seq
+				after = entries[len(entries)-1].Seq
+			}
+			sum, err := v.Finish()
+			if err != nil {
+				return err
 			}
 			if a.json {
-				return a.printJSON(map[string]any{"verified": true, "rows": checked})
+				return a.printJSON(map[string]any{"verified": true, "rows": sum.Rows, "unkeyed_rows": sum.Unkeyed})
 			}
-			fmt.Fprintf(a.stdout, "The audit log's %d rows are intact.\n", checked)
+			fmt.Fprintf(a.stdout, "The audit log's %d rows are intact.\n", sum.Rows)
+			if sum.Unkeyed > 0 {
+				fmt.Fprintf(a.stdout, "The first %d were chained before the log was keyed (plain SHA-256); the first keyed row vouches for them.\n", sum.Unkeyed)
+			}
 			return nil
 		},
 	})
 	return cmd
+}
+
+// auditKeys reads the audit log's keys from the environment only: they are secrets, and a
+// flag shows in the process list.
+func (a *app) auditKeys() (*keyring.Keyring, error) {
+	spec := a.getenv("DURAPAY_AUDIT_KEYS")
+	if spec == "" {
+		return nil, usagef("no audit keys: set DURAPAY_AUDIT_KEYS to the audit log's keys (AUDIT_KEYS of frontend-api and the workers, id:base64key[,...]); its keyed hashes cannot be checked without them")
+	}
+	keys, err := keyring.Parse(spec)
+	if err != nil {
+		return nil, usagef("DURAPAY_AUDIT_KEYS: %v", err)
+	}
+	return keys, nil
 }

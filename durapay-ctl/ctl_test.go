@@ -533,6 +533,9 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{nil, []string{"reports", "download", "--day", "2026-11-29"}, "--merchant"},
 		{map[string]string{"DURAPAY_API": "127.0.0.1:8080"}, []string{"balances"}, "--api"},
 		{nil, []string{"balances", "--progress", "sometimes"}, "--progress"},
+		// The audit log's hashes are keyed: without the key there is nothing to check.
+		{nil, []string{"audit", "verify"}, "no audit keys: set DURAPAY_AUDIT_KEYS"},
+		{map[string]string{"DURAPAY_AUDIT_KEYS": "audit1:c2VjcmV0"}, []string{"audit", "verify"}, "DURAPAY_AUDIT_KEYS: parse keyring"},
 	} {
 		r := ctl(t, api, c.env, c.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "--help") {

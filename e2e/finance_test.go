@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
+	"github.com/durapay/durapay/internal/audit/audittest"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/schemas"
 )
@@ -305,11 +306,15 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An authentication failure, audited.
-	e.call(t, &merchant{Key: "sk_test_not_a_key_at_all"}, "GET", "/v1/payments/pay_x", "", nil)
+	// Audited at once (failed authentications are tallied, and written a minute later).
+	for range 3 {
+		if r := e.call(t, &merchant{Key: adminKey}, "POST", "/v1/admin/invites", "", nil); r.Status != http.StatusCreated {
+			t.Fatalf("create an invite: %d %s", r.Status, r.Raw)
+		}
+	}
 	verify := func() (string, error) {
 		cmd := exec.Command(filepath.Join(e.binDir, "durapay-ctl"), "audit", "verify")
-		cmd.Env = append(os.Environ(), "DURAPAY_API="+e.apiURL, "DURAPAY_KEY="+adminKey)
+		cmd.Env = append(os.Environ(), "DURAPAY_API="+e.apiURL, "DURAPAY_KEY="+adminKey, "DURAPAY_AUDIT_KEYS="+e.auditKeysSpec)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -339,5 +344,22 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 	}
 	if out, err := verify(); err != nil {
 		t.Fatalf("after mending: %v\n%s", err, out)
+	}
+
+	// The database's owner edits the row and recomputes every later hash as the unkeyed
+	// chain did: the operator's check, holding the audit key, still names the row.
+	restore, err := audittest.Rewrite(ctx, e.pool, audittest.Forgery{Seq: seq, Details: `{"covered":"up"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = verify()
+	if err := restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err == nil || !strings.Contains(out, fmt.Sprintf("broken at row %d", seq)) {
+		t.Fatalf("row %d rewritten and the chain recomputed: %v\n%s", seq, err, out)
+	}
+	if out, err := verify(); err != nil {
+		t.Fatalf("after restoring: %v\n%s", err, out)
 	}
 }

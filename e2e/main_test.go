@@ -76,9 +76,13 @@ type stackEnv struct {
 	// hooks is a merchant's HTTPS webhook receiver on 127.0.0.2; dataKeys seal profiles.
 	hooks    *hookReceiver
 	dataKeys *keyring.Keyring
-	binDir   string
-	logPath  string
-	closers  []func()
+	// auditKeys key the audit log (auditKeysSpec, as durapay-ctl reads them).
+	auditKeys     *keyring.Keyring
+	auditKeysSpec string
+
+	binDir  string
+	logPath string
+	closers []func()
 }
 
 func TestMain(m *testing.M) {
@@ -206,6 +210,12 @@ func startEnv() (_ *stackEnv, err error) {
 	if e.dataKeys, err = keyring.Parse(dataKeys); err != nil {
 		return nil, err
 	}
+	if e.auditKeysSpec, err = keyring.GenerateKey("e2e-audit"); err != nil {
+		return nil, err
+	}
+	if e.auditKeys, err = keyring.Parse(e.auditKeysSpec); err != nil {
+		return nil, err
+	}
 	if e.hooks, err = startHookReceiver(stateDir); err != nil {
 		return nil, err
 	}
@@ -221,7 +231,7 @@ func startEnv() (_ *stackEnv, err error) {
 		"WEBHOOK_RETRY_INITIAL=200ms", "WEBHOOK_RETRY_MAX=1s", "WEBHOOK_RETRY_WINDOW=1m",
 	}
 	common = append(common, e.stack.S3Env()...)
-	e.workerEnv = append(common, "STRIPE_API_BASE="+e.stack.SandboxURL, "STRIPE_SECRET_KEY=sk_test_e2e",
+	e.workerEnv = append(common, "STRIPE_API_BASE="+e.stack.SandboxURL, "STRIPE_SECRET_KEY=sk_test_e2e", "AUDIT_KEYS="+e.auditKeysSpec,
 		"WORKER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(workerPort), "STRIPE_RATE_LIMIT=1000",
 		// A breaker that opens and closes within a test; the backfill runs when a test asks.
 		"STRIPE_BREAKER_MIN_REQUESTS=6", "STRIPE_BREAKER_OPEN_TIMEOUT=2s",
@@ -236,7 +246,7 @@ func startEnv() (_ *stackEnv, err error) {
 		return nil, err
 	}
 	e.apiEnv = append(common,
-		"API_ADDR=127.0.0.1:"+strconv.Itoa(apiPort), "API_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(apiMetricsPort),
+		"API_ADDR=127.0.0.1:"+strconv.Itoa(apiPort), "API_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(apiMetricsPort), "AUDIT_KEYS="+e.auditKeysSpec,
 		"STRIPE_WEBHOOK_SECRETS="+webhookSecretNew+","+webhookSecretOld, "PAYMENT_ACTION_TIMEOUT="+actionTimeout.String(),
 		"REFUND_FAILURE_WINDOW="+refundFailureWindow.String(),
 		// The tests burst (50 concurrent refunds); the limits have their own tests.

@@ -22,7 +22,7 @@ func (s *server) audit(r *http.Request, action, resource, outcome string, detail
 // log says, so a failure to write it is logged and counted, loudly, rather than answered as
 // the action's failure.
 func (s *server) record(ctx context.Context, e audit.Entry) {
-	if _, err := audit.Append(ctx, s.pool, e); err != nil {
+	if _, err := s.auditLog.Append(ctx, e); err != nil {
 		s.metrics.auditFailures.Inc()
 		loggerFrom(ctx).WithError(err).WithField("action", e.Action).Error("audit log write failed")
 	}

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/durapay/durapay/internal/analytics"
+	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/notify"
@@ -41,6 +42,8 @@ type apiConfig struct {
 	// limits, the circuit breaker's state), the data keys (personal data, sealed before it is
 	// stored or sent to a workflow) and the log level.
 	process.Base
+	// Audit keys the audit log's rows (key changes, refunds, decisions, failed sign-ins).
+	Audit       audit.Config
 	Addr        string `env:"API_ADDR, default=127.0.0.1:8080"`
 	MetricsAddr string `env:"API_METRICS_ADDR, default=127.0.0.1:9090"`
 
@@ -108,6 +111,7 @@ type server struct {
 	cfg       apiConfig
 	log       *logrus.Entry
 	pool      *pgxpool.Pool
+	auditLog  *audit.Log
 	redis     *redis.Client
 	temporal  client.Client
 	workflows paymentWorkflows
@@ -200,11 +204,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	auditKeys, err := cfg.Audit.Keyring()
+	if err != nil {
+		return err
+	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &server{
 		webhookPolicy: webhookPolicy, webhookRetry: webhookRetry, analytics: analytics.NewStore(pool),
-		cfg: cfg, log: log, pool: pool, redis: rdb, temporal: tc,
+		cfg: cfg, log: log, pool: pool, auditLog: audit.NewLog(pool, auditKeys), redis: rdb, temporal: tc,
 		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, codec: temporalx.Codec(keys)},
 		keyring:   keys,
 		dataKeys:  p.DataKeys,

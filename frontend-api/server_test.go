@@ -19,6 +19,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 
 	"github.com/durapay/durapay/internal/analytics"
+	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/pgtest"
@@ -129,6 +130,8 @@ type fixture struct {
 	workflows *fakeWorkflows
 	merchant  string
 	key       string
+	// auditKeys key the server's audit log.
+	auditKeys *keyring.Keyring
 }
 
 func redisForTests(t *testing.T) *redis.Client {
@@ -184,11 +187,14 @@ func newFixture(t *testing.T) *fixture {
 	s.authFailures = newAuthFailureLog(s.record)
 	spec, _ := keyring.GenerateKey("test")
 	s.dataKeys, _ = keyring.Parse(spec)
+	spec, _ = keyring.GenerateKey("audit")
+	auditKeys, _ := keyring.Parse(spec)
+	s.auditLog = audit.NewLog(pool, auditKeys)
 	s.router = stripeevents.NewRouter(pool, fw)
 	s.webhooks = stripeevents.Verifier{Secrets: []string{testWebhookSecret}, Tolerance: 300 * time.Second, Now: time.Now}
 	hs := httptest.NewServer(s.routes())
 	t.Cleanup(hs.Close)
-	return &fixture{srv: s, http: hs, workflows: fw, merchant: merchantID, key: key}
+	return &fixture{srv: s, http: hs, workflows: fw, merchant: merchantID, key: key, auditKeys: auditKeys}
 }
 
 // restart serves the fixture's server anew, after a test changed its configuration.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/objectstore"
 	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/retention"
@@ -18,6 +19,8 @@ type workerConfig struct {
 	// frontend-api), the data keys (merchants' and customers' profiles, opened where Stripe
 	// needs them) and the log level.
 	process.Base
+	// Audit keys the audit log's rows that workflows append (operators' decisions).
+	Audit      audit.Config
 	TaskQueues []string `env:"TASK_QUEUES, default=payments,finance,webhooks"`
 
 	KafkaBrokers []string `env:"KAFKA_BROKERS, default=127.0.0.1:9092"`

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/eventbus"
 	"github.com/durapay/durapay/internal/objectstore"
@@ -51,12 +52,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	auditKeys, err := cfg.Audit.Keyring()
+	if err != nil {
+		return err
+	}
 	d := deps{
 		stripe:       activities.NewStripe(stripeAPI),
 		onboarding:   activities.NewOnboarding(pool, stripeAPI, dataKeys),
 		stripeEvents: activities.NewStripeEvents(stripeAPI, stripeevents.NewRouter(pool, tc), pool),
 		finance:      activities.NewFinance(pool, reports, stripeAPI),
 		store:        activities.NewStore(pool),
+		audit:        activities.NewAudit(audit.NewLog(pool, auditKeys)),
 		events:       activities.NewEvents(kafkaWriter, pool),
 		webhooks:     activities.NewWebhooks(pool, dataKeys, webhookClient),
 	}

@@ -28,6 +28,7 @@ type deps struct {
 	stripe       *activities.Stripe
 	stripeEvents *activities.StripeEvents
 	store        *activities.Store
+	audit        *activities.Audit
 	events       *activities.Events
 	finance      *activities.Finance
 	onboarding   *activities.Onboarding
@@ -61,7 +62,7 @@ func registrations(d deps) []registration {
 			{activities.RetrieveAccountName, d.onboarding.RetrieveAccount},
 			{activities.ActivateMerchantName, d.onboarding.ActivateMerchant},
 			{activities.CreateCustomerName, d.onboarding.CreateCustomer},
-			{activities.RecordAuditName, d.store.RecordAudit},
+			{activities.RecordAuditName, d.audit.RecordAudit},
 			{activities.RecordPaymentName, d.store.RecordPayment},
 			{activities.ReserveRefundName, d.store.ReserveRefund},
 			{activities.RecordRefundName, d.store.RecordRefund},

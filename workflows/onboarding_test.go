@@ -51,12 +51,12 @@ func newOnboardingHarness(t *testing.T) *onboardingHarness {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(workflows.OnboardingWorkflow, workflow.RegisterOptions{Name: schemas.OnboardingWorkflowName})
-	o, s, e := &activities.Onboarding{}, &activities.Store{}, &activities.Events{}
+	o, a, e := &activities.Onboarding{}, &activities.Audit{}, &activities.Events{}
 	for name, fn := range map[string]any{
 		activities.CreateMerchantName: o.CreateMerchant, activities.RecordOnboardingName: o.RecordOnboarding,
 		activities.CreateConnectAccountName: o.CreateConnectAccount, activities.CreateAccountLinkName: o.CreateAccountLink,
 		activities.RetrieveAccountName: o.RetrieveAccount, activities.ActivateMerchantName: o.ActivateMerchant,
-		activities.RecordAuditName: s.RecordAudit, activities.PublishEventName: e.PublishEvent,
+		activities.RecordAuditName: a.RecordAudit, activities.PublishEventName: e.PublishEvent,
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

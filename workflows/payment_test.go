@@ -63,7 +63,7 @@ func newHarness(t *testing.T, publishDelay time.Duration) *harness {
 	}
 	env.RegisterActivityWithOptions((&activities.Store{}).RecordPayment, activity.RegisterOptions{Name: activities.RecordPaymentName})
 	env.RegisterActivityWithOptions((&activities.Events{}).PublishEvent, activity.RegisterOptions{Name: activities.PublishEventName})
-	env.RegisterActivityWithOptions((&activities.Store{}).RecordAudit, activity.RegisterOptions{Name: activities.RecordAuditName})
+	env.RegisterActivityWithOptions((&activities.Audit{}).RecordAudit, activity.RegisterOptions{Name: activities.RecordAuditName})
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflowID})
 	h := &harness{TestWorkflowEnvironment: env}
 	env.OnActivity(activities.RecordAuditName, mock.Anything, mock.Anything).Return(

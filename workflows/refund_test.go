@@ -55,7 +55,7 @@ func newRefundHarness(t *testing.T) *refundHarness {
 		activities.CreateRefundName: stripe.CreateRefund, activities.RetrieveRefundName: stripe.RetrieveRefund,
 		activities.FindRefundName: stripe.FindRefund, activities.ReserveRefundName: store.ReserveRefund,
 		activities.RecordRefundName: store.RecordRefund, activities.PublishEventName: events.PublishEvent,
-		activities.RecordRefundAttentionName: store.RecordRefundAttention, activities.RecordAuditName: store.RecordAudit,
+		activities.RecordRefundAttentionName: store.RecordRefundAttention, activities.RecordAuditName: (&activities.Audit{}).RecordAudit,
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

@@ -1,12 +1,13 @@
 // Package audit writes Durapay's audit log: who did what, to what, when, from where, with
-// which outcome. Rows are append-only (the database refuses updates and deletes) and
-// hash-chained: each row's hash covers the previous row's hash and its own canonical
+// which outcome. Rows are append-only (the database refuses updates, deletes and TRUNCATE)
+// and hash-chained: each row's hash covers the previous row's hash and its own canonical
 // content, so that editing or removing a row, even bypassing the database's guard, breaks
-// every hash after it. Verify finds the first broken link.
+// every hash after it. The hash is an HMAC-SHA256 under a key the database never holds
+// (AUDIT_KEYS), so that its owner cannot recompute the chain after a rewrite. A Verifier
+// finds the first row that does not fit.
 package audit
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -21,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/pg"
 )
 
@@ -43,21 +45,36 @@ type Entry struct {
 	Details  map[string]string `json:"details"`
 	PrevHash []byte            `json:"prev_hash"`
 	Hash     []byte            `json:"hash"`
+	// KeyID names the audit key of Hash, an HMAC-SHA256; empty on the rows chained with plain
+	// SHA-256 before the chain was keyed.
+	KeyID string `json:"key_id"`
 }
 
-// chainLock serializes appends: each row needs the hash of the one before it.
-const chainLock = 7_240_312
+// ChainLock is the advisory lock that serializes appends: each row needs the hash of the
+// one before it. Tests that tamper with the chain hold it, so that no append links to a
+// row they are about to mend.
+const ChainLock = 7_240_312
+
+// Log appends to the audit log, keying each row's hash with the audit keys' primary.
+type Log struct {
+	pool *pgxpool.Pool
+	keys *keyring.Keyring
+}
+
+// NewLog returns the log of the database behind pool, keyed with keys (AUDIT_KEYS).
+func NewLog(pool *pgxpool.Pool, keys *keyring.Keyring) *Log { return &Log{pool: pool, keys: keys} }
 
 // Append writes e at the end of the chain and returns it with its sequence and hashes.
 // Every field is capped first (see capped): the row is what was written and hashed.
-func Append(ctx context.Context, pool *pgxpool.Pool, e Entry) (Entry, error) {
+func (l *Log) Append(ctx context.Context, e Entry) (Entry, error) {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
 	e.At = e.At.UTC().Truncate(time.Microsecond) // what Postgres keeps
 	e = capped(e)
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLock); err != nil {
+	e.KeyID = l.keys.PrimaryID()
+	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, ChainLock); err != nil {
 			return err
 		}
 		err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&e.Seq, &e.PrevHash)
@@ -68,11 +85,13 @@ func Append(ctx context.Context, pool *pgxpool.Pool, e Entry) (Entry, error) {
 			return err
 		}
 		e.Seq++
-		e.Hash = Hash(e)
+		if e.Hash, err = link(l.keys, e); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `
-			INSERT INTO audit_log (seq, at, actor, action, resource, outcome, remote, details, prev_hash, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			e.Seq, e.At, e.Actor, e.Action, e.Resource, e.Outcome, e.Remote, e.Details, e.PrevHash, e.Hash)
+			INSERT INTO audit_log (seq, at, actor, action, resource, outcome, remote, details, prev_hash, hash, key_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			e.Seq, e.At, e.Actor, e.Action, e.Resource, e.Outcome, e.Remote, e.Details, e.PrevHash, e.Hash, e.KeyID)
 		return err
 	})
 	if err != nil {
@@ -134,54 +153,58 @@ func truncate(s string, n int) string {
 	return s[:cut] + mark
 }
 
-// Hash is the row's link: SHA-256 over the previous hash and the canonical JSON of the
-// row's content (encoding/json sorts map keys, so the encoding is canonical).
-func Hash(e Entry) []byte {
+// link is the row's hash: over the previous hash and the canonical JSON of the row's
+// content (encoding/json sorts map keys, so the encoding is canonical), HMAC-SHA256 under
+// the key the row names, or plain SHA-256 for the rows chained before there was a key.
+func link(keys *keyring.Keyring, e Entry) ([]byte, error) {
 	content, _ := json.Marshal(struct { // plain fields: cannot fail
 		Seq                                      int64
 		At                                       string
 		Actor, Action, Resource, Outcome, Remote string
 		Details                                  map[string]string
 	}{e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Resource, e.Outcome, e.Remote, e.Details})
-	h := sha256.New()
-	h.Write(e.PrevHash)
-	h.Write(content)
-	return h.Sum(nil)
+	msg := append(slices.Clone(e.PrevHash), content...)
+	if e.KeyID == "" {
+		sum := sha256.Sum256(msg)
+		return sum[:], nil
+	}
+	return keys.MAC(e.KeyID, msg)
 }
 
-// Verify checks a contiguous run of entries, oldest first, starting after prev (the hash
-// of the entry before the first, or nil for the chain's start). It returns the sequence of
-// the first entry that does not fit, or 0 when all do.
-func Verify(prev []byte, entries []Entry) (int64, error) {
-	if prev == nil {
-		prev = make([]byte, sha256.Size)
-	}
-	for i, e := range entries {
-		if i > 0 && e.Seq != entries[i-1].Seq+1 {
-			return e.Seq, fmt.Errorf("entry %d follows entry %d: rows are missing", e.Seq, entries[i-1].Seq)
-		}
-		if !bytes.Equal(e.PrevHash, prev) {
-			return e.Seq, fmt.Errorf("entry %d does not link to the entry before it", e.Seq)
-		}
-		if !bytes.Equal(Hash(e), e.Hash) {
-			return e.Seq, fmt.Errorf("entry %d was altered: its content does not match its hash", e.Seq)
-		}
-		prev = e.Hash
-	}
-	return 0, nil
-}
+const columns = `seq, at, actor, action, resource, outcome, remote, details, prev_hash, hash, key_id`
 
 // List returns up to limit entries after sequence after, oldest first.
 func List(ctx context.Context, q pg.Querier, after int64, limit int) ([]Entry, error) {
-	rows, err := q.Query(ctx, `SELECT seq, at, actor, action, resource, outcome, remote, details, prev_hash, hash
-		FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	rows, err := q.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Entry, error) {
-		var e Entry
-		err := row.Scan(&e.Seq, &e.At, &e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.Remote, &e.Details, &e.PrevHash, &e.Hash)
-		e.At = e.At.UTC()
-		return e, err
-	})
+	entries, err := pgx.CollectRows(rows, scanEntry)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	return entries, nil
+}
+
+// Head returns the chain's last row; false when the chain is empty.
+func Head(ctx context.Context, q pg.Querier) (Entry, bool, error) {
+	rows, err := q.Query(ctx, `SELECT `+columns+` FROM audit_log ORDER BY seq DESC LIMIT 1`)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("read audit log head: %w", err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, scanEntry)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return Entry{}, false, nil
+	case err != nil:
+		return Entry{}, false, fmt.Errorf("read audit log head: %w", err)
+	}
+	return e, true, nil
+}
+
+func scanEntry(row pgx.CollectableRow) (Entry, error) {
+	var e Entry
+	err := row.Scan(&e.Seq, &e.At, &e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.Remote, &e.Details, &e.PrevHash, &e.Hash, &e.KeyID)
+	e.At = e.At.UTC()
+	return e, err
 }

@@ -2,26 +2,91 @@ package audit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/audit/audittest"
+	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/pgtest"
 )
+
+// newKeys returns a keyring of fresh keys, the first the primary.
+func newKeys(t *testing.T, ids ...string) *keyring.Keyring {
+	t.Helper()
+	specs := make([]string, len(ids))
+	for i, id := range ids {
+		specs[i] = newKeySpec(t, id)
+	}
+	return parseKeys(t, specs...)
+}
+
+func newKeySpec(t *testing.T, id string) string {
+	t.Helper()
+	spec, err := keyring.GenerateKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+func parseKeys(t *testing.T, specs ...string) *keyring.Keyring {
+	t.Helper()
+	keys, err := keyring.Parse(strings.Join(specs, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// appendRefunds appends n entries.
+func appendRefunds(t *testing.T, log *audit.Log, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := log.Append(context.Background(), audit.Entry{Actor: "staff:key_1", Action: "refund.create", Resource: fmt.Sprint("rfd_", i),
+			Outcome: audit.Success, Remote: "127.0.0.1", Details: map[string]string{"amount": fmt.Sprint(i * 100)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// verify reads the whole chain and verifies it; a *Break says where it broke.
+func verify(t *testing.T, pool *pgxpool.Pool, keys *keyring.Keyring) (audit.Summary, error) {
+	t.Helper()
+	entries, err := audit.List(context.Background(), pool, 0, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return audit.Verify(keys, entries)
+}
+
+// brokenAt is the row a verification error names; 0 for none.
+func brokenAt(err error) int64 {
+	var b *audit.Break
+	if errors.As(err, &b) {
+		return b.Seq
+	}
+	return 0
+}
 
 func TestChainAndTamperDetection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
+	keys := newKeys(t, "audit1")
+	log := audit.NewLog(pool, keys)
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ { // concurrent appends still form one chain
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := audit.Append(ctx, pool, audit.Entry{Actor: "staff:key_1", Action: "refund.create", Resource: fmt.Sprint("rfd_", i),
+			if _, err := log.Append(ctx, audit.Entry{Actor: "staff:key_1", Action: "refund.create", Resource: fmt.Sprint("rfd_", i),
 				Outcome: audit.Success, Remote: "127.0.0.1", Details: map[string]string{"amount": fmt.Sprint(i * 100)}}); err != nil {
 				t.Error(err)
 			}
@@ -32,14 +97,13 @@ func TestChainAndTamperDetection(t *testing.T) {
 	if err != nil || len(entries) != 20 {
 		t.Fatalf("%d entries (%v)", len(entries), err)
 	}
-	if seq, err := audit.Verify(nil, entries); seq != 0 || err != nil {
-		t.Fatalf("an untouched chain fails at %d: %v", seq, err)
+	if sum, err := audit.Verify(keys, entries); err != nil || sum.Rows != 20 || sum.Unkeyed != 0 {
+		t.Fatalf("an untouched chain: %+v, %v", sum, err)
 	}
-	if _, err := pool.Exec(ctx, `UPDATE audit_log SET outcome = 'refused' WHERE seq = 7`); err == nil {
-		t.Fatal("the database let an audit row be edited")
-	}
-	if _, err := pool.Exec(ctx, `DELETE FROM audit_log WHERE seq = 7`); err == nil {
-		t.Fatal("the database let an audit row be deleted")
+	for _, stmt := range []string{`UPDATE audit_log SET outcome = 'refused' WHERE seq = 7`, `DELETE FROM audit_log WHERE seq = 7`, `TRUNCATE audit_log`} {
+		if _, err := pool.Exec(ctx, stmt); err == nil {
+			t.Fatalf("the database let an audit row be changed: %s", stmt)
+		}
 	}
 	// Someone with the power to switch the guard off edits a row: the chain shows it.
 	if _, err := pool.Exec(ctx, `ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update;
@@ -48,12 +112,15 @@ func TestChainAndTamperDetection(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries, _ = audit.List(ctx, pool, 0, 100)
-	if seq, err := audit.Verify(nil, entries); seq != 7 || err == nil {
-		t.Fatalf("tampering with row 7 detected at %d (%v)", seq, err)
+	if _, err := audit.Verify(keys, entries); brokenAt(err) != 7 {
+		t.Fatalf("tampering with row 7 detected at %d (%v)", brokenAt(err), err)
 	}
-	// A deleted row is a gap.
-	if seq, _ := audit.Verify(nil, append(entries[:3:3], entries[4:]...)); seq != 5 {
-		t.Fatalf("a removed row detected at %d, want 5", seq)
+	// A deleted row is a gap, and so is a missing first row.
+	if _, err := audit.Verify(keys, append(entries[:3:3], entries[4:]...)); brokenAt(err) != 5 {
+		t.Fatalf("a removed row detected at %d (%v), want 5", brokenAt(err), err)
+	}
+	if _, err := audit.Verify(keys, entries[1:]); brokenAt(err) != 2 {
+		t.Fatalf("a removed first row detected at %d (%v), want 2", brokenAt(err), err)
 	}
 }
 
@@ -69,7 +136,8 @@ func TestAppendCapsEveryField(t *testing.T) {
 	for i := range 1000 {
 		details[fmt.Sprint(i, huge)] = huge
 	}
-	if _, err := audit.Append(ctx, pool, audit.Entry{Actor: huge, Action: huge, Resource: huge, Outcome: huge, Remote: huge,
+	keys := newKeys(t, "audit1")
+	if _, err := audit.NewLog(pool, keys).Append(ctx, audit.Entry{Actor: huge, Action: huge, Resource: huge, Outcome: huge, Remote: huge,
 		Details: details}); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +159,54 @@ func TestAppendCapsEveryField(t *testing.T) {
 			t.Errorf("a details key of %d bytes has a value of %d bytes", len(k), len(v))
 		}
 	}
-	if seq, err := audit.Verify(nil, entries); seq != 0 {
-		t.Fatalf("a capped row breaks the chain at %d: %v", seq, err)
+	if _, err := audit.Verify(keys, entries); err != nil {
+		t.Fatalf("a capped row breaks the chain: %v", err)
+	}
+}
+
+// What a database owner can do without the guard: edit a row, then recompute every later
+// hash so that each row links to the one before. Without the audit key the forger can only
+// use plain SHA-256 (and may mark the rows as chained before the key), or a key of their own
+// under the real key's ID: Verify, holding the audit key, names the edited row each time.
+func TestOwnerRewriteIsDetected(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]audittest.Forgery{
+		"plain SHA-256":                         {},
+		"plain SHA-256, rows marked as unkeyed": {Unkeyed: true},
+		"HMAC under another key of the same ID": {Keys: newKeys(t, "audit1")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			pool := pgtest.NewPool(t)
+			keys := newKeys(t, "audit1")
+			appendRefunds(t, audit.NewLog(pool, keys), 10)
+			f.Seq, f.Details = 4, `{"amount":"1"}`
+			restore, err := audittest.Rewrite(ctx, pool, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = restore(ctx) })
+			if _, err := verify(t, pool, keys); brokenAt(err) != 4 {
+				t.Fatalf("a rewritten chain breaks at %d (%v), want row 4 named", brokenAt(err), err)
+			}
+		})
+	}
+}
+
+// Keys rotate: a new primary keys new rows, the old key still verifies the rows it keyed,
+// and a verifier without it says which key it lacks.
+func TestKeysRotate(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.NewPool(t)
+	oldKey, newKey := newKeySpec(t, "audit1"), newKeySpec(t, "audit2")
+	appendRefunds(t, audit.NewLog(pool, parseKeys(t, oldKey)), 2)
+	rotated := parseKeys(t, newKey, oldKey)
+	appendRefunds(t, audit.NewLog(pool, rotated), 2)
+	if sum, err := verify(t, pool, rotated); err != nil || sum.Rows != 4 {
+		t.Fatalf("a rotated chain: %+v, %v", sum, err)
+	}
+	if _, err := verify(t, pool, parseKeys(t, newKey)); brokenAt(err) != 1 || !errors.Is(err, keyring.ErrUnknownKeyID) {
+		t.Fatalf("verified without the old key: %v", err)
 	}
 }

@@ -1,13 +1,18 @@
-// Package keyring holds Durapay's AES-256 keys by ID, for encrypting data that leaves the
-// process: Temporal payloads (internal/payloadcodec) and personal data at rest
-// (internal/envelope). The primary key encrypts; every key decrypts, so that keys rotate by
-// adding a new primary and keeping the old ones until nothing needs them.
+// Package keyring holds Durapay's 256-bit keys by ID, for encrypting data that leaves the
+// process (Temporal payloads, internal/payloadcodec; personal data at rest,
+// internal/envelope) and for authenticating what must not be rewritten unseen (the audit
+// log's chain, internal/audit). The primary key encrypts and authenticates; every key
+// decrypts and verifies, so that keys rotate by adding a new primary and keeping the old
+// ones until nothing needs them.
 package keyring
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -24,14 +29,15 @@ var ErrUnknownKeyID = errors.New("unknown encryption key ID")
 
 var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
-// Keyring holds the AES-256 keys by ID; the primary one encrypts, all decrypt (rotation: add a
-// new primary, keep the old ones until no history needs them).
+// Keyring holds the keys by ID; the primary one encrypts and authenticates, all decrypt and
+// verify (rotation: add a new primary, keep the old ones until no data needs them).
 //
-// Only the ciphers are kept, not the raw keys, and String prints IDs only, so logging a
-// Keyring by mistake reveals nothing.
+// Only the ciphers and derived MAC keys are kept, not the raw keys, and String prints IDs
+// only, so logging a Keyring by mistake reveals nothing.
 type Keyring struct {
 	primary string
 	aeads   map[string]cipher.AEAD
+	macKeys map[string][]byte
 }
 
 // Parse reads "id1:base64key1,id2:base64key2" (32-byte keys, standard base64); the first
@@ -42,7 +48,7 @@ func Parse(spec string) (*Keyring, error) {
 	if strings.TrimSpace(spec) == "" {
 		return nil, errors.New("parse keyring: empty (want id:base64key[,id:base64key...])")
 	}
-	k := &Keyring{aeads: map[string]cipher.AEAD{}}
+	k := &Keyring{aeads: map[string]cipher.AEAD{}, macKeys: map[string][]byte{}}
 	for i, entry := range strings.Split(spec, ",") {
 		n := i + 1
 		id, b64, ok := strings.Cut(strings.TrimSpace(entry), ":")
@@ -68,6 +74,9 @@ func Parse(spec string) (*Keyring, error) {
 			return nil, fmt.Errorf("parse keyring: key %q: %w", id, err)
 		}
 		k.aeads[id] = aead
+		if k.macKeys[id], err = hkdf.Key(sha256.New, key, nil, macKeyInfo, keySize); err != nil {
+			return nil, fmt.Errorf("parse keyring: key %q: derive MAC key: %w", id, err)
+		}
 		if n == 1 {
 			k.primary = id
 		}
@@ -137,7 +146,7 @@ func (k *Keyring) Seal(plain, aad []byte) (id string, sealed []byte, err error) 
 func (k *Keyring) Open(id string, sealed, aad []byte) ([]byte, error) {
 	aead, ok := k.aeads[id]
 	if !ok {
-		return nil, fmt.Errorf("%w %q: the keyring has %s; add the key back to read this data", ErrUnknownKeyID, id, strings.Join(k.IDs(), ","))
+		return nil, k.unknown(id, "read")
 	}
 	if len(sealed) < aead.NonceSize()+aead.Overhead() {
 		return nil, fmt.Errorf("key %q: data too short (%d bytes)", id, len(sealed))
@@ -149,4 +158,25 @@ func (k *Keyring) Open(id string, sealed, aad []byte) ([]byte, error) {
 		return nil, fmt.Errorf("key %q: authentication failed (data modified, or not encrypted with this key): %w", id, err)
 	}
 	return plain, nil
+}
+
+// macKeyInfo labels the HMAC keys derived from each key: one key never serves two
+// algorithms (AES-GCM and HMAC), whatever a keyring is used for.
+const macKeyInfo = "durapay keyring: HMAC-SHA256"
+
+// MAC returns HMAC-SHA256 of msg under key id: the primary's to authenticate, the one named
+// beside the data to verify (compare with hmac.Equal).
+func (k *Keyring) MAC(id string, msg []byte) ([]byte, error) {
+	key, ok := k.macKeys[id]
+	if !ok {
+		return nil, k.unknown(id, "verify")
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(msg)
+	return m.Sum(nil), nil
+}
+
+// unknown is the error about data under a key this keyring lacks.
+func (k *Keyring) unknown(id, what string) error {
+	return fmt.Errorf("%w %q: the keyring has %s; add the key back to %s this data", ErrUnknownKeyID, id, strings.Join(k.IDs(), ","), what)
 }

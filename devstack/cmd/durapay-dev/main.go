@@ -51,6 +51,8 @@ const (
 	devWebhookSecret = "whsec_durapay_dev_sandbox"
 	devWebhookNet    = "127.0.0.2/32"
 	devWebhookPorts  = "443,1024-65535"
+	// auditKeysFile, in the state directory, keeps the audit log's key across runs.
+	auditKeysFile = "audit-keys"
 )
 
 func main() {
@@ -86,6 +88,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	dataKeys, err := devstack.DevKeyring(cfg.StateDir, "data-keys")
+	if err != nil {
+		return err
+	}
+	// The audit key goes to the processes that append to the audit log, not the notifier.
+	auditKeys, err := devstack.DevKeyring(cfg.StateDir, auditKeysFile)
 	if err != nil {
 		return err
 	}
@@ -133,7 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	common = append(common, stack.S3Env()...)
 	workers, err := devstack.StartProcess("workers", filepath.Join(cfg.BinDir, "workers"), append(common,
-		"STRIPE_API_BASE="+stack.SandboxURL, "STRIPE_SECRET_KEY="+devStripeKey), out)
+		"STRIPE_API_BASE="+stack.SandboxURL, "STRIPE_SECRET_KEY="+devStripeKey, "AUDIT_KEYS="+auditKeys), out)
 	if err != nil {
 		return err
 	}
@@ -145,7 +152,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	defer stopLogged(out, notifier)
 	api, err := devstack.StartProcess("frontend-api", filepath.Join(cfg.BinDir, "frontend-api"), append(common,
-		"API_ADDR="+cfg.APIAddr, "STRIPE_WEBHOOK_SECRETS="+devWebhookSecret,
+		"API_ADDR="+cfg.APIAddr, "STRIPE_WEBHOOK_SECRETS="+devWebhookSecret, "AUDIT_KEYS="+auditKeys,
 		// The dev UI has no sign-in to pass on: the codec server trusts loopback callers.
 		"CODEC_AUTH=none", fmt.Sprintf("CODEC_ALLOWED_ORIGIN=http://127.0.0.1:%d", cfg.TemporalUIPort),
 		"ONBOARDING_RETURN_URL=http://"+cfg.APIAddr+"/onboarding/return", "ONBOARDING_REFRESH_URL=http://"+cfg.APIAddr+"/onboarding/refresh"), out)
@@ -223,6 +230,8 @@ Durapay is running.
       %[11]s
   Staff key (admin, operator, finance) for /v1/admin/...:
       %[12]s
+  Check the audit log:
+      DURAPAY_KEY=%[12]s DURAPAY_AUDIT_KEYS=$(cat %[18]s) ./bin/durapay-ctl audit verify
   Stripe webhooks from the sandbox go to http://%[1]s/v1/webhooks/stripe
   Merchant webhook endpoints may be http://127.0.0.2:PORT/... here (nothing else private)
 
@@ -233,5 +242,5 @@ Durapay is running.
 Ctrl-C stops everything.
 `, cfg.APIAddr, s.TemporalUI, s.TemporalAddress, s.SandboxURL, kafka, strings.Join(schemas.Topics(), ","),
 		config.Mask(cfg.DatabaseURL), config.Mask(cfg.RedisURL), cfg.StateDir, m.ID, m.SecretKey, m.StaffKey, s.S3.Endpoint, s.S3.Bucket,
-		s.SESURL, s.SNSURL, s.SMSTopicARN)
+		s.SESURL, s.SNSURL, s.SMSTopicARN, filepath.Join(cfg.StateDir, auditKeysFile))
 }

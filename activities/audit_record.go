@@ -8,14 +8,15 @@ import (
 	"github.com/durapay/durapay/internal/audit"
 )
 
-// RecordAuditName is the activity's registered name.
+// RecordAuditName is the activity's registered name. It was a Store method's: the name
+// stays, as histories hold it.
 const RecordAuditName = "store.RecordAudit"
 
 // RecordAudit appends to the audit log what a workflow decided on a person's word (an
 // operator's decision sent from the Temporal UI reaches no API handler that could).
 // A retry may append the entry twice; each copy is true, and the chain stays whole.
-func (s *Store) RecordAudit(ctx context.Context, e audit.Entry) error {
-	_, err := audit.Append(ctx, s.pool, e)
+func (a *Audit) RecordAudit(ctx context.Context, e audit.Entry) error {
+	_, err := a.log.Append(ctx, e)
 	return err
 }
 
