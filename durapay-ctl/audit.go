@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,26 @@ func (c *client) Audit(ctx context.Context, after int64) ([]audit.Entry, error) 
 	return page.Data, err
 }
 
+// AuditAnchors reads every anchor of the audit log, oldest first.
+func (c *client) AuditAnchors(ctx context.Context) ([]audit.Anchor, error) {
+	var all []audit.Anchor
+	q := url.Values{"limit": {strconv.Itoa(auditPage)}}
+	for {
+		var page struct {
+			Data    []audit.Anchor `json:"data"`
+			HasMore bool           `json:"has_more"`
+		}
+		if err := c.get(ctx, "/v1/admin/audit/anchors", q, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Data...)
+		if !page.HasMore || len(page.Data) == 0 {
+			return all, nil
+		}
+		q.Set("starting_after", page.Data[len(page.Data)-1].Object)
+	}
+}
+
 func (a *app) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
@@ -39,9 +60,11 @@ func (a *app) auditCommand() *cobra.Command {
 		Long: `verify reads the whole audit log through the admin API (role admin) and checks, here, every
 row's hash against its content and the row before it. The hashes are keyed (HMAC-SHA256):
 set DURAPAY_AUDIT_KEYS to the audit keys (AUDIT_KEYS of frontend-api and the workers), so
-that a database owner who rewrites a row cannot recompute them. The check runs on this
-machine, so a tampered server cannot vouch for itself. It exits 1 at the first row that
-does not fit.`,
+that a database owner who rewrites a row cannot recompute them. Every anchor (the chain's
+last row, written hourly to S3 under object lock) must find its row with the same hash:
+a chain rewritten or cut short before an anchor is reported, even if rewritten with the
+key. The check runs on this machine, so a tampered server cannot vouch for itself. It
+exits 1 at the first row that does not fit.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			keys, err := a.auditKeys()
@@ -52,7 +75,12 @@ does not fit.`,
 			if err != nil {
 				return err
 			}
-			v := audit.NewVerifier(keys)
+			// Anchors first: each then names a row the chain read after it must hold.
+			anchors, err := c.AuditAnchors(cmd.Context())
+			if err != nil {
+				return err
+			}
+			v := audit.NewVerifier(keys, anchors)
 			var after int64
 			for {
 				entries, err := c.Audit(cmd.Context(), after)
@@ -75,12 +103,19 @@ does not fit.`,
 				return err
 			}
 			if a.json {
-				return a.printJSON(map[string]any{"verified": true, "rows": sum.Rows, "unkeyed_rows": sum.Unkeyed})
+				return a.printJSON(map[string]any{"verified": true, "rows": sum.Rows, "unkeyed_rows": sum.Unkeyed,
+					"anchors": sum.Anchors, "latest_anchored_row": sum.Latest.Seq})
 			}
 			fmt.Fprintf(a.stdout, "The audit log's %d rows are intact.\n", sum.Rows)
 			if sum.Unkeyed > 0 {
 				fmt.Fprintf(a.stdout, "The first %d were chained before the log was keyed (plain SHA-256); the first keyed row vouches for them.\n", sum.Unkeyed)
 			}
+			if sum.Anchors == 0 {
+				fmt.Fprintln(a.stdout, "No anchors yet: the rows are protected by the audit key alone.")
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "Anchors matched: %d; the latest, of %s, holds row %d: the rows after it are protected by the audit key alone.\n",
+				sum.Anchors, sum.Latest.At.Format(time.RFC3339), sum.Latest.Seq)
 			return nil
 		},
 	})

@@ -297,28 +297,13 @@ func (e *stackEnv) expectFinanceEvent(t *testing.T, typ, key string) {
 }
 
 // durapay-ctl audit verify checks the hash chain on the operator's machine, and finds a row
-// altered in the database behind the application's back. (Not parallel: it breaks the chain
-// for a moment, and mends it.)
+// altered in the database behind the application's back, even with every later hash
+// recomputed. (Not parallel: it breaks the chain for a moment, and mends it.)
 func TestAuditVerifyFindsTampering(t *testing.T) {
 	e := requireEnv(t)
 	ctx := context.Background()
-	adminKey, _, err := merchants.IssueStaffKey(ctx, e.pool, "auditor", merchants.RoleAdmin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Audited at once (failed authentications are tallied, and written a minute later).
-	for range 3 {
-		if r := e.call(t, &merchant{Key: adminKey}, "POST", "/v1/admin/invites", "", nil); r.Status != http.StatusCreated {
-			t.Fatalf("create an invite: %d %s", r.Status, r.Raw)
-		}
-	}
-	verify := func() (string, error) {
-		cmd := exec.Command(filepath.Join(e.binDir, "durapay-ctl"), "audit", "verify")
-		cmd.Env = append(os.Environ(), "DURAPAY_API="+e.apiURL, "DURAPAY_KEY="+adminKey, "DURAPAY_AUDIT_KEYS="+e.auditKeysSpec)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	if out, err := verify(); err != nil || !strings.Contains(out, "intact") {
+	adminKey := e.auditedAdmin(t)
+	if out, err := e.auditVerify(adminKey); err != nil || !strings.Contains(out, "intact") {
 		t.Fatalf("an untouched log: %v\n%s", err, out)
 	}
 	var seq int64
@@ -337,29 +322,122 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 		}
 	}
 	tamper([]byte(`{"covered":"up"}`))
-	out, err := verify()
+	out, err := e.auditVerify(adminKey)
 	tamper(original) // mended, for the other tests
 	if err == nil || !strings.Contains(out, fmt.Sprintf("broken at row %d", seq)) {
 		t.Fatalf("a tampered row %d: %v\n%s", seq, err, out)
 	}
-	if out, err := verify(); err != nil {
+	if out, err := e.auditVerify(adminKey); err != nil {
 		t.Fatalf("after mending: %v\n%s", err, out)
 	}
 
 	// The database's owner edits the row and recomputes every later hash as the unkeyed
 	// chain did: the operator's check, holding the audit key, still names the row.
-	restore, err := audittest.Rewrite(ctx, e.pool, audittest.Forgery{Seq: seq, Details: `{"covered":"up"}`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err = verify()
-	if err := restore(ctx); err != nil {
-		t.Fatal(err)
-	}
+	out, err = e.auditVerifyTampered(t, adminKey, func() (func(context.Context) error, error) {
+		return audittest.Rewrite(ctx, e.pool, audittest.Forgery{Seq: seq, Details: `{"covered":"up"}`})
+	})
 	if err == nil || !strings.Contains(out, fmt.Sprintf("broken at row %d", seq)) {
 		t.Fatalf("row %d rewritten and the chain recomputed: %v\n%s", seq, err, out)
 	}
-	if out, err := verify(); err != nil {
+}
+
+// The schedule anchors the audit log's last row in S3, and durapay-ctl audit verify holds
+// the chain to its anchors: rewritten before an anchor, even with the audit key, or cut
+// short of one, it is reported. (Not parallel, as above.)
+func TestAuditAnchorsPinTheChain(t *testing.T) {
+	e := requireEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	adminKey := e.auditedAdmin(t)
+	var head int64
+	if err := e.pool.QueryRow(ctx, `SELECT max(seq) FROM audit_log`).Scan(&head); err != nil {
+		t.Fatal(err)
+	}
+	schedule := e.temporal.ScheduleClient().GetHandle(ctx, schemas.ScheduleAuditAnchor)
+	if err := schedule.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var anchored int64
+	eventually(t, 30*time.Second, func() error {
+		r := e.call(t, &merchant{Key: adminKey}, "GET", "/v1/admin/audit/anchors?limit=1000", "", nil)
+		var list struct {
+			Data []struct {
+				Seq int64 `json:"seq"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(r.Raw, &list); r.Status != http.StatusOK || err != nil {
+			return fmt.Errorf("list anchors: %d %s", r.Status, r.Raw)
+		}
+		for _, a := range list.Data {
+			anchored = max(anchored, a.Seq)
+		}
+		if anchored < head {
+			return fmt.Errorf("anchors reach row %d, the log row %d", anchored, head)
+		}
+		return nil
+	})
+	if desc, err := schedule.Describe(ctx); err == nil && len(desc.Info.RecentActions) > 0 {
+		e.recordHistory(t, "audit_anchor", desc.Info.RecentActions[len(desc.Info.RecentActions)-1].StartWorkflowResult.WorkflowID)
+	}
+	if out, err := e.auditVerify(adminKey); err != nil || !strings.Contains(out, "Anchors matched") {
+		t.Fatalf("an anchored log: %v\n%s", err, out)
+	}
+
+	for name, c := range map[string]struct {
+		tamper func() (func(context.Context) error, error)
+		want   string
+	}{
+		"rewritten with the audit key": {func() (func(context.Context) error, error) {
+			return audittest.Rewrite(ctx, e.pool, audittest.Forgery{Seq: 1, Details: `{"covered":"up"}`, Keys: e.auditKeys})
+		}, "it was rewritten after anchor"},
+		"cut short": {func() (func(context.Context) error, error) {
+			return audittest.Truncate(ctx, e.pool, 1)
+		}, "broken at row 2: the chain ends at row 1"},
+	} {
+		if out, err := e.auditVerifyTampered(t, adminKey, c.tamper); err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("%s: %v\n%s\nwant %q", name, err, out, c.want)
+		}
+	}
+}
+
+// auditedAdmin issues an admin key and audits three actions with it, written at once
+// (failed authentications are tallied, and written a minute later).
+func (e *stackEnv) auditedAdmin(t *testing.T) string {
+	t.Helper()
+	adminKey, _, err := merchants.IssueStaffKey(context.Background(), e.pool, "auditor", merchants.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if r := e.call(t, &merchant{Key: adminKey}, "POST", "/v1/admin/invites", "", nil); r.Status != http.StatusCreated {
+			t.Fatalf("create an invite: %d %s", r.Status, r.Raw)
+		}
+	}
+	return adminKey
+}
+
+// auditVerify runs durapay-ctl audit verify as an admin holding the audit keys.
+func (e *stackEnv) auditVerify(adminKey string) (string, error) {
+	cmd := exec.Command(filepath.Join(e.binDir, "durapay-ctl"), "audit", "verify")
+	cmd.Env = append(os.Environ(), "DURAPAY_API="+e.apiURL, "DURAPAY_KEY="+adminKey, "DURAPAY_AUDIT_KEYS="+e.auditKeysSpec)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// auditVerifyTampered verifies the audit log while tamper's change holds, then restores it
+// and checks that the log verifies again, for the other tests.
+func (e *stackEnv) auditVerifyTampered(t *testing.T, adminKey string, tamper func() (func(context.Context) error, error)) (string, error) {
+	t.Helper()
+	restore, err := tamper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, verifyErr := e.auditVerify(adminKey)
+	if err := restore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.auditVerify(adminKey); err != nil {
 		t.Fatalf("after restoring: %v\n%s", err, out)
 	}
+	return out, verifyErr
 }

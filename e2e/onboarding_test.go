@@ -156,7 +156,7 @@ func TestOnboardingToFirstPayment(t *testing.T) {
 			reveals++
 		}
 	}
-	if _, err := audit.Verify(e.auditKeys, entries); approvals != 1 || reveals != 2 || err != nil {
+	if _, err := audit.Verify(e.auditKeys, nil, entries); approvals != 1 || reveals != 2 || err != nil {
 		t.Errorf("%d approvals and %d key reveals audited; chain: %v", approvals, reveals, err)
 	}
 }

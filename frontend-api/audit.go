@@ -50,3 +50,19 @@ func (s *server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": entries})
 	return nil
 }
+
+// listAuditAnchors is GET /v1/admin/audit/anchors?starting_after=&limit=: the anchors of the
+// audit log, oldest first, read from their bucket, for durapay-ctl audit verify, which
+// checks the chain against them. starting_after is an anchor's object.
+func (s *server) listAuditAnchors(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r.URL.Query(), "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	anchors, more, err := s.anchors.List(r.Context(), r.URL.Query().Get("starting_after"), limit)
+	if err != nil {
+		return err
+	}
+	writeList(w, anchors, more)
+	return nil
+}

@@ -125,7 +125,7 @@ func TestAuthFailureFloodFromOneSource(t *testing.T) {
 		t.Errorf("%d bad keys from one address wrote %d audit rows counting %d failures; want at most 30 rows counting all",
 			flood+100, rows, counted)
 	}
-	if _, err := audit.Verify(f.auditKeys, entries); err != nil {
+	if _, err := audit.Verify(f.auditKeys, nil, entries); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -75,7 +75,7 @@ func TestRestrictedKeysRotationAndRevocation(t *testing.T) {
 	if failures := f.authFailures(t); failures[codeAPIKeyInvalid] != 2 || failures["rows"] != 1 {
 		t.Fatalf("the two refused keys are tallied as %v", failures)
 	}
-	if _, err := audit.Verify(f.auditKeys, entries); err != nil {
+	if _, err := audit.Verify(f.auditKeys, nil, entries); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -42,7 +42,8 @@ type apiConfig struct {
 	// limits, the circuit breaker's state), the data keys (personal data, sealed before it is
 	// stored or sent to a workflow) and the log level.
 	process.Base
-	// Audit keys the audit log's rows (key changes, refunds, decisions, failed sign-ins).
+	// Audit keys the audit log's rows (key changes, refunds, decisions, failed sign-ins), and
+	// names the bucket of its anchors, which admins list.
 	Audit       audit.Config
 	Addr        string `env:"API_ADDR, default=127.0.0.1:8080"`
 	MetricsAddr string `env:"API_METRICS_ADDR, default=127.0.0.1:9090"`
@@ -123,6 +124,8 @@ type server struct {
 	stripeBreaker string
 	// objects is the bucket of settlement reports, for download links.
 	objects *objectstore.Store
+	// anchors are the audit log's, for durapay-ctl audit verify.
+	anchors *audit.Anchors
 	limiter *redis_rate.Limiter
 	// keyring encrypts workflow payloads; /codec decodes them for operators (nil: no codec).
 	keyring *keyring.Keyring
@@ -208,6 +211,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	anchors, err := cfg.Audit.OpenAnchors(ctx, cfg.S3)
+	if err != nil {
+		return err
+	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &server{
@@ -223,6 +230,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 		stripeBreaker: breaker.Stripe,
 		objects:       reports,
+		anchors:       anchors,
 		limiter:       redis_rate.NewLimiter(rdb),
 		penalties:     newPenalties(maxPenalties, cfg.longestPenalty()),
 		proxies:       proxies,

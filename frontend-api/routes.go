@@ -87,6 +87,7 @@ func (s *server) routeTable() []route {
 		{http.MethodPost, "/v1/admin/notifications/unconfirmed/resolve", operator, "", s.resolveUnconfirmedSend},
 		{http.MethodPost, "/v1/admin/invites", admin, "", s.createInvite},
 		{http.MethodGet, "/v1/admin/audit", admin, "", s.listAudit},
+		{http.MethodGet, "/v1/admin/audit/anchors", admin, "", s.listAuditAnchors},
 		{http.MethodGet, "/v1/finance/payments", finance, "", s.searchPayments},
 		{http.MethodGet, "/v1/finance/payments/{id}/timeline", finance, "", s.paymentTimeline},
 		{http.MethodGet, "/v1/finance/balances", finance, "", s.balances},

@@ -22,6 +22,8 @@ import (
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/objectstore"
+	"github.com/durapay/durapay/internal/objectstore/s3test"
 	"github.com/durapay/durapay/internal/pgtest"
 	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/testenv"
@@ -190,6 +192,11 @@ func newFixture(t *testing.T) *fixture {
 	spec, _ = keyring.GenerateKey("audit")
 	auditKeys, _ := keyring.Parse(spec)
 	s.auditLog = audit.NewLog(pool, auditKeys)
+	anchorStore, err := objectstore.New(ctx, s3test.Start(t).Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.anchors = audit.NewAnchors(anchorStore)
 	s.router = stripeevents.NewRouter(pool, fw)
 	s.webhooks = stripeevents.Verifier{Secrets: []string{testWebhookSecret}, Tolerance: 300 * time.Second, Now: time.Now}
 	hs := httptest.NewServer(s.routes())

@@ -76,7 +76,7 @@ func TestAuditKeyedKeepsEarlierRowsVerifiable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum, err := audit.Verify(keys, entries); err != nil || sum.Rows != 5 || sum.Unkeyed != 3 {
+	if sum, err := audit.Verify(keys, nil, entries); err != nil || sum.Rows != 5 || sum.Unkeyed != 3 {
 		t.Fatalf("the chain across the change: %+v, %v", sum, err)
 	}
 }

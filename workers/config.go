@@ -19,7 +19,8 @@ type workerConfig struct {
 	// frontend-api), the data keys (merchants' and customers' profiles, opened where Stripe
 	// needs them) and the log level.
 	process.Base
-	// Audit keys the audit log's rows that workflows append (operators' decisions).
+	// Audit keys the audit log's rows that workflows append (operators' decisions), and names
+	// the bucket of its anchors.
 	Audit      audit.Config
 	TaskQueues []string `env:"TASK_QUEUES, default=payments,finance,webhooks"`
 
@@ -46,6 +47,12 @@ type workerConfig struct {
 	DailyReportCron    string             `env:"DAILY_REPORT_CRON, default=15 0 * * *"`
 	ReconciliationCron string             `env:"RECONCILIATION_CRON, default=45 0 * * *"`
 	S3                 objectstore.Config `env:", prefix=S3_"`
+
+	// The audit log's anchors: how often the schedule writes the chain's last row to the
+	// anchors' bucket (0 removes the schedule), and how long each anchor is locked (S3
+	// Object Lock, compliance mode; 7 years by default).
+	AuditAnchorEvery  time.Duration `env:"AUDIT_ANCHOR_EVERY, default=1h"`
+	AuditAnchorRetain time.Duration `env:"AUDIT_ANCHOR_RETAIN, default=61320h"`
 
 	// Retention: a daily schedule deletes the rows that matter only for a while (see
 	// internal/retention). Notification claims and webhook deliveries are what stops a
@@ -99,6 +106,9 @@ func (c workerConfig) validate(known []string) error {
 	}
 	if c.StripeBreakerFailureRatio <= 0 || c.StripeBreakerFailureRatio > 1 {
 		return fmt.Errorf("STRIPE_BREAKER_FAILURE_RATIO must be in (0, 1]")
+	}
+	if c.AuditAnchorEvery < 0 || c.AuditAnchorRetain <= 0 {
+		return fmt.Errorf("AUDIT_ANCHOR_EVERY must not be negative, AUDIT_ANCHOR_RETAIN must be positive")
 	}
 	for _, r := range c.retentionRules() {
 		if r.Keep < retention.MinKeep {

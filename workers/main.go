@@ -56,13 +56,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	anchors, err := cfg.Audit.OpenAnchors(ctx, cfg.S3)
+	if err != nil {
+		return err
+	}
 	d := deps{
 		stripe:       activities.NewStripe(stripeAPI),
 		onboarding:   activities.NewOnboarding(pool, stripeAPI, dataKeys),
 		stripeEvents: activities.NewStripeEvents(stripeAPI, stripeevents.NewRouter(pool, tc), pool),
 		finance:      activities.NewFinance(pool, reports, stripeAPI),
 		store:        activities.NewStore(pool),
-		audit:        activities.NewAudit(audit.NewLog(pool, auditKeys)),
+		audit:        activities.NewAudit(audit.NewLog(pool, auditKeys), anchors),
 		events:       activities.NewEvents(kafkaWriter, pool),
 		webhooks:     activities.NewWebhooks(pool, dataKeys, webhookClient),
 	}

@@ -75,12 +75,14 @@ func registrations(d deps) []registration {
 			{schemas.DailyReportWorkflowName, workflows.DailyReportWorkflow},
 			{schemas.ReconciliationWorkflowName, workflows.ReconciliationWorkflow},
 			{schemas.RetentionWorkflowName, workflows.RetentionWorkflow},
+			{schemas.AuditAnchorWorkflowName, workflows.AuditAnchorWorkflow},
 		},
 		activities: []named{
 			{activities.ListReportMerchantsName, d.finance.ListReportMerchants},
 			{activities.WriteDailyReportName, d.finance.WriteDailyReport},
 			{activities.ReconcileName, d.finance.Reconcile},
 			{activities.PruneTableName, d.store.PruneTable},
+			{activities.AnchorAuditLogName, d.audit.AnchorAuditLog},
 			{activities.PublishEventName, d.events.PublishEvent},
 		},
 	}, {

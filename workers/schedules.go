@@ -8,6 +8,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -20,6 +21,9 @@ type schedule struct {
 	id     string
 	spec   client.ScheduleSpec
 	action *client.ScheduleWorkflowAction
+	// off removes the schedule: its setting turns it off, and one left from an earlier
+	// setting would go on running.
+	off bool
 }
 
 func schedules(cfg workerConfig) []schedule {
@@ -32,6 +36,15 @@ func schedules(cfg workerConfig) []schedule {
 				Args: []any{schemas.StripeEventsBackfillInput{Lookback: cfg.StripeEventsBackfillLookback, Overlap: 5 * time.Minute}}},
 		})
 	}
+	// Hourly by default: a rewrite of the audit log before the last anchor shows, whoever
+	// holds its key.
+	out = append(out, schedule{
+		id:   schemas.ScheduleAuditAnchor,
+		off:  cfg.AuditAnchorEvery == 0,
+		spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: cfg.AuditAnchorEvery}}},
+		action: &client.ScheduleWorkflowAction{Workflow: schemas.AuditAnchorWorkflowName, TaskQueue: schemas.TaskQueueFinance,
+			Args: []any{schemas.AuditAnchorInput{RetainFor: cfg.AuditAnchorRetain}}},
+	})
 	daily := func(id, cron, workflow string, arg any) schedule {
 		return schedule{id: id, spec: client.ScheduleSpec{CronExpressions: []string{cron}},
 			action: &client.ScheduleWorkflowAction{Workflow: workflow, TaskQueue: schemas.TaskQueueFinance, Args: []any{arg}}}
@@ -45,10 +58,18 @@ func schedules(cfg workerConfig) []schedule {
 }
 
 // ensureSchedules creates the schedules of the task queues this process serves, or updates
-// their spec and action. Every worker process does so at start; they agree.
+// their spec and action, and removes those turned off. Every worker process does so at
+// start; they agree.
 func ensureSchedules(ctx context.Context, tc client.Client, cfg workerConfig) error {
 	for _, s := range schedules(cfg) {
 		if !slices.Contains(cfg.TaskQueues, s.action.TaskQueue) {
+			continue
+		}
+		if s.off {
+			var missing *serviceerror.NotFound
+			if err := tc.ScheduleClient().GetHandle(ctx, s.id).Delete(ctx); err != nil && !errors.As(err, &missing) {
+				return fmt.Errorf("remove schedule %s: %w", s.id, err)
+			}
 			continue
 		}
 		s.action.ID = s.id

@@ -63,6 +63,18 @@ var (
 		},
 	}
 
+	// anchorWrite reads one row and writes one small object (the audit log's anchor):
+	// retried a few times, then the schedule's next run anchors anew.
+	anchorWrite = workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    5 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    5,
+		},
+	}
+
 	// providerSync reads a provider's history in pages (the Stripe events backfill): a
 	// regular activity that heartbeats, retried a few times; the schedule runs it again soon.
 	providerSync = workflow.ActivityOptions{

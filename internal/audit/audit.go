@@ -3,8 +3,9 @@
 // and hash-chained: each row's hash covers the previous row's hash and its own canonical
 // content, so that editing or removing a row, even bypassing the database's guard, breaks
 // every hash after it. The hash is an HMAC-SHA256 under a key the database never holds
-// (AUDIT_KEYS), so that its owner cannot recompute the chain after a rewrite. A Verifier
-// finds the first row that does not fit.
+// (AUDIT_KEYS), so that its owner cannot recompute the chain after a rewrite; anchors of
+// the chain's head, kept in S3 under object lock (anchor.go), pin the rows before them even
+// against whoever holds the key. A Verifier finds the first row that does not fit.
 package audit
 
 import (
@@ -187,8 +188,8 @@ func List(ctx context.Context, q pg.Querier, after int64, limit int) ([]Entry, e
 }
 
 // Head returns the chain's last row; false when the chain is empty.
-func Head(ctx context.Context, q pg.Querier) (Entry, bool, error) {
-	rows, err := q.Query(ctx, `SELECT `+columns+` FROM audit_log ORDER BY seq DESC LIMIT 1`)
+func (l *Log) Head(ctx context.Context) (Entry, bool, error) {
+	rows, err := l.pool.Query(ctx, `SELECT `+columns+` FROM audit_log ORDER BY seq DESC LIMIT 1`)
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("read audit log head: %w", err)
 	}

@@ -63,7 +63,7 @@ func verify(t *testing.T, pool *pgxpool.Pool, keys *keyring.Keyring) (audit.Summ
 	if err != nil {
 		t.Fatal(err)
 	}
-	return audit.Verify(keys, entries)
+	return audit.Verify(keys, nil, entries)
 }
 
 // brokenAt is the row a verification error names; 0 for none.
@@ -97,7 +97,7 @@ func TestChainAndTamperDetection(t *testing.T) {
 	if err != nil || len(entries) != 20 {
 		t.Fatalf("%d entries (%v)", len(entries), err)
 	}
-	if sum, err := audit.Verify(keys, entries); err != nil || sum.Rows != 20 || sum.Unkeyed != 0 {
+	if sum, err := audit.Verify(keys, nil, entries); err != nil || sum.Rows != 20 || sum.Unkeyed != 0 {
 		t.Fatalf("an untouched chain: %+v, %v", sum, err)
 	}
 	for _, stmt := range []string{`UPDATE audit_log SET outcome = 'refused' WHERE seq = 7`, `DELETE FROM audit_log WHERE seq = 7`, `TRUNCATE audit_log`} {
@@ -112,14 +112,14 @@ func TestChainAndTamperDetection(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries, _ = audit.List(ctx, pool, 0, 100)
-	if _, err := audit.Verify(keys, entries); brokenAt(err) != 7 {
+	if _, err := audit.Verify(keys, nil, entries); brokenAt(err) != 7 {
 		t.Fatalf("tampering with row 7 detected at %d (%v)", brokenAt(err), err)
 	}
 	// A deleted row is a gap, and so is a missing first row.
-	if _, err := audit.Verify(keys, append(entries[:3:3], entries[4:]...)); brokenAt(err) != 5 {
+	if _, err := audit.Verify(keys, nil, append(entries[:3:3], entries[4:]...)); brokenAt(err) != 5 {
 		t.Fatalf("a removed row detected at %d (%v), want 5", brokenAt(err), err)
 	}
-	if _, err := audit.Verify(keys, entries[1:]); brokenAt(err) != 2 {
+	if _, err := audit.Verify(keys, nil, entries[1:]); brokenAt(err) != 2 {
 		t.Fatalf("a removed first row detected at %d (%v), want 2", brokenAt(err), err)
 	}
 }
@@ -159,7 +159,7 @@ func TestAppendCapsEveryField(t *testing.T) {
 			t.Errorf("a details key of %d bytes has a value of %d bytes", len(k), len(v))
 		}
 	}
-	if _, err := audit.Verify(keys, entries); err != nil {
+	if _, err := audit.Verify(keys, nil, entries); err != nil {
 		t.Fatalf("a capped row breaks the chain: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/durapay/durapay/internal/keyring"
 )
@@ -26,24 +27,36 @@ type Summary struct {
 	// Rows were checked; the first Unkeyed of them were chained with plain SHA-256 before
 	// the chain was keyed, and are vouched for by the first keyed row's link to them.
 	Rows, Unkeyed int64
+	// Anchors matched their rows; Latest is the one of the highest row (zero without any).
+	// Rows after it are protected by the key alone.
+	Anchors int
+	Latest  Anchor
 }
 
 // Verifier checks the chain as it is read, page by page, oldest row first: each row must
 // follow the one before, link to its hash and match its own hash under the key it names;
 // rows without a key only before the first keyed row (or a database owner would mark the
-// rows they rewrite as unkeyed).
+// rows they rewrite as unkeyed); and every anchor must find its row, with the anchored hash.
 type Verifier struct {
-	keys  *keyring.Keyring
-	next  int64
-	prev  []byte
-	keyed bool
-	sum   Summary
+	keys    *keyring.Keyring
+	anchors map[int64][]Anchor
+	next    int64
+	prev    []byte
+	keyed   bool
+	sum     Summary
 }
 
 // NewVerifier returns a Verifier of the chain from its first row, with the audit keys of
-// every row.
-func NewVerifier(keys *keyring.Keyring) *Verifier {
-	return &Verifier{keys: keys, next: 1, prev: make([]byte, sha256.Size)}
+// every row and the anchors written so far.
+func NewVerifier(keys *keyring.Keyring, anchors []Anchor) *Verifier {
+	v := &Verifier{keys: keys, anchors: map[int64][]Anchor{}, next: 1, prev: make([]byte, sha256.Size)}
+	for _, a := range anchors {
+		v.anchors[a.Seq] = append(v.anchors[a.Seq], a)
+		if a.Seq >= v.sum.Latest.Seq {
+			v.sum.Latest = a
+		}
+	}
+	return v
 }
 
 // Check checks the next rows of the chain. It returns a *Break at the first that does not
@@ -82,17 +95,28 @@ func (v *Verifier) check(e Entry) error {
 	} else {
 		v.keyed = true
 	}
+	for _, a := range v.anchors[e.Seq] {
+		if !bytes.Equal(a.Hash, e.Hash) {
+			return fmt.Errorf("it was rewritten after anchor %s of %s: its hash is not the anchored one", a.Object, a.At.Format(time.RFC3339))
+		}
+		v.sum.Anchors++
+	}
 	return nil
 }
 
-// Finish ends a verification that Check let through: what was checked.
+// Finish ends a verification that Check let through: it returns a *Break when an anchor
+// recorded rows beyond the chain's end (they were removed), and otherwise what was checked.
 func (v *Verifier) Finish() (Summary, error) {
+	if a := v.sum.Latest; a.Seq >= v.next {
+		return Summary{}, &Break{Seq: v.next, Err: fmt.Errorf("the chain ends at row %d, but anchor %s of %s recorded row %d: rows were removed",
+			v.next-1, a.Object, a.At.Format(time.RFC3339), a.Seq)}
+	}
 	return v.sum, nil
 }
 
-// Verify checks a whole chain, read at once, against its keys.
-func Verify(keys *keyring.Keyring, entries []Entry) (Summary, error) {
-	v := NewVerifier(keys)
+// Verify checks a whole chain, read at once, against its keys and anchors.
+func Verify(keys *keyring.Keyring, anchors []Anchor, entries []Entry) (Summary, error) {
+	v := NewVerifier(keys, anchors)
 	if err := v.Check(entries); err != nil {
 		return Summary{}, err
 	}

@@ -33,32 +33,52 @@ type Forgery struct {
 // commit f. Appends wait until restore puts the rows back as they were (it must be
 // called), so that none links to a forged hash.
 func Rewrite(ctx context.Context, pool *pgxpool.Pool, f Forgery) (restore func(context.Context) error, err error) {
+	return tamper(ctx, pool, f.Seq, func(tx pgx.Tx) error { return forge(ctx, tx, f) })
+}
+
+// Truncate removes the rows after row after, as the database's owner can. Appends wait
+// until restore puts them back (it must be called).
+func Truncate(ctx context.Context, pool *pgxpool.Pool, after int64) (restore func(context.Context) error, err error) {
+	return tamper(ctx, pool, after+1, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM audit_log WHERE seq > $1`, after)
+		return err
+	})
+}
+
+// tamper runs fn with the guard off on the rows from row from on, holding the chain's lock
+// until restore writes those rows back as they were.
+func tamper(ctx context.Context, pool *pgxpool.Pool, from int64, fn func(pgx.Tx) error) (restore func(context.Context) error, err error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("rewrite audit row %d: %w", f.Seq, err)
+		return nil, fmt.Errorf("tamper with audit rows from %d: %w", from, err)
 	}
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, audit.ChainLock); err != nil {
 		conn.Release()
-		return nil, fmt.Errorf("rewrite audit row %d: %w", f.Seq, err)
+		return nil, fmt.Errorf("tamper with audit rows from %d: %w", from, err)
 	}
 	release := func(ctx context.Context) error {
 		_, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, audit.ChainLock)
 		conn.Release()
 		return err
 	}
-	original, err := audit.List(ctx, conn, f.Seq-1, 1_000_000)
+	original, err := audit.List(ctx, conn, from-1, 1_000_000)
 	if err == nil {
-		err = unguarded(ctx, conn.Conn(), func(tx pgx.Tx) error { return forge(ctx, tx, f) })
+		err = unguarded(ctx, conn.Conn(), fn)
 	}
 	if err != nil {
 		_ = release(ctx)
-		return nil, fmt.Errorf("rewrite audit row %d: %w", f.Seq, err)
+		return nil, fmt.Errorf("tamper with audit rows from %d: %w", from, err)
 	}
 	return func(ctx context.Context) error {
 		err := unguarded(ctx, conn.Conn(), func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `DELETE FROM audit_log WHERE seq >= $1`, from); err != nil {
+				return err
+			}
 			for _, e := range original {
-				if _, err := tx.Exec(ctx, `UPDATE audit_log SET details = $2, prev_hash = $3, hash = $4, key_id = $5 WHERE seq = $1`,
-					e.Seq, e.Details, e.PrevHash, e.Hash, e.KeyID); err != nil {
+				if _, err := tx.Exec(ctx, `
+					INSERT INTO audit_log (seq, at, actor, action, resource, outcome, remote, details, prev_hash, hash, key_id)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+					e.Seq, e.At, e.Actor, e.Action, e.Resource, e.Outcome, e.Remote, e.Details, e.PrevHash, e.Hash, e.KeyID); err != nil {
 					return err
 				}
 			}
@@ -68,7 +88,7 @@ func Rewrite(ctx context.Context, pool *pgxpool.Pool, f Forgery) (restore func(c
 			err = releaseErr
 		}
 		if err != nil {
-			return fmt.Errorf("restore audit rows from %d: %w", f.Seq, err)
+			return fmt.Errorf("restore audit rows from %d: %w", from, err)
 		}
 		return nil
 	}, nil

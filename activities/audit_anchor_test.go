@@ -1,0 +1,81 @@
+package activities_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/keyring"
+	"github.com/durapay/durapay/internal/objectstore"
+	"github.com/durapay/durapay/internal/objectstore/s3test"
+	"github.com/durapay/durapay/internal/pgtest"
+	"github.com/durapay/durapay/schemas"
+)
+
+// The anchor names the log's last row (sequence, hash, key), locked for the time asked; an
+// empty log has none.
+func TestAnchorAuditLogAnchorsTheLastRow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	spec, err := keyring.GenerateKey("audit1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := keyring.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3 := s3test.Start(t)
+	store, err := objectstore.New(ctx, s3.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, anchors := audit.NewLog(pool, keys), audit.NewAnchors(store)
+	env := newActivityEnv()
+	env.RegisterActivityWithOptions(activities.NewAudit(log, anchors).AnchorAuditLog, activity.RegisterOptions{Name: activities.AnchorAuditLogName})
+	const retain = 7 * 365 * 24 * time.Hour
+	anchor := func() schemas.AuditAnchorResult {
+		t.Helper()
+		v, err := env.ExecuteActivity(activities.AnchorAuditLogName, schemas.AuditAnchorInput{RetainFor: retain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res schemas.AuditAnchorResult
+		if err := v.Get(&res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+
+	if res := anchor(); res != (schemas.AuditAnchorResult{}) {
+		t.Errorf("an empty log anchored as %+v", res)
+	}
+	for range 3 {
+		if _, err := log.Append(ctx, audit.Entry{Actor: "staff:key_1", Action: "api_key.revoke", Outcome: audit.Success}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := anchor()
+	listed, _, err := anchors.List(ctx, "", 10)
+	if err != nil || len(listed) != 1 {
+		t.Fatalf("%d anchors (%v), want 1", len(listed), err)
+	}
+	head, _, err := log.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := listed[0]
+	if res.Seq != 3 || res.Object != a.Object || a.Seq != 3 || !bytes.Equal(a.Hash, head.Hash) || a.KeyID != "audit1" {
+		t.Errorf("anchored %+v as %+v; the head is row %d", res, a, head.Seq)
+	}
+	until, err := time.Parse(time.RFC3339, s3.PutHeader(a.Object).Get("X-Amz-Object-Lock-Retain-Until-Date"))
+	if err != nil || until.Sub(a.At.Add(retain)).Abs() > time.Second {
+		t.Errorf("locked until %s (%v), want %s", until, err, a.At.Add(retain))
+	}
+}
