@@ -67,9 +67,10 @@ type stackEnv struct {
 	keys  *keyring.Keyring
 	pool  *pgxpool.Pool
 	redis *redis.Client
-	// Two merchants, to prove that neither sees the other's objects, and a staff key.
-	a, b  merchant
-	staff merchant
+	// Two merchants, to prove that neither sees the other's objects, and two operators'
+	// staff keys: who creates a merchant cannot approve it.
+	a, b            merchant
+	staff, reviewer merchant
 
 	api, workers, notifier         *devstack.Process
 	apiEnv, workerEnv, notifierEnv []string
@@ -184,6 +185,9 @@ func startEnv() (_ *stackEnv, err error) {
 		}
 	}
 	if e.staff.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e operator", merchants.RoleOperator); err != nil {
+		return nil, err
+	}
+	if e.reviewer.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e reviewer", merchants.RoleOperator); err != nil {
 		return nil, err
 	}
 

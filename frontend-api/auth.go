@@ -17,6 +17,7 @@ import (
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/schemas"
 )
 
 // principal is who sent a request: a merchant (secret key) or one of Durapay's staff (a
@@ -317,14 +318,17 @@ func (s *server) invited(r *http.Request) (principal, error) {
 		return principal{}, err
 	}
 	token := r.Header.Get(inviteHeader)
-	ok, err := s.validInvite(r.Context(), token)
+	p := principal{KeyID: "invite:" + hex.EncodeToString(hashToken(token)[:6]), Kind: kindInvite}
+	// A retry of the sign-up that spent the invitation (same key, so same merchant) is let
+	// through: a sign-up that failed after spending it (a 5xx) must be retryable.
+	ok, err := s.validInvite(r.Context(), token, schemas.MerchantID(p.id(), r.Header.Get("Idempotency-Key")))
 	if err != nil {
 		return principal{}, err
 	}
 	if !ok {
 		return principal{}, &authFailure{refusal: newError(codeInviteInvalid, "", "This invitation is not valid: it may have been used or have expired.")}
 	}
-	return principal{KeyID: "invite:" + hex.EncodeToString(hashToken(token)[:6]), Kind: kindInvite}, nil
+	return p, nil
 }
 
 // admit lets an authenticated principal through if the route allows it.

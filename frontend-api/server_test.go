@@ -38,6 +38,8 @@ type fakeWorkflows struct {
 	updates      []string
 	signals      []string
 	update       func(merchantID, paymentID, name string, arg any) (schemas.Payment, error)
+	// startOnboarding answers StartOnboarding (nil: errWorkflowClosed).
+	startOnboarding func(in schemas.OnboardingInput) (schemas.OnboardingState, error)
 }
 
 func (f *fakeWorkflows) Update(_ context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error) {
@@ -79,8 +81,11 @@ func (f *fakeWorkflows) CreateCustomer(context.Context, schemas.CustomerInput) (
 	return schemas.Customer{}, errWorkflowClosed
 }
 
-func (f *fakeWorkflows) StartOnboarding(context.Context, schemas.OnboardingInput) (schemas.OnboardingState, error) {
-	return schemas.OnboardingState{}, errWorkflowClosed
+func (f *fakeWorkflows) StartOnboarding(_ context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error) {
+	if f.startOnboarding == nil {
+		return schemas.OnboardingState{}, errWorkflowClosed
+	}
+	return f.startOnboarding(in)
 }
 
 func (f *fakeWorkflows) ReviewMerchant(context.Context, string, schemas.ReviewDecision) (schemas.OnboardingState, error) {
