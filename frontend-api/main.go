@@ -29,7 +29,6 @@ import (
 	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/stripeevents"
-	"github.com/durapay/durapay/internal/temporalx"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
@@ -192,7 +191,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	s := &server{
 		webhookPolicy: webhookPolicy, webhookRetry: webhookRetry, analytics: analytics.NewStore(pool),
 		cfg: cfg, log: log, pool: pool, redis: rdb, temporal: tc,
-		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, codec: temporalx.Codec(keys)},
+		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, keys: keys},
 		keyring:   keys,
 		dataKeys:  p.DataKeys,
 		keys:      &keyResolver{pool: pool, redis: rdb, ttl: cfg.APIKeyCacheTTL},

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/durapay/durapay/internal/keyring"
@@ -49,12 +48,4 @@ func Dial(ctx context.Context, hostPort, namespace string, logger tlog.Logger, k
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-}
-
-// Codec is the payload codec of keys, or nil.
-func Codec(keys *keyring.Keyring) converter.PayloadCodec {
-	if keys == nil {
-		return nil
-	}
-	return payloadcodec.NewCodec(keys)
 }
