@@ -29,10 +29,10 @@ import (
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/pgtest"
 	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/temporalx"
 	"github.com/durapay/durapay/internal/testenv"
 	"github.com/durapay/durapay/schemas"
 )
@@ -246,8 +246,8 @@ func startEnv() (_ *stackEnv, err error) {
 	if err := e.startAPI(ctx); err != nil {
 		return nil, err
 	}
-	if e.temporal, err = client.DialContext(ctx, client.Options{HostPort: e.stack.TemporalAddress,
-		DataConverter: payloadcodec.DataConverter(e.keys)}); err != nil {
+	// As the processes dial, so that what the tests start is encrypted like what they do.
+	if e.temporal, err = temporalx.Dial(ctx, e.stack.TemporalAddress, "default", nil, e.keys); err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, e.temporal.Close)

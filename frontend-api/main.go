@@ -114,7 +114,8 @@ type server struct {
 	// objects is the bucket of settlement reports, for download links.
 	objects *objectstore.Store
 	limiter *redis_rate.Limiter
-	// keyring encrypts workflow payloads; /codec decodes them for operators (nil: no codec).
+	// keyring encrypts workflow payloads; /codec decodes them for operators (nil, with
+	// TEMPORAL_ALLOW_CLEAR_PAYLOADS: no codec).
 	keyring *keyring.Keyring
 	// oidc verifies people's bearer tokens (nil: OIDC is off).
 	oidc *oidcauth.Verifier

@@ -1,8 +1,9 @@
 // Package payloadcodec encrypts Temporal payloads, so that the personal data and amounts in
 // workflow inputs, results, signals, memos and activity arguments, and the messages of
 // failures, cannot be read from Temporal's database. Clients and workers use DataConverter and
-// FailureConverter; an authorized operator's Temporal UI or CLI reads histories through
-// Handler, the codec server, and Durapay's own readers through DecodeHistory.
+// FailureConverter (internal/temporalx sets both); an authorized operator's Temporal UI or CLI
+// reads histories through Handler, the codec server, and Durapay's own readers through
+// DecodeHistory.
 //
 // Encryption is authenticated, and a client or worker refuses a payload that is not
 // encrypted: whoever reaches Temporal without the keys can neither read what Durapay wrote
