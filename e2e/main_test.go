@@ -77,8 +77,10 @@ type stackEnv struct {
 	hooks    *hookReceiver
 	dataKeys *keyring.Keyring
 	binDir   string
-	logPath  string
-	closers  []func()
+	// cli is the Temporal CLI, for what an operator (or an intruder) runs by hand.
+	cli     string
+	logPath string
+	closers []func()
 }
 
 func TestMain(m *testing.M) {
@@ -119,8 +121,7 @@ func startEnv() (_ *stackEnv, err error) {
 			e.close()
 		}
 	}()
-	cli, err := filepath.Abs(testenv.Getenv("TEMPORAL_CLI", "../bin/temporal"))
-	if err != nil {
+	if e.cli, err = filepath.Abs(testenv.Getenv("TEMPORAL_CLI", "../bin/temporal")); err != nil {
 		return nil, err
 	}
 	stateDir, err := os.MkdirTemp("", "durapay-e2e-")
@@ -153,7 +154,7 @@ func startEnv() (_ *stackEnv, err error) {
 	e.apiURL = "http://127.0.0.1:" + strconv.Itoa(apiPort)
 
 	e.stack, err = devstack.Start(ctx, devstack.Config{
-		StateDir: stateDir, TemporalCLI: cli, TemporalPort: temporalPort,
+		StateDir: stateDir, TemporalCLI: e.cli, TemporalPort: temporalPort,
 		DatabaseURL: dbURL, RedisURL: redisURL, KafkaPort: kafkaPort, SandboxPort: sandboxPort, S3Port: s3Port, Log: logFile,
 		// The sandbox signs with the endpoint's old secret: the API, holding the new and the
 		// old one, is in the middle of a rotation.
