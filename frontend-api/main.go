@@ -28,7 +28,6 @@ import (
 	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/stripeevents"
-	"github.com/durapay/durapay/internal/temporalx"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
@@ -120,7 +119,8 @@ type server struct {
 	// objects is the bucket of settlement reports, for download links.
 	objects *objectstore.Store
 	limiter *redis_rate.Limiter
-	// keyring encrypts workflow payloads; /codec decodes them for operators (nil: no codec).
+	// keyring encrypts workflow payloads; /codec decodes them for operators (nil, with
+	// TEMPORAL_ALLOW_CLEAR_PAYLOADS: no codec).
 	keyring *keyring.Keyring
 	// oidc verifies people's bearer tokens (nil: OIDC is off).
 	oidc *oidcauth.Verifier
@@ -205,7 +205,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	s := &server{
 		webhookPolicy: webhookPolicy, webhookRetry: webhookRetry, analytics: analytics.NewStore(pool),
 		cfg: cfg, log: log, pool: pool, redis: rdb, temporal: tc,
-		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, codec: temporalx.Codec(keys)},
+		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, keys: keys},
 		keyring:   keys,
 		dataKeys:  p.DataKeys,
 		keys:      &keyResolver{pool: pool, redis: rdb, ttl: cfg.APIKeyCacheTTL},

@@ -5,17 +5,16 @@ import (
 	"errors"
 	"fmt"
 
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/durapay/durapay/internal/keyring"
+	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
@@ -62,8 +61,8 @@ var (
 type temporalPayments struct {
 	client    client.Client
 	taskQueue string
-	// codec decrypts histories for the timeline (nil: payloads are in clear).
-	codec converter.PayloadCodec
+	// keys decrypt histories for the timeline (nil: payloads are in clear).
+	keys *keyring.Keyring
 }
 
 // Create sends the CreatePayment update with Update-With-Start on workflow ID
@@ -210,18 +209,11 @@ func (t temporalPayments) History(ctx context.Context, workflowID string) ([]*hi
 		}
 		events = append(events, ev)
 	}
-	if t.codec == nil {
+	if t.keys == nil {
 		return events, nil
 	}
-	// Decrypt every payload of the history (search attributes are never encrypted).
-	err := proxy.VisitPayloads(ctx, &historypb.History{Events: events}, proxy.VisitPayloadsOptions{
-		SkipSearchAttributes: true,
-		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
-			return t.codec.Decode(p)
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("decrypt history of %s: %w", workflowID, err)
+	if err := payloadcodec.DecodeHistory(ctx, t.keys, &historypb.History{Events: events}); err != nil {
+		return nil, fmt.Errorf("history of %s: %w", workflowID, err)
 	}
 	return events, nil
 }
