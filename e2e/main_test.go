@@ -236,7 +236,7 @@ func startEnv() (_ *stackEnv, err error) {
 	}
 	e.notifierEnv = append(append(common, e.stack.NotifierEnv()...),
 		"NOTIFIER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(notifierPort), "NOTIFIER_RETRY_BACKOFF=100ms",
-		"NOTIFIER_RETRY_MAX_BACKOFF=500ms", "NOTIFIER_SESSION_TIMEOUT=6s", "PUBLIC_API_URL="+e.apiURL, "KEY_LINK_POLL=200ms")
+		"NOTIFIER_RETRY_MAX_BACKOFF=500ms", "NOTIFIER_SESSION_TIMEOUT=6s", "PUBLIC_API_URL="+e.apiURL, "MERCHANT_MESSAGES_POLL=200ms")
 	if err := e.startNotifier(); err != nil {
 		return nil, err
 	}
