@@ -166,7 +166,7 @@ func startEnv() (_ *stackEnv, err error) {
 	}
 	e.closers = append(e.closers, func() { _ = e.stack.Close() })
 
-	if e.pool, err = pg.Connect(ctx, dbURL, 4); err != nil {
+	if e.pool, err = pg.Connect(ctx, dbURL, 4, 0); err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, e.pool.Close)
