@@ -32,9 +32,9 @@ func TestArchiveHistoriesArchivesEachClosedRunOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a, env := archivetest.New(t, archive.Lock{Mode: objectstore.LockCompliance, Retain: 61368 * time.Hour})
-	codec := archivetest.Codec(t)
+	keys := archivetest.Keys(t)
 	history := func(name string) *historypb.History {
-		return archivetest.EncryptedHistory(t, "../workflows/testdata/histories/"+name+".json", codec)
+		return archivetest.EncryptedHistory(t, "../workflows/testdata/histories/"+name+".json", keys)
 	}
 	t0 := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	temporal := &fakeVisibility{Temporal: archivetest.Temporal{}}

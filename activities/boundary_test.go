@@ -190,7 +190,7 @@ func TestEveryActivityFamilyKeepsItsClassificationWhenWrapped(t *testing.T) {
 			return activities.NewWebhooks(pgtest.NewPool(t), newKeyring(t), &http.Client{Timeout: time.Second}).Deliver, []any{"whd_missing", 1}
 		}, schemas.ErrTypeWebhookDeliveryMissing},
 		{"events", false, activities.PublishEventName, func(t *testing.T) (any, []any) {
-			return activities.NewEvents(refusingWriter{}).PublishEvent, []any{activities.PublishEventRequest{Topic: schemas.TopicPayments, Key: "pay_1",
+			return activities.NewEvents(refusingWriter{}, pgtest.NewPool(t)).PublishEvent, []any{activities.PublishEventRequest{Topic: schemas.TopicPayments, Key: "pay_1",
 				Event: schemas.Event{ID: "evt_1", Type: schemas.EventPaymentSucceeded, SchemaVersion: 1}}}
 		}, errTypeEventRefused},
 	}

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -11,10 +12,12 @@ type MessageWriter interface {
 	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
-// Events publishes Durapay's events to Kafka.
+// Events records Durapay's events (internal/eventlog) and publishes them to Kafka.
 type Events struct {
-	w MessageWriter
+	w    MessageWriter
+	pool *pgxpool.Pool
 }
 
-// NewEvents wires the event activities to a producer (see internal/eventbus.NewWriter).
-func NewEvents(w MessageWriter) *Events { return &Events{w: w} }
+// NewEvents wires the event activities to a producer (see internal/eventbus.NewWriter) and
+// the event log's database.
+func NewEvents(w MessageWriter, pool *pgxpool.Pool) *Events { return &Events{w: w, pool: pool} }

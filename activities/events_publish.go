@@ -2,13 +2,13 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/durapay/durapay/internal/eventlog"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -23,13 +23,14 @@ type PublishEventRequest struct {
 	Event schemas.Event
 }
 
-// PublishEvent writes the event and returns once the in-sync replicas have it. Kafka has no
+// PublishEvent records the event in the event log (what makes it authentic to consumers),
+// then writes it to Kafka and returns once the in-sync replicas have it. Kafka has no
 // idempotent producer in kafka-go, so a retried publish may store the event twice; both
-// copies carry the same deterministic event ID, which consumers dedupe on.
+// copies carry the same deterministic event ID and bytes, and consumers dedupe on the ID.
 func (e *Events) PublishEvent(ctx context.Context, req PublishEventRequest) error {
-	value, err := json.Marshal(req.Event)
+	value, err := eventlog.Record(ctx, e.pool, req.Topic, req.Key, req.Event)
 	if err != nil {
-		return fmt.Errorf("encode event %s: %w", req.Event.ID, err)
+		return err
 	}
 	msg := kafka.Message{
 		Topic: req.Topic,

@@ -274,3 +274,20 @@ func TestRefundAtStripe(t *testing.T) {
 		t.Fatalf("refund above the charge: %v", err)
 	}
 }
+
+// Stripe's search index lags: before an operator's retry takes a new idempotency key, the
+// check for a PaymentIntent an earlier attempt made must see one created a moment ago.
+func TestFindPaymentIntentSeesWhatSearchDoesNotYet(t *testing.T) {
+	t.Parallel()
+	f := newStripeFixture(t)
+	f.sandbox.SetSearchLag(time.Minute)
+	startedAt := time.Now().Add(-time.Second)
+	pi, err := f.create(createRequest("pay_fresh", "pm_card_visa"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := f.run(t, activities.FindPaymentIntentName, activities.FindPaymentIntentRequest{PaymentID: "pay_fresh", CreatedSince: startedAt})
+	if err != nil || found.ID != pi.ID {
+		t.Fatalf("find right after the create: %+v %v; want %s", found, err, pi.ID)
+	}
+}

@@ -452,7 +452,7 @@ func TestOperatorRetriesAParkedPayment(t *testing.T) {
 	if n := e.paymentIntentsFor(t, id); n != 1 {
 		t.Fatalf("%d PaymentIntents, want 1", n)
 	}
-	e.recordHistory(t, "operator_retry", schemas.PaymentWorkflowID(e.a.ID, id))
+	e.recordHistory(t, "operator_retry_audited", schemas.PaymentWorkflowID(e.a.ID, id))
 }
 
 // The retention schedule, triggered, prunes old rows on the real stack and keeps young ones.

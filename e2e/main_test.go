@@ -29,10 +29,10 @@ import (
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/pgtest"
 	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/temporalx"
 	"github.com/durapay/durapay/internal/testenv"
 	"github.com/durapay/durapay/schemas"
 )
@@ -67,9 +67,10 @@ type stackEnv struct {
 	keys  *keyring.Keyring
 	pool  *pgxpool.Pool
 	redis *redis.Client
-	// Two merchants, to prove that neither sees the other's objects, and a staff key.
-	a, b  merchant
-	staff merchant
+	// Two merchants, to prove that neither sees the other's objects, and two operators'
+	// staff keys: who creates a merchant cannot approve it.
+	a, b            merchant
+	staff, reviewer merchant
 
 	api, workers, notifier         *devstack.Process
 	apiEnv, workerEnv, notifierEnv []string
@@ -77,8 +78,10 @@ type stackEnv struct {
 	hooks    *hookReceiver
 	dataKeys *keyring.Keyring
 	binDir   string
-	logPath  string
-	closers  []func()
+	// cli is the Temporal CLI, for what an operator (or an intruder) runs by hand.
+	cli     string
+	logPath string
+	closers []func()
 }
 
 func TestMain(m *testing.M) {
@@ -119,8 +122,7 @@ func startEnv() (_ *stackEnv, err error) {
 			e.close()
 		}
 	}()
-	cli, err := filepath.Abs(testenv.Getenv("TEMPORAL_CLI", "../bin/temporal"))
-	if err != nil {
+	if e.cli, err = filepath.Abs(testenv.Getenv("TEMPORAL_CLI", "../bin/temporal")); err != nil {
 		return nil, err
 	}
 	stateDir, err := os.MkdirTemp("", "durapay-e2e-")
@@ -153,7 +155,7 @@ func startEnv() (_ *stackEnv, err error) {
 	e.apiURL = "http://127.0.0.1:" + strconv.Itoa(apiPort)
 
 	e.stack, err = devstack.Start(ctx, devstack.Config{
-		StateDir: stateDir, TemporalCLI: cli, TemporalPort: temporalPort,
+		StateDir: stateDir, TemporalCLI: e.cli, TemporalPort: temporalPort,
 		DatabaseURL: dbURL, RedisURL: redisURL, KafkaPort: kafkaPort, SandboxPort: sandboxPort, S3Port: s3Port, Log: logFile,
 		// The sandbox signs with the endpoint's old secret: the API, holding the new and the
 		// old one, is in the middle of a rotation.
@@ -184,6 +186,9 @@ func startEnv() (_ *stackEnv, err error) {
 		}
 	}
 	if e.staff.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e operator", merchants.RoleOperator); err != nil {
+		return nil, err
+	}
+	if e.reviewer.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e reviewer", merchants.RoleOperator); err != nil {
 		return nil, err
 	}
 
@@ -247,8 +252,8 @@ func startEnv() (_ *stackEnv, err error) {
 	if err := e.startAPI(ctx); err != nil {
 		return nil, err
 	}
-	if e.temporal, err = client.DialContext(ctx, client.Options{HostPort: e.stack.TemporalAddress,
-		DataConverter: payloadcodec.DataConverter(e.keys)}); err != nil {
+	// As the processes dial, so that what the tests start is encrypted like what they do.
+	if e.temporal, err = temporalx.Dial(ctx, e.stack.TemporalAddress, "default", nil, e.keys); err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, e.temporal.Close)

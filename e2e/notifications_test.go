@@ -19,6 +19,7 @@ import (
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack"
 	"github.com/durapay/durapay/internal/envelope"
+	"github.com/durapay/durapay/internal/eventlog"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
@@ -378,6 +379,81 @@ func (e *stackEnv) ctl(t *testing.T, key string, args ...string) (string, error)
 	return string(out), nil
 }
 
+// A message produced straight to the payments topic by someone other than Durapay (it needs
+// only access to Kafka), well formed, for an event Durapay never emitted: no signed webhook,
+// no receipt, no analytics; it goes to the dead letters saying why.
+func TestForgedEventsSendNothing(t *testing.T) {
+	t.Parallel()
+	e := requireEnv(t)
+	m := e.newMerchant(t, "Forgery Target")
+	e.endpoint(t, &m, "/forged", schemas.EventPaymentSucceeded)
+	email := "victim+" + strings.ToLower(m.ID) + "@example.test"
+	real := e.payWithCustomer(t, &m, "real-"+t.Name(), email, 1000)
+	ev, _ := e.findEvent(t, real, schemas.EventPaymentSucceeded)
+	eventually(t, 20*time.Second, func() error {
+		if n := len(accepted(e.hooks.received("/forged"))); n != 1 || len(e.emailsTo(t, email)) != 1 {
+			return fmt.Errorf("%d webhooks, %d receipts for the real payment", n, len(e.emailsTo(t, email)))
+		}
+		return nil
+	})
+
+	forged := ev
+	forged.ID = schemas.EventID(real, schemas.EventPaymentSucceeded, "forged")
+	var p schemas.Payment
+	if err := json.Unmarshal(ev.Data, &p); err != nil {
+		t.Fatal(err)
+	}
+	p.Amount, p.AmountCaptured = 99_999, 99_999
+	forged.Data, _ = json.Marshal(p)
+	value, _ := json.Marshal(forged)
+	if err := schemas.ValidateEvent(value); err != nil {
+		t.Fatalf("the forgery must be well formed to prove anything: %v", err)
+	}
+	w := &kafka.Writer{Addr: kafka.TCP(e.stack.KafkaBrokers...), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	if err := w.WriteMessages(context.Background(), kafka.Message{Topic: schemas.TopicPayments, Key: []byte(real), Value: value}); err != nil {
+		t.Fatal(err)
+	}
+	var letters []string
+	eventually(t, 30*time.Second, func() error {
+		out, err := e.ctl(t, "", "dlq", "list", "--json", "--limit", "1000")
+		if err != nil {
+			return err
+		}
+		var list struct {
+			Data []struct{ Consumer, Reason, Value string }
+		}
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			return err
+		}
+		letters = nil
+		for _, l := range list.Data {
+			if strings.Contains(l.Value, forged.ID) && strings.Contains(l.Reason, "not emitted by Durapay") {
+				letters = append(letters, l.Consumer)
+			}
+		}
+		if len(letters) < 2 {
+			return fmt.Errorf("dead letters for the forgery so far: %v", letters)
+		}
+		return nil
+	})
+	slices.Sort(letters)
+	if !slices.Equal(letters, []string{"durapay-analytics", "durapay-notifier"}) {
+		t.Errorf("dead-lettered by %v, want both consumer groups", letters)
+	}
+	time.Sleep(time.Second) // time for a send to show, were there one
+	if n := len(accepted(e.hooks.received("/forged"))); n != 1 {
+		t.Errorf("%d webhooks delivered, want the real payment's only", n)
+	}
+	if n := len(e.emailsTo(t, email)); n != 1 {
+		t.Errorf("%d receipts sent, want the real payment's only", n)
+	}
+	var deliveries int
+	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM webhook_deliveries WHERE event_id = $1`, forged.ID).Scan(&deliveries); err != nil || deliveries != 0 {
+		t.Errorf("%d deliveries recorded for the forged event (%v)", deliveries, err)
+	}
+}
+
 // TestDeadLetterReplay: an event the notifier cannot act on (its merchant is unknown) is
 // dead-lettered with the reason; once the merchant exists, durapay-ctl replays it and the
 // email goes out.
@@ -392,7 +468,11 @@ func TestDeadLetterReplay(t *testing.T) {
 	data, _ := json.Marshal(st)
 	ev := schemas.Event{ID: schemas.EventID(merchantID, schemas.EventMerchantOnboardingLink, "1"), Type: schemas.EventMerchantOnboardingLink,
 		Created: time.Now().Unix(), Merchant: merchantID, SchemaVersion: schemas.MerchantEventSchemaVersion, Data: data}
-	value, _ := json.Marshal(ev)
+	// Emitted as the workers emit it: recorded in the event log, then published.
+	value, err := eventlog.Record(ctx, e.pool, schemas.TopicMerchants, merchantID, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := &kafka.Writer{Addr: kafka.TCP(e.stack.KafkaBrokers...), Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
 	if err := w.WriteMessages(ctx, kafka.Message{Topic: schemas.TopicMerchants, Key: []byte(merchantID), Value: value}); err != nil {

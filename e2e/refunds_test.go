@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/durapay/durapay/devstack/stripesandbox"
+	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -174,4 +179,60 @@ func (e *stackEnv) checkLedgerBalanced(t *testing.T) {
 		Scan(&unbalanced); err != nil || unbalanced != 0 {
 		t.Fatalf("%d unbalanced ledger transactions (%v)", unbalanced, err)
 	}
+}
+
+// Stripe answers idempotency_error for a refund: it parks in needs_attention like a payment,
+// visible in Temporal and the admin API; an operator's retry (audited under the operator's
+// identity) finds no refund at Stripe and creates it, once.
+func TestRefundParksUntilAnOperatorRetries(t *testing.T) {
+	e := requireEnv(t) // not parallel: its Stripe fault would hit other tests' refunds
+	id := e.payFor(t, &e.a, "parked-refund-"+t.Name(), 3000, "usd", "pm_card_visa")
+	if err := e.stack.Sandbox.InjectFault(stripesandbox.Fault{Method: "POST", PathPrefix: "/v1/refunds", Mode: stripesandbox.FaultIdempotencyError, Times: 1}); err != nil {
+		t.Fatal(err)
+	}
+	created := e.call(t, &e.a, "POST", "/v1/refunds", "parked-"+t.Name(), map[string]any{"payment": id, "amount": 1000})
+	if created.Status != http.StatusCreated || created.Body["status"] != "pending" {
+		t.Fatalf("create: %d %s", created.Status, created.Raw)
+	}
+	refundID := created.Body["id"].(string)
+	admin := e.call(t, &e.staff, "GET", "/v1/admin/refunds/"+refundID, "", nil)
+	attention, _ := admin.Body["attention"].(map[string]any)
+	if admin.Status != 200 || attention["error_type"] != "StripeIdempotencyError" || attention["step"] != "create_refund" {
+		t.Fatalf("admin view: %d %s", admin.Status, admin.Raw)
+	}
+	query := "RefundStatus = '" + schemas.SearchStatusNeedsAttention + "' AND WorkflowId = '" + schemas.RefundWorkflowID(e.a.ID, refundID) + "'"
+	eventually(t, 15*time.Second, func() error {
+		resp, err := e.temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil || len(resp.Executions) != 1 {
+			return fmt.Errorf("operators' query %q: %v %v", query, resp, err)
+		}
+		return nil
+	})
+	retried := e.call(t, &e.staff, "POST", "/v1/admin/refunds/"+refundID+"/retry", "retry-"+refundID, map[string]any{"reason": "Stripe support confirmed"})
+	if retried.Status != 200 || retried.Body["status"] != "succeeded" || retried.Body["attention"] != nil {
+		t.Fatalf("retry: %d %s", retried.Status, retried.Raw)
+	}
+	if r := e.call(t, &e.staff, "POST", "/v1/admin/refunds/"+refundID+"/retry", "retry2-"+refundID, nil); r.Status != 409 || r.errorField("code") != "refund_unexpected_state" {
+		t.Fatalf("retrying a refund that waits for nobody: %d %s", r.Status, r.Raw)
+	}
+	if n := e.stripeRefunds(t, id); n != 1 {
+		t.Fatalf("Stripe holds %d refunds of the payment, want 1", n)
+	}
+	entries, err := audit.List(context.Background(), e.pool, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requested, applied int
+	for _, a := range entries {
+		switch {
+		case a.Resource == refundID && a.Action == "refund.operator_retry.requested" && a.Outcome == audit.Success:
+			requested++
+		case a.Resource == refundID && a.Action == "refund.operator_retry" && strings.HasPrefix(a.Actor, "staff:"):
+			applied++
+		}
+	}
+	if requested != 1 || applied != 1 {
+		t.Errorf("audit: %d retry requests and %d retries applied, want one of each", requested, applied)
+	}
+	e.recordHistory(t, "refund_parked_retried", schemas.RefundWorkflowID(e.a.ID, refundID))
 }

@@ -28,15 +28,18 @@ type issuedKey struct {
 	Secret string `json:"secret"`
 }
 
+// listAPIKeys is GET /v1/api_keys: a page of the merchant's keys, newest first.
 func (s *server) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
-	keys, err := merchants.ListKeys(r.Context(), s.pool, merchantFrom(r.Context()))
+	ctx, merchantID := r.Context(), merchantFrom(r.Context())
+	page, err := listPage(r.URL.Query(), func(id string) (pg.Cursor, error) { return merchants.KeyCursor(ctx, s.pool, merchantID, id) })
 	if err != nil {
 		return err
 	}
-	if keys == nil {
-		keys = []merchants.APIKey{}
+	keys, more, err := merchants.ListKeys(ctx, s.pool, merchantID, page)
+	if err != nil {
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": keys})
+	writeList(w, keys, more)
 	return nil
 }
 
@@ -58,16 +61,23 @@ func (s *server) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if len(body.Name) > 100 {
 		return newError(codeParameterInvalid, "name", "name must be at most 100 characters.")
 	}
-	plain, key, err := merchants.IssueRestrictedKey(r.Context(), s.pool, merchantFrom(r.Context()), body.Name, merchants.ModeTest, body.Scopes)
-	if errors.Is(err, merchants.ErrUnknownScope) {
+	plain, key, err := merchants.AddRestrictedKey(r.Context(), s.pool, merchantFrom(r.Context()), body.Name, merchants.ModeTest, body.Scopes)
+	switch {
+	case errors.Is(err, merchants.ErrUnknownScope):
 		return newError(codeParameterInvalid, "scopes", fmt.Sprintf("Unknown scope; scopes are %v.", merchants.Scopes))
-	}
-	if err != nil {
+	case errors.Is(err, merchants.ErrKeyLimit):
+		return keyLimitReached()
+	case err != nil:
 		return err
 	}
 	s.audit(r, "api_key.create", key.ID, audit.Success, map[string]string{"kind": key.Kind, "scopes": fmt.Sprint(key.Scopes)})
 	writeJSON(w, http.StatusCreated, issuedKey{APIKey: key, Secret: plain})
 	return nil
+}
+
+func keyLimitReached() error {
+	return newError(codeAPIKeyLimitReached, "", fmt.Sprintf("This account has %d active API keys, the most allowed: revoke one first.",
+		merchants.MaxActiveKeys))
 }
 
 // rollKeyBody is POST /v1/api_keys/{id}/roll.
@@ -91,14 +101,18 @@ func (s *server) rollAPIKey(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	id := mux.Vars(r)["id"]
 	plain, fresh, old, err := merchants.RollKey(ctx, s.pool, merchantFrom(ctx), id, overlap)
-	if errors.Is(err, pg.ErrNotFound) {
+	switch {
+	case errors.Is(err, pg.ErrNotFound):
 		return newError(codeResourceMissing, "id", "No such live API key: '"+id+"'")
-	}
-	if err != nil {
+	case errors.Is(err, merchants.ErrAlreadyRolled):
+		return newError(codeAPIKeyAlreadyRolled, "id", "This API key was rolled already: roll its replacement (replaced_by) instead.")
+	case errors.Is(err, merchants.ErrKeyLimit):
+		return keyLimitReached()
+	case err != nil:
 		return err
 	}
 	// The cached entry of the old key lacks its new expiry.
-	if err := s.keys.forget(ctx, old); err != nil {
+	if err := s.keys.forget(ctx, old.Hash, markChanged); err != nil {
 		return fmt.Errorf("drop the rolled key from the cache: %w", err)
 	}
 	s.audit(r, "api_key.roll", old.ID, audit.Success, map[string]string{"replaced_by": fresh.ID, "overlap": overlap.String()})
@@ -116,7 +130,7 @@ func (s *server) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.keys.forget(ctx, key); err != nil {
+	if err := s.keys.forget(ctx, key.Hash, markDead); err != nil {
 		// Revoked in Postgres, but a replica may still trust its cache: say so, loudly.
 		return fmt.Errorf("drop the revoked key from the cache: %w", err)
 	}

@@ -1,25 +1,30 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/durapay/durapay/internal/audit"
 )
 
-// audit records an action in the audit log. The action has happened (or was refused)
-// whatever the log says, so a failure to write it is logged and counted, loudly, rather
-// than answered as the action's failure.
+// audit records an action in the audit log.
 func (s *server) audit(r *http.Request, action, resource, outcome string, details map[string]string) {
 	actor := "anonymous"
 	if p := principalFrom(r.Context()); p.KeyID != "" {
 		actor = p.id()
 	}
-	_, err := audit.Append(r.Context(), s.pool, audit.Entry{Actor: actor, Action: action, Resource: resource, Outcome: outcome,
-		Remote: r.RemoteAddr, Details: details})
-	if err != nil {
+	s.record(r.Context(), audit.Entry{Actor: actor, Action: action, Resource: resource, Outcome: outcome,
+		Remote: s.source(r), Details: details})
+}
+
+// record appends e to the audit log. The action has happened (or was refused) whatever the
+// log says, so a failure to write it is logged and counted, loudly, rather than answered as
+// the action's failure.
+func (s *server) record(ctx context.Context, e audit.Entry) {
+	if _, err := audit.Append(ctx, s.pool, e); err != nil {
 		s.metrics.auditFailures.Inc()
-		loggerFrom(r.Context()).WithError(err).WithField("action", action).Error("audit log write failed")
+		loggerFrom(ctx).WithError(err).WithField("action", e.Action).Error("audit log write failed")
 	}
 }
 

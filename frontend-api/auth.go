@@ -14,10 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/schemas"
 )
 
 // principal is who sent a request: a merchant (secret key) or one of Durapay's staff (a
@@ -73,28 +73,69 @@ func (p principal) hasAnyRole(roles ...string) bool {
 // keyResolver finds the principal behind an API key: Redis first, Postgres on a miss. The
 // cache holds hash -> principal only; Postgres stays the truth, so a Redis outage slows
 // authentication down but never lets a request through or locks anyone out.
+//
+// A revoked, rolled or re-secreted key's entry is replaced by a marker (forget) that
+// outlives any entry and any fill in flight. A fill writes only while there is no marker, checked in the same
+// script, so that a lookup which read Postgres before the key changed cannot write it back.
+// A read fetches the entry and the marker in one round trip.
 type keyResolver struct {
 	pool  *pgxpool.Pool
 	redis *redis.Client
 	ttl   time.Duration
+	// beforeFill, when set (tests), runs between the Postgres read and the cache write.
+	beforeFill func(principal)
 }
 
 const apiKeyCachePrefix = "durapay:apikey:"
 
-// principalFor returns who holds the presented key, or pg.ErrNotFound.
-func (k *keyResolver) principalFor(ctx context.Context, presented string) (principal, error) {
+// maxFill bounds a fill, from its start to its cache write: a later write is dropped, so
+// that none lands after a marker (which lives ttl+maxFill) is gone.
+const maxFill = 5 * time.Second
+
+// A marker says why a key left the cache.
+const (
+	// markDead: the secret will never work again (the key was revoked, or given a new
+	// secret), so it is refused without reading Postgres.
+	markDead = "dead"
+	// markChanged: the key still works but changed (rolled: it now expires), so it is read
+	// from Postgres until the marker goes.
+	markChanged = "changed"
+)
+
+// fillScript caches a principal (KEYS[1], ARGV[1], for ARGV[2] ms) unless the key has a
+// marker (KEYS[2]).
+var fillScript = redis.NewScript(`
+if redis.call("EXISTS", KEYS[2]) == 1 then return 0 end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+return 1`)
+
+// cacheKeys names a key's cache entry and marker. They share a hash tag, which puts them on
+// one Redis Cluster slot, as MGET and the script need.
+func cacheKeys(hash []byte) (entry, marker string) {
+	entry = apiKeyCachePrefix + "{" + hex.EncodeToString(hash) + "}"
+	return entry, entry + ":changed"
+}
+
+// principalFor returns who holds the presented key, or pg.ErrNotFound. On a cache miss,
+// beforeLookup runs first and may refuse the lookup with its error.
+func (k *keyResolver) principalFor(ctx context.Context, presented string, beforeLookup func() error) (principal, error) {
+	start := time.Now()
 	hash := merchants.HashKey(presented)
-	cacheKey := apiKeyCachePrefix + hex.EncodeToString(hash)
-	var p principal
-	cached, err := k.redis.Get(ctx, cacheKey).Bytes()
-	if err == nil && json.Unmarshal(cached, &p) == nil && p.KeyID != "" {
+	entry, marker := cacheKeys(hash)
+	p, mark, err := k.cached(ctx, entry, marker)
+	switch {
+	case err != nil:
+		loggerFrom(ctx).WithError(err).Warn("API key cache unavailable; reading Postgres")
+	case mark == markDead:
+		return principal{}, pg.ErrNotFound
+	case mark == "" && p.KeyID != "":
 		if p.Expires != nil && !time.Now().Before(*p.Expires) {
 			return principal{}, pg.ErrNotFound
 		}
 		return p, nil
 	}
-	if err != nil && !errors.Is(err, redis.Nil) {
-		loggerFrom(ctx).WithError(err).Warn("API key cache unavailable; reading Postgres")
+	if err := beforeLookup(); err != nil {
+		return principal{}, err
 	}
 	key, err := merchants.FindKey(ctx, k.pool, hash)
 	if err != nil {
@@ -102,17 +143,49 @@ func (k *keyResolver) principalFor(ctx context.Context, presented string) (princ
 	}
 	p = principal{KeyID: key.ID, Kind: key.Kind, MerchantID: key.MerchantID, Name: key.Name, Roles: key.Roles, Scopes: key.Scopes,
 		Expires: key.ExpiresAt}
-	encoded, _ := json.Marshal(p) // plain fields: cannot fail
-	if err := k.redis.Set(ctx, cacheKey, encoded, k.ttl).Err(); err != nil {
-		loggerFrom(ctx).WithError(err).Warn("API key cache write failed")
-	}
+	k.fill(ctx, start, entry, marker, p)
 	return p, nil
 }
 
-// forget drops a key from the cache: a revoked or rolled key stops working at once on every
-// replica (they share the cache; Postgres is read again on the next request).
-func (k *keyResolver) forget(ctx context.Context, key merchants.APIKey) error {
-	return k.redis.Del(ctx, apiKeyCachePrefix+hex.EncodeToString(key.Hash)).Err()
+// cached reads a key's cache entry (a zero principal when there is none, or it does not
+// decode) and marker in one round trip.
+func (k *keyResolver) cached(ctx context.Context, entry, marker string) (principal, string, error) {
+	values, err := k.redis.MGet(ctx, entry, marker).Result()
+	if err != nil {
+		return principal{}, "", err
+	}
+	var p principal
+	if encoded, ok := values[0].(string); ok && json.Unmarshal([]byte(encoded), &p) != nil {
+		p = principal{}
+	}
+	mark, _ := values[1].(string)
+	return p, mark, nil
+}
+
+// fill caches p, read from Postgres by a lookup that started at start, unless the key was
+// revoked or rolled since (its marker) or maxFill has passed.
+func (k *keyResolver) fill(ctx context.Context, start time.Time, entry, marker string, p principal) {
+	encoded, _ := json.Marshal(p) // plain fields: cannot fail
+	if k.beforeFill != nil {
+		k.beforeFill(p)
+	}
+	ctx, cancel := context.WithDeadline(ctx, start.Add(maxFill))
+	defer cancel()
+	if err := fillScript.Run(ctx, k.redis, []string{entry, marker}, encoded, k.ttl.Milliseconds()).Err(); err != nil {
+		loggerFrom(ctx).WithError(err).Warn("API key cache write failed")
+	}
+}
+
+// forget replaces the cache entry of a key's secret (by its hash) with a marker: the change
+// holds at once on every replica (they share the cache), and no fill in flight undoes it.
+func (k *keyResolver) forget(ctx context.Context, hash []byte, mark string) error {
+	entry, marker := cacheKeys(hash)
+	_, err := k.redis.TxPipelined(ctx, func(tx redis.Pipeliner) error {
+		tx.Set(ctx, marker, mark, k.ttl+maxFill)
+		tx.Del(ctx, entry)
+		return nil
+	})
+	return err
 }
 
 // presentedKey reads an API key as Stripe accepts it: HTTP Basic with the key as the user
@@ -122,7 +195,20 @@ func presentedKey(r *http.Request) string {
 	if user, _, ok := r.BasicAuth(); ok {
 		return user
 	}
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && isAPIKey(strings.TrimSpace(token)) {
+	if token := credential(r); isAPIKey(token) {
+		return token
+	}
+	return ""
+}
+
+// credential is what identifies the caller in the Authorization header: Basic auth's user
+// name (the API key; the password is ignored, so changing it changes nothing) or the Bearer
+// token, API key or not.
+func credential(r *http.Request) string {
+	if user, _, ok := r.BasicAuth(); ok {
+		return user
+	}
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		return strings.TrimSpace(token)
 	}
 	return ""
@@ -164,56 +250,85 @@ func (s *server) identify(r *http.Request) (principal, error) {
 // operator route) is 403: the caller is known, the action is not theirs.
 func (s *server) authenticate(rt route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if bearerIdentity(r) {
-			p, err := s.identify(r)
-			switch {
-			case errors.Is(err, oidcauth.ErrUnavailable):
-				writeError(w, r, &apiError{code: codeServiceUnavailable, message: "Sign-in is temporarily unavailable.", retryAfter: time.Second, cause: err})
-				return
-			case err != nil:
-				s.audit(r, "auth.failure", "oidc", audit.Refused, map[string]string{"reason": err.Error()})
-				w.Header().Set("WWW-Authenticate", `Bearer realm="Durapay", error="invalid_token"`)
-				writeError(w, r, &apiError{code: codeTokenInvalid, message: "The bearer token is not valid.", cause: err})
-				return
-			}
+		p, err := s.authenticated(r, rt)
+		var failed *authFailure
+		switch {
+		case errors.As(err, &failed):
+			s.refuseAuthentication(w, r, failed)
+		case err != nil:
+			writeError(w, r, err)
+		default:
 			s.admit(w, r, rt, p, next)
-			return
 		}
-		key := presentedKey(r)
-		if key == "" && rt.access == signup && r.Header.Get(inviteHeader) != "" {
-			token := r.Header.Get(inviteHeader)
-			ok, err := s.validInvite(r.Context(), token)
-			if err != nil {
-				writeError(w, r, err)
-				return
-			}
-			if !ok {
-				s.audit(r, "auth.failure", "invite", audit.Refused, nil)
-				writeError(w, r, newError(codeInviteInvalid, "", "This invitation is not valid: it may have been used or have expired."))
-				return
-			}
-			s.admit(w, r, rt, principal{KeyID: "invite:" + hex.EncodeToString(hashToken(token)[:6]), Kind: kindInvite}, next)
-			return
-		}
-		if key == "" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Durapay"`)
-			writeError(w, r, newError(codeAuthenticationRequired, "",
-				"No API key provided. Use HTTP Basic auth with your secret key as the user name (curl -u sk_...:) or an Authorization: Bearer header."))
-			return
-		}
-		p, err := s.keys.principalFor(r.Context(), key)
-		if errors.Is(err, pg.ErrNotFound) {
-			s.audit(r, "auth.failure", "api_key:"+keyPrefix(key), audit.Refused, nil)
-			w.Header().Set("WWW-Authenticate", `Basic realm="Durapay"`)
-			writeError(w, r, newError(codeAPIKeyInvalid, "", "Invalid API key."))
-			return
-		}
-		if err != nil {
-			writeError(w, r, &apiError{code: codeServiceUnavailable, message: "Authentication is temporarily unavailable.", retryAfter: time.Second, cause: err})
-			return
-		}
-		s.admit(w, r, rt, p, next)
 	})
+}
+
+// authenticated finds who sent r: an *authFailure when the credentials are bad or missing,
+// another error when they could not be checked.
+func (s *server) authenticated(r *http.Request, rt route) (principal, error) {
+	if bearerIdentity(r) {
+		return s.identified(r)
+	}
+	if key := presentedKey(r); key != "" {
+		return s.keyHolder(r, key)
+	}
+	if rt.access == signup && r.Header.Get(inviteHeader) != "" {
+		return s.invited(r)
+	}
+	return principal{}, &authFailure{challenge: `Basic realm="Durapay"`, refusal: newError(codeAuthenticationRequired, "",
+		"No API key provided. Use HTTP Basic auth with your secret key as the user name (curl -u sk_...:) or an Authorization: Bearer header.")}
+}
+
+// identified verifies a person's OIDC token.
+func (s *server) identified(r *http.Request) (principal, error) {
+	if err := s.checkFailureBudget(r); err != nil {
+		return principal{}, err
+	}
+	p, err := s.identify(r)
+	switch {
+	case errors.Is(err, oidcauth.ErrUnavailable):
+		return principal{}, &apiError{code: codeServiceUnavailable, message: "Sign-in is temporarily unavailable.", retryAfter: time.Second, cause: err}
+	case err != nil:
+		return principal{}, &authFailure{challenge: `Bearer realm="Durapay", error="invalid_token"`,
+			refusal: &apiError{code: codeTokenInvalid, message: "The bearer token is not valid.", cause: err}}
+	}
+	return p, nil
+}
+
+// keyHolder finds who holds an API key; Postgres is read only for a source with failure
+// budget left.
+func (s *server) keyHolder(r *http.Request, key string) (principal, error) {
+	p, err := s.keys.principalFor(r.Context(), key, func() error { return s.checkFailureBudget(r) })
+	var failed *authFailure
+	switch {
+	case errors.As(err, &failed):
+		return principal{}, err
+	case errors.Is(err, pg.ErrNotFound):
+		return principal{}, &authFailure{challenge: `Basic realm="Durapay"`, refusal: newError(codeAPIKeyInvalid, "", "Invalid API key."),
+			keyPrefix: keyPrefix(key)}
+	case err != nil:
+		return principal{}, &apiError{code: codeServiceUnavailable, message: "Authentication is temporarily unavailable.", retryAfter: time.Second, cause: err}
+	}
+	return p, nil
+}
+
+// invited checks a prospective merchant's invitation.
+func (s *server) invited(r *http.Request) (principal, error) {
+	if err := s.checkFailureBudget(r); err != nil {
+		return principal{}, err
+	}
+	token := r.Header.Get(inviteHeader)
+	p := principal{KeyID: "invite:" + hex.EncodeToString(hashToken(token)[:6]), Kind: kindInvite}
+	// A retry of the sign-up that spent the invitation (same key, so same merchant) is let
+	// through: a sign-up that failed after spending it (a 5xx) must be retryable.
+	ok, err := s.validInvite(r.Context(), token, schemas.MerchantID(p.id(), r.Header.Get("Idempotency-Key")))
+	if err != nil {
+		return principal{}, err
+	}
+	if !ok {
+		return principal{}, &authFailure{refusal: newError(codeInviteInvalid, "", "This invitation is not valid: it may have been used or have expired.")}
+	}
+	return p, nil
 }
 
 // admit lets an authenticated principal through if the route allows it.

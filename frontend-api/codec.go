@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/durapay/durapay/internal/payloadcodec"
@@ -15,12 +16,12 @@ func (s *server) codecServer() http.Handler {
 		if s.cfg.CodecAuth == "none" {
 			return true
 		}
-		var p principal
-		var err error
-		if bearerIdentity(r) {
-			p, err = s.identify(r)
-		} else {
-			p, err = s.keys.principalFor(r.Context(), presentedKey(r))
+		p, err := s.authenticated(r, route{access: operator})
+		var failed *authFailure
+		if errors.As(err, &failed) {
+			// Counted like any failure: the codec answers this one, the penalty box the next
+			// ones once the source is over its budget.
+			s.countAuthFailure(r, failed)
 		}
 		return err == nil && p.MerchantID == "" && len(p.Roles) > 0
 	}

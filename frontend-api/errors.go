@@ -53,6 +53,10 @@ const (
 	codeWebhookEndpointDisabled   = "webhook_endpoint_disabled"
 	codeWebhookDeliveryPending    = "webhook_delivery_pending"
 	codeKeyLinkInvalid            = "key_link_invalid"
+	codeRefundUnexpectedState     = "refund_unexpected_state"
+	codeFourEyesRequired          = "four_eyes_required"
+	codeAPIKeyLimitReached        = "api_key_limit_reached"
+	codeAPIKeyAlreadyRolled       = "api_key_already_rolled"
 	codeInternal                  = "internal_error"
 )
 
@@ -103,6 +107,10 @@ var errorTable = map[string]errorClass{
 	codeWebhookEndpointDisabled:   {http.StatusConflict, "invalid_request_error"},
 	codeWebhookDeliveryPending:    {http.StatusConflict, "invalid_request_error"},
 	codeKeyLinkInvalid:            {http.StatusNotFound, "invalid_request_error"},
+	codeRefundUnexpectedState:     {http.StatusConflict, "invalid_request_error"},
+	codeFourEyesRequired:          {http.StatusForbidden, "invalid_request_error"},
+	codeAPIKeyLimitReached:        {http.StatusConflict, "invalid_request_error"},
+	codeAPIKeyAlreadyRolled:       {http.StatusConflict, "invalid_request_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},
 }
 

@@ -42,21 +42,25 @@ func (s *server) revealKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// spendKeyLink issues the key of the link carrying token, and audits the attempt: a key
-// delivered, or a token refused.
+// spendKeyLink issues the key of the link carrying token, and audits a key delivered. A
+// token refused is a failed authentication (its source's budget is checked before the
+// lookup, and it is tallied with the others).
 func (s *server) spendKeyLink(r *http.Request, token string) (revealedKey, error) {
 	ctx := r.Context()
-	plain, before, key, link, err := merchants.RevealKey(ctx, s.pool, token, r.RemoteAddr)
+	var failed *authFailure
+	if err := s.checkFailureBudget(r); errors.As(err, &failed) {
+		return revealedKey{}, s.failedCredential(r, failed)
+	}
+	plain, before, key, link, err := merchants.RevealKey(ctx, s.pool, token, s.source(r))
 	if errors.Is(err, merchants.ErrKeyLinkInvalid) {
-		s.audit(r, "api_key.reveal", "key_link", audit.Refused, nil)
-		return revealedKey{}, newError(codeKeyLinkInvalid, "token",
-			"This link is not valid: it may have been used, have expired, or have been replaced by a newer one. Ask Durapay for a new link.")
+		return revealedKey{}, s.failedCredential(r, &authFailure{refusal: newError(codeKeyLinkInvalid, "token",
+			"This link is not valid: it may have been used, have expired, or have been replaced by a newer one. Ask Durapay for a new link.")})
 	}
 	if err != nil {
 		return revealedKey{}, err
 	}
 	// The key's previous secret (a lost key's) stops working on every replica now.
-	if err := s.keys.forget(ctx, before); err != nil {
+	if err := s.keys.forget(ctx, before.Hash, markDead); err != nil {
 		loggerFrom(ctx).WithError(err).Error("the replaced secret stays in the key cache until it expires")
 	}
 	s.audit(r, "api_key.reveal", key.ID, audit.Success, map[string]string{"merchant": key.MerchantID, "link": link.ID})

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -30,7 +29,6 @@ import (
 	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/stripeevents"
-	"github.com/durapay/durapay/internal/temporalx"
 	"github.com/durapay/durapay/internal/timeline"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
@@ -74,6 +72,12 @@ type apiConfig struct {
 	RateLimitReads  int           `env:"RATE_LIMIT_READS, default=100"`
 	RateLimitWrites int           `env:"RATE_LIMIT_WRITES, default=25"`
 	APIKeyCacheTTL  time.Duration `env:"API_KEY_CACHE_TTL, default=5m"`
+	// AuthFailuresPerMinute is how many failed authentications (a bad or missing key or
+	// token, a bad invitation) a source address may make per minute before it is refused.
+	AuthFailuresPerMinute int `env:"AUTH_FAILURES_PER_MINUTE, default=20"`
+	// TrustedProxyNets are the networks (CIDRs) of the proxies in front of frontend-api,
+	// whose X-Forwarded-For names a request's source address. Empty: the peer is the source.
+	TrustedProxyNets []string `env:"TRUSTED_PROXY_NETS"`
 
 	// Sign-in of Durapay's people with OIDC: the issuer (its discovery document and JWKS),
 	// the audience (client ID) tokens must carry, and the claim whose values map to roles
@@ -121,7 +125,8 @@ type server struct {
 	// histories reads workflow histories for timelines: Temporal's, then the archive's.
 	histories timeline.Histories
 	limiter   *redis_rate.Limiter
-	// keyring encrypts workflow payloads; /codec decodes them for operators (nil: no codec).
+	// keyring encrypts workflow payloads; /codec decodes them for operators (nil, with
+	// TEMPORAL_ALLOW_CLEAR_PAYLOADS: no codec).
 	keyring *keyring.Keyring
 	// oidc verifies people's bearer tokens (nil: OIDC is off).
 	oidc *oidcauth.Verifier
@@ -131,8 +136,12 @@ type server struct {
 	webhookPolicy webhooks.Policy
 	webhookRetry  schemas.WebhookRetryPolicy
 	analytics     *analytics.Store
-	// penalties remembers, per rate-limit key, until when it is over its limit (time.Time).
-	penalties sync.Map
+	// penalties are the penalty box's: who is over a limit, until when.
+	penalties *penalties
+	// proxies name a request's source; authFailures tallies failed authentications for
+	// the audit log.
+	proxies      trustedProxies
+	authFailures *authFailureLog
 }
 
 func (c apiConfig) validate() error {
@@ -145,8 +154,8 @@ func (c apiConfig) validate() error {
 	if c.CodecAuth == "none" && !isLoopback(c.Addr) {
 		return fmt.Errorf("CODEC_AUTH=none is for development: API_ADDR must be a loopback address")
 	}
-	if c.RateLimitReads <= 0 || c.RateLimitWrites <= 0 {
-		return fmt.Errorf("RATE_LIMIT_READS and RATE_LIMIT_WRITES must be positive")
+	if c.RateLimitReads <= 0 || c.RateLimitWrites <= 0 || c.AuthFailuresPerMinute <= 0 {
+		return fmt.Errorf("RATE_LIMIT_READS, RATE_LIMIT_WRITES and AUTH_FAILURES_PER_MINUTE must be positive")
 	}
 	if c.ActionTimeout <= 0 || c.AuthorizationWindow <= 0 || c.AuthorizationWindow > 7*24*time.Hour {
 		return fmt.Errorf("PAYMENT_ACTION_TIMEOUT must be positive, PAYMENT_AUTHORIZATION_WINDOW positive and under the card networks' 7 days")
@@ -189,6 +198,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	proxies, err := parseTrustedProxies(cfg.TrustedProxyNets)
+	if err != nil {
+		return err
+	}
 	reports, err := objectstore.New(ctx, cfg.S3)
 	if err != nil {
 		return err
@@ -203,7 +216,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		webhookPolicy: webhookPolicy, webhookRetry: webhookRetry, analytics: analytics.NewStore(pool),
 		cfg: cfg, log: log, pool: pool, redis: rdb, temporal: tc,
 		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue},
-		histories: timeline.NewHistories(tc, archive.New(pool, archived, archive.Lock{}), temporalx.Codec(keys)),
+		histories: timeline.NewHistories(tc, archive.New(pool, archived, archive.Lock{}), keys),
 		keyring:   keys,
 		dataKeys:  p.DataKeys,
 		keys:      &keyResolver{pool: pool, redis: rdb, ttl: cfg.APIKeyCacheTTL},
@@ -214,7 +227,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		stripeBreaker: breaker.Stripe,
 		objects:       reports,
 		limiter:       redis_rate.NewLimiter(rdb),
+		penalties:     newPenalties(maxPenalties, cfg.longestPenalty()),
+		proxies:       proxies,
 	}
+	s.authFailures = newAuthFailureLog(s.record)
 	if cfg.OIDCIssuerURL != "" {
 		s.oidc = oidcauth.NewVerifier(oidcauth.Config{IssuerURL: cfg.OIDCIssuerURL, Audience: cfg.OIDCAudience,
 			RolesClaim: cfg.OIDCRolesClaim, RoleMap: cfg.OIDCRoleMap}, &http.Client{Timeout: 10 * time.Second})
@@ -224,10 +240,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
-	return serve(ctx, log, cfg.ShutdownTimeout,
+	stopTallies := s.authFailures.start(ctx)
+	err = serve(ctx, log, cfg.ShutdownTimeout,
 		&http.Server{Addr: cfg.Addr, Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 			WriteTimeout: cfg.CreateTimeout + 10*time.Second, IdleTimeout: 2 * time.Minute},
 		&http.Server{Addr: cfg.MetricsAddr, Handler: metricsMux, ReadHeaderTimeout: 5 * time.Second})
+	// The servers are down: no failure is noted after this last flush.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	stopTallies(flushCtx)
+	return err
 }
 
 // serve runs the servers until ctx ends, then shuts them down gracefully: in-flight requests

@@ -169,10 +169,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"route", "method", "status"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "durapay_http_rate_limited_total", Help: "Requests refused by the per-key rate limit, by class.",
+			Name: "durapay_http_rate_limited_total", Help: "Requests refused by a rate limit, by class: read and write per key, auth per source address over its budget of failed authentications.",
 		}, []string{"class"}),
 		rateLimiterErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "durapay_http_rate_limiter_errors_total", Help: "Requests the rate limiter could not judge (Redis down), by class.",
+			Name: "durapay_http_rate_limiter_errors_total", Help: "Requests a rate limiter could not judge (Redis down), by class.",
 		}, []string{"class"}),
 		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "durapay_audit_write_failures_total", Help: "Audit log entries that could not be written.",

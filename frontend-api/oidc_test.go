@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/oidcauth"
 )
 
@@ -89,14 +87,7 @@ func TestOIDCBearerTokens(t *testing.T) {
 		t.Fatalf("with the provider unreachable: %d %s", r.status, r.raw)
 	}
 
-	entries, _ := audit.List(context.Background(), f.srv.pool, 0, 100)
-	failures := 0
-	for _, e := range entries {
-		if e.Action == "auth.failure" && e.Resource == "oidc" {
-			failures++
-		}
-	}
-	if failures < len(bad) {
+	if failures := f.authFailures(t)[codeTokenInvalid]; failures < len(bad) {
 		t.Errorf("%d OIDC failures audited, want at least %d", failures, len(bad))
 	}
 }

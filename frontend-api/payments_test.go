@@ -41,7 +41,8 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("%s: 401 without WWW-Authenticate", tt.name)
 		}
 	}
-	cached, err := f.srv.redis.Get(context.Background(), apiKeyCachePrefix+hexHash(f.key)).Result()
+	entry, _ := cacheKeys(merchants.HashKey(f.key))
+	cached, err := f.srv.redis.Get(context.Background(), entry).Result()
 	if err != nil || !strings.Contains(cached, `"m":"`+f.merchant+`"`) {
 		t.Errorf("API key cache holds %q (%v), want the merchant", cached, err)
 	}

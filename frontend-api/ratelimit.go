@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // rateLimit applies the per-key limit of the route's class (GCRA in Redis, shared by every
@@ -44,8 +45,10 @@ func (s *server) rateLimit(rt route, next http.Handler) http.Handler {
 		h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
 		h.Set("RateLimit-Reset", strconv.Itoa(int(math.Ceil(res.ResetAfter.Seconds()))))
 		if res.Allowed == 0 {
-			s.penalties.Store(penaltyKeyOf(r.Header.Get("Authorization"), class), penalty{until: time.Now().Add(res.RetryAfter), rate: limit.Rate})
-			s.refuse(w, requestIDFrom(r.Context()), class, limit.Rate, res.RetryAfter)
+			p := penalty{until: time.Now().Add(res.RetryAfter), class: class, limit: limit.Rate,
+				message: fmt.Sprintf("Too many %s requests: the limit is %d per second for this API key.", class, limit.Rate)}
+			s.penalties.hold(penaltyKeyOf(credential(r), class), p)
+			s.refuse(w, requestIDFrom(r.Context()), p)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -72,48 +75,101 @@ func (s *server) limitRedeliveries(ctx context.Context, endpointID string) error
 	return nil
 }
 
-// penalty is a credential over its limit: refused here until it may try again.
+// penalty is a caller over a limit: refused here until it may try again.
 type penalty struct {
 	until time.Time
-	rate  int
+	// class names the limit (read, write, auth) in the metrics; limit is its RateLimit-Limit.
+	class   string
+	limit   int
+	message string
 }
 
-// penaltyBox turns away a credential that is over its limit before anything else runs: no
+// penaltyBox turns away a caller that is over a limit before anything else runs: no
 // routing, no authentication, no Redis, no access log (the refusal that put it here was
-// logged; the rest of the flood is counted in durapay_http_rate_limited_total). A flood
-// then costs this replica as little as a request can, so that it does not slow the other
-// merchants down. The limiter in Redis stays the truth; this only remembers its last
-// refusal until the time it named.
+// logged; the rest of the flood is counted in durapay_http_rate_limited_total). A caller is
+// a source address over its budget of failed authentications (whatever it presents), or a
+// credential over its rate limit. A flood then costs this replica as little as a request
+// can, so that it does not slow the other merchants down. The limiters in Redis stay the
+// truth; this only remembers their last refusal until the time it named.
 func (s *server) penaltyBox(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if auth := r.Header.Get("Authorization"); auth != "" {
-			class := methodClass(r.Method)
-			if p, ok := s.penalties.Load(penaltyKeyOf(auth, class)); ok {
-				if p := p.(penalty); time.Now().Before(p.until) {
-					id := requestID(r)
-					w.Header().Set("Request-Id", id)
-					s.refuse(w, id, class, p.rate, time.Until(p.until))
-					return
-				}
-			}
+		p, held := s.sourcePenalty(r)
+		if c := credential(r); !held && c != "" {
+			p, held = s.penalties.holding(penaltyKeyOf(c, methodClass(r.Method)))
+		}
+		if held {
+			id := requestID(r)
+			w.Header().Set("Request-Id", id)
+			s.refuse(w, id, p)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// penaltyKey names a credential (whatever the Authorization header holds, hashed: the
-// credential itself is not kept in memory) and a class.
+// sourcePenalty is the penalty of r's source, if it is over its failure budget. Each
+// request it turns away is tallied as a failure: the audit log counts the whole flood.
+func (s *server) sourcePenalty(r *http.Request) (penalty, bool) {
+	src := s.source(r)
+	p, held := s.penalties.holding(penaltyKeyOf(src, classAuth))
+	if held {
+		s.authFailures.note(src, codeRateLimited, "")
+	}
+	return p, held
+}
+
+// penaltyKey names a caller (a credential or a source address, hashed: a credential itself
+// is not kept in memory) and a class.
 type penaltyKey struct {
 	class string
 	sum   [16]byte
 }
 
-func penaltyKeyOf(authorization, class string) penaltyKey {
+func penaltyKeyOf(caller, class string) penaltyKey {
 	k := penaltyKey{class: class}
-	h := sha256.Sum256([]byte(authorization))
+	h := sha256.Sum256([]byte(caller))
 	copy(k.sum[:], h[:])
 	return k
 }
+
+// maxPenalties bounds the penalty box (some 200 bytes an entry).
+const maxPenalties = 100_000
+
+// longestPenalty is the longest time a refusal names: GCRA refuses for at most one emission
+// interval, at most a second for the limits per second, and a minute over the failure budget.
+func (c apiConfig) longestPenalty() time.Duration {
+	return max(time.Second, time.Minute/time.Duration(max(c.AuthFailuresPerMinute, 1)))
+}
+
+// penalties remembers who is over a limit until the limit's retry time. It is bounded: an
+// entry is dropped once its penalty ends (looked up after, or swept at the latest ttl after
+// it was set), and past size the least recently used go first, so that a flood of distinct
+// credentials cannot grow it. Losing an entry early costs only a trip to the limiter in
+// Redis, which stays the truth.
+type penalties struct {
+	lru *expirable.LRU[penaltyKey, penalty]
+}
+
+// newPenalties makes a box of size entries; ttl is the longest penalty it is told of.
+func newPenalties(size int, ttl time.Duration) *penalties {
+	return &penalties{lru: expirable.NewLRU[penaltyKey, penalty](size, nil, ttl)}
+}
+
+func (p *penalties) hold(k penaltyKey, v penalty) { p.lru.Add(k, v) }
+
+// holding returns k's penalty while it lasts.
+func (p *penalties) holding(k penaltyKey) (penalty, bool) {
+	v, ok := p.lru.Get(k)
+	if ok && time.Now().Before(v.until) {
+		return v, true
+	}
+	if ok {
+		p.lru.Remove(k)
+	}
+	return penalty{}, false
+}
+
+func (p *penalties) len() int { return p.lru.Len() }
 
 func routeClass(rt route) string { return methodClass(rt.method) }
 
@@ -127,13 +183,13 @@ func methodClass(method string) string {
 
 // refuse answers 429. It is the hot path of a flood, so it writes a fixed body rather than
 // going through the error table and its log line.
-func (s *server) refuse(w http.ResponseWriter, requestID, class string, rate int, retryAfter time.Duration) {
-	s.metrics.rateLimited.WithLabelValues(class).Inc()
+func (s *server) refuse(w http.ResponseWriter, requestID string, p penalty) {
+	s.metrics.rateLimited.WithLabelValues(p.class).Inc()
 	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.Itoa(rate))
-	h.Set("Retry-After", strconv.Itoa(int(math.Ceil(max(retryAfter, time.Second).Seconds()))))
+	h.Set("RateLimit-Limit", strconv.Itoa(p.limit))
+	h.Set("Retry-After", strconv.Itoa(int(math.Ceil(max(time.Until(p.until), time.Second).Seconds()))))
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusTooManyRequests)
-	fmt.Fprintf(w, `{"error":{"type":"rate_limit_error","code":%q,"message":"Too many %s requests: the limit is %d per second for this API key.","request_id":%q}}`+"\n",
-		codeRateLimited, class, rate, requestID)
+	fmt.Fprintf(w, `{"error":{"type":"rate_limit_error","code":%q,"message":%q,"request_id":%q}}`+"\n",
+		codeRateLimited, p.message, requestID)
 }

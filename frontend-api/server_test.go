@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -38,6 +37,8 @@ type fakeWorkflows struct {
 	updates      []string
 	signals      []string
 	update       func(merchantID, paymentID, name string, arg any) (schemas.Payment, error)
+	// startOnboarding answers StartOnboarding (nil: errWorkflowClosed).
+	startOnboarding func(in schemas.OnboardingInput) (schemas.OnboardingState, error)
 }
 
 func (f *fakeWorkflows) Update(_ context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error) {
@@ -48,6 +49,10 @@ func (f *fakeWorkflows) Update(_ context.Context, merchantID, paymentID, name st
 		return schemas.Payment{}, errWorkflowClosed
 	}
 	return f.update(merchantID, paymentID, name, arg)
+}
+
+func (f *fakeWorkflows) UpdateRefund(context.Context, string, string, string, any) (schemas.Refund, error) {
+	return schemas.Refund{}, errWorkflowClosed
 }
 
 func (f *fakeWorkflows) Create(ctx context.Context, in schemas.PaymentInput, _ string) (schemas.CreatePaymentResult, error) {
@@ -75,8 +80,11 @@ func (f *fakeWorkflows) CreateCustomer(context.Context, schemas.CustomerInput) (
 	return schemas.Customer{}, errWorkflowClosed
 }
 
-func (f *fakeWorkflows) StartOnboarding(context.Context, schemas.OnboardingInput) (schemas.OnboardingState, error) {
-	return schemas.OnboardingState{}, errWorkflowClosed
+func (f *fakeWorkflows) StartOnboarding(_ context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error) {
+	if f.startOnboarding == nil {
+		return schemas.OnboardingState{}, errWorkflowClosed
+	}
+	return f.startOnboarding(in)
 }
 
 func (f *fakeWorkflows) ReviewMerchant(context.Context, string, schemas.ReviewDecision) (schemas.OnboardingState, error) {
@@ -153,8 +161,12 @@ func newFixture(t *testing.T) *fixture {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
 	fw := &fakeWorkflows{}
+	// Every fixture's requests come from loopback, and share its failure budget in Redis:
+	// tests of the budget name their own source (behindProxy).
+	cfg := apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096, RateLimitReads: 1000, RateLimitWrites: 1000,
+		AuthFailuresPerMinute: 1_000_000}
 	s := &server{
-		cfg:       apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096},
+		cfg:       cfg,
 		log:       logrus.NewEntry(log),
 		pool:      pool,
 		redis:     rdb,
@@ -166,9 +178,10 @@ func newFixture(t *testing.T) *fixture {
 		limiter:       redis_rate.NewLimiter(rdb),
 		analytics:     analytics.NewStore(pool),
 		webhookRetry:  schemas.DefaultWebhookRetryPolicy,
+		penalties:     newPenalties(maxPenalties, cfg.longestPenalty()),
 	}
-	s.cfg.RateLimitReads, s.cfg.RateLimitWrites = 1000, 1000
 	s.cfg.Notifications.SMSDailyCap = 100
+	s.authFailures = newAuthFailureLog(s.record)
 	spec, _ := keyring.GenerateKey("test")
 	s.dataKeys, _ = keyring.Parse(spec)
 	s.router = stripeevents.NewRouter(pool, fw)
@@ -239,8 +252,6 @@ func (r reply) errorField(name string) string {
 const testWebhookSecret = "whsec_test"
 
 const visa = `{"amount":2000,"currency":"usd","payment_method":"pm_card_visa"}`
-
-func hexHash(key string) string { return hex.EncodeToString(merchants.HashKey(key)) }
 
 // redisAt is a client for an address where no Redis answers.
 func redisAt(t *testing.T, addr string) *redis.Client {

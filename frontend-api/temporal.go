@@ -42,6 +42,9 @@ type paymentWorkflows interface {
 	// Update sends one of the payment's updates (capture, cancel, operator decision) and
 	// waits for its answer: the payment after it, or errWorkflowClosed.
 	Update(ctx context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error)
+	// UpdateRefund sends one of the refund's updates (an operator's decision) and waits for
+	// its answer: the refund after it, or errWorkflowClosed.
+	UpdateRefund(ctx context.Context, merchantID, refundID, name string, arg any) (schemas.Refund, error)
 }
 
 var (
@@ -152,22 +155,32 @@ func (t temporalPayments) updateWithStart(ctx context.Context, opts client.Start
 }
 
 func (t temporalPayments) Update(ctx context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error) {
+	var p schemas.Payment
+	return p, t.update(ctx, schemas.PaymentWorkflowID(merchantID, paymentID), name, arg, &p)
+}
+
+func (t temporalPayments) UpdateRefund(ctx context.Context, merchantID, refundID, name string, arg any) (schemas.Refund, error) {
+	var r schemas.Refund
+	return r, t.update(ctx, schemas.RefundWorkflowID(merchantID, refundID), name, arg, &r)
+}
+
+// update sends an update to a running workflow and waits for its answer, or
+// errWorkflowClosed.
+func (t temporalPayments) update(ctx context.Context, workflowID, name string, arg, result any) error {
 	handle, err := t.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: schemas.PaymentWorkflowID(merchantID, paymentID), UpdateName: name, Args: []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
+		WorkflowID: workflowID, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		return schemas.Payment{}, errWorkflowClosed
+		return errWorkflowClosed
 	}
 	if err != nil {
-		return schemas.Payment{}, fmt.Errorf("%s %s: %w", name, paymentID, err)
+		return fmt.Errorf("%s %s: %w", name, workflowID, err)
 	}
-	var p schemas.Payment
-	if err := handle.Get(ctx, &p); err != nil {
-		return schemas.Payment{}, fmt.Errorf("%s %s: %w", name, paymentID, err)
+	if err := handle.Get(ctx, result); err != nil {
+		return fmt.Errorf("%s %s: %w", name, workflowID, err)
 	}
-	return p, nil
+	return nil
 }
 
 func (t temporalPayments) ListPayments(ctx context.Context, query string, pageSize int, token []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error) {

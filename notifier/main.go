@@ -1,7 +1,9 @@
 // The notifier process: two Kafka consumer groups. "durapay-notifier" turns events into
 // emails (SES), texts (SNS) and merchant webhook deliveries (workflows on the webhooks task
-// queue); "durapay-analytics" keeps the live per-minute figures. Each commits a message only
-// after acting on it, and dead-letters what keeps failing (see internal/eventbus).
+// queue); "durapay-analytics" keeps the live per-minute figures. Each acts only on events
+// Durapay recorded in its event log, from the recorded copy (internal/eventlog), commits a
+// message only after acting on it, and dead-letters what keeps failing (see
+// internal/eventbus).
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"github.com/durapay/durapay/internal/analytics"
 	"github.com/durapay/durapay/internal/awsconf"
 	"github.com/durapay/durapay/internal/eventbus"
+	"github.com/durapay/durapay/internal/eventlog"
 	"github.com/durapay/durapay/internal/notify"
 	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/webhooks"
@@ -112,10 +115,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: healthAndMetrics(reg), ReadHeaderTimeout: 5 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return eventbus.Consume(gctx, consumer(groupNotifier, schemas.EventTopics()), notifier.Handle)
+		return eventbus.Consume(gctx, consumer(groupNotifier, schemas.EventTopics()), eventlog.Authentic(p.Pool, notifier.Handle))
 	})
 	g.Go(func() error {
-		return eventbus.Consume(gctx, consumer(groupAnalytics, []string{schemas.TopicPayments}), countEvent(figures))
+		return eventbus.Consume(gctx, consumer(groupAnalytics, []string{schemas.TopicPayments}), eventlog.Authentic(p.Pool, countEvent(figures)))
 	})
 	g.Go(func() error { return notifier.SendKeyLinks(gctx, p.Pool, cfg.KeyLinks) })
 	g.Go(func() error {

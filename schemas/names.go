@@ -59,8 +59,9 @@ const (
 	StripeMetadataRefundID   = "durapay_refund_id"
 )
 
-// SearchStatusNeedsAttention is the PaymentStatus search attribute of a payment parked for an
-// operator's decision; clients keep seeing the payment's own status meanwhile.
+// SearchStatusNeedsAttention is the PaymentStatus (or RefundStatus) search attribute of a
+// payment (or refund) parked for an operator's decision; clients keep seeing its own status
+// meanwhile.
 const SearchStatusNeedsAttention = "needs_attention"
 
 // Typed search attributes. Their values carry no personal data.
@@ -70,6 +71,9 @@ var (
 	SearchAmountMinor           = temporal.NewSearchAttributeKeyInt64("AmountMinor")
 	SearchCurrency              = temporal.NewSearchAttributeKeyKeyword("Currency")
 	SearchStripePaymentIntentID = temporal.NewSearchAttributeKeyKeyword("StripePaymentIntentId")
+	// SearchRefundStatus is set on a refund's workflow once it waits for an operator
+	// (needs_attention), and then follows its status.
+	SearchRefundStatus = temporal.NewSearchAttributeKeyKeyword("RefundStatus")
 )
 
 // SearchAttributeTypes maps each custom search attribute to its Temporal type name, as the
@@ -82,6 +86,7 @@ func SearchAttributeTypes() map[string]string {
 		SearchAmountMinor.GetName():           "Int",
 		SearchCurrency.GetName():              "Keyword",
 		SearchStripePaymentIntentID.GetName(): "Keyword",
+		SearchRefundStatus.GetName():          "Keyword",
 	}
 }
 
@@ -101,4 +106,7 @@ const (
 	ErrTypePaymentNotCaptured = "PaymentNotCaptured"
 	// ErrTypeRefundExceedsRemaining: a refund of more than what remains of the payment.
 	ErrTypeRefundExceedsRemaining = "RefundExceedsRemaining"
+	// ErrTypeRefundUnexpectedState: the refund's state does not allow the request (an
+	// operator's decision on a refund that waits for none, say).
+	ErrTypeRefundUnexpectedState = "RefundUnexpectedState"
 )

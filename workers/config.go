@@ -66,6 +66,9 @@ type workerConfig struct {
 	// The inbox of events a consumer has applied (analytics) must outlive the topics'
 	// retention, so that no redelivery is applied twice.
 	RetentionConsumerInbox time.Duration `env:"RETENTION_CONSUMER_INBOX, default=336h"`
+	// RetentionEvents keeps the event log: consumers act only on logged events, so it must
+	// outlive any replay (dead letters are replayed up to 89 days after they failed).
+	RetentionEvents time.Duration `env:"RETENTION_EVENTS, default=2160h"`
 
 	// Webhooks: the SSRF guard's exceptions, extra roots and the HTTP timeout of deliveries.
 	Webhooks webhooks.Config `env:", prefix=WEBHOOK_"`
@@ -85,6 +88,7 @@ func (c workerConfig) retentionRules() []schemas.RetentionRule {
 		{Table: retention.NotificationSends, Keep: c.RetentionNotificationSends},
 		{Table: retention.WebhookDeliveries, Keep: c.RetentionWebhookDeliveries},
 		{Table: retention.ConsumerInbox, Keep: c.RetentionConsumerInbox},
+		{Table: retention.Events, Keep: c.RetentionEvents},
 	}
 }
 

@@ -63,7 +63,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		stripeEvents: activities.NewStripeEvents(stripeAPI, stripeevents.NewRouter(pool, tc), pool),
 		finance:      activities.NewFinance(pool, reports, stripeAPI),
 		store:        activities.NewStore(pool),
-		events:       activities.NewEvents(kafkaWriter),
+		events:       activities.NewEvents(kafkaWriter, pool),
 		webhooks:     activities.NewWebhooks(pool, dataKeys, webhookClient),
 		archive: activities.NewHistoryArchive(tc,
 			archive.New(pool, histories, archive.Lock{Mode: cfg.HistoryArchiveLock, Retain: cfg.HistoryArchiveRetain}), pool),

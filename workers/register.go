@@ -66,6 +66,7 @@ func registrations(d deps) []registration {
 			{activities.RecordPaymentName, d.store.RecordPayment},
 			{activities.ReserveRefundName, d.store.ReserveRefund},
 			{activities.RecordRefundName, d.store.RecordRefund},
+			{activities.RecordRefundAttentionName, d.store.RecordRefundAttention},
 			{activities.PublishEventName, d.events.PublishEvent},
 		},
 	}, {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -155,7 +156,7 @@ func (o *onboarding) start(ctx workflow.Context) error {
 	}
 	var acct activities.ConnectAccount
 	// The same key on an operator's retry: a new one could open a second Connect account.
-	err := o.stripeStep(ctx, "create_account", func(ctx workflow.Context, _ int) (err error) {
+	err := o.stripe("create_account").run(ctx, func(ctx workflow.Context, _ int) (err error) {
 		acct, err = activities.ExecCreateConnectAccount(ctx, activities.CreateConnectAccountRequest{
 			IdempotencyKey: o.workflowID + "/create_account", MerchantID: o.in.MerchantID, WorkflowID: o.workflowID,
 			Country: o.in.Country, BusinessType: o.in.BusinessType})
@@ -172,7 +173,7 @@ func (o *onboarding) start(ctx workflow.Context) error {
 func (o *onboarding) sendLink(ctx workflow.Context, eventType string) error {
 	var link activities.AccountLink
 	// A link is cheap and expires within minutes: an operator's retry takes a fresh key.
-	err := o.stripeStep(ctx, "create_account_link", func(ctx workflow.Context, retries int) (err error) {
+	err := o.stripe("create_account_link").run(ctx, func(ctx workflow.Context, retries int) (err error) {
 		key := o.workflowID + "/account_link/" + strconv.Itoa(o.state.Links+1)
 		if retries > 0 {
 			key += "/retry/" + strconv.Itoa(retries)
@@ -199,7 +200,7 @@ func (o *onboarding) applyStripeEvent(ctx workflow.Context, ev schemas.StripeEve
 	}
 	o.seenEvents[ev.EventID] = true
 	var acct activities.ConnectAccount
-	err := o.stripeStep(ctx, "retrieve_account", func(ctx workflow.Context, _ int) (err error) {
+	err := o.stripe("retrieve_account").run(ctx, func(ctx workflow.Context, _ int) (err error) {
 		acct, err = activities.ExecRetrieveAccount(ctx, o.state.StripeAccountID)
 		return err
 	})
@@ -255,10 +256,19 @@ func (o *onboarding) validateReview(_ workflow.Context, d schemas.ReviewDecision
 		return refuse("This onboarding waits for an operator on a failed Stripe step: retry it or reject the merchant.")
 	case d.Decision == schemas.DecisionApprove && o.state.Status != schemas.MerchantPendingReview:
 		return refuse("This merchant cannot be approved before Stripe has enabled its charges (KYC incomplete).")
+	case d.Decision == schemas.DecisionApprove && o.broughtInBy(d.Operator):
+		return refuse("The operator who created or invited this merchant cannot approve it: another operator must.")
 	case d.Decision == schemas.DecisionReject && d.Reason == "":
 		return refuse("A rejection needs a reason.")
 	}
 	return nil
+}
+
+// broughtInBy says whether the operator (as a decision names one: "id" or "id (name)")
+// created or invited the merchant.
+func (o *onboarding) broughtInBy(operator string) bool {
+	id, _, _ := strings.Cut(operator, " (")
+	return id != "" && (id == o.in.CreatedBy || id == o.in.InvitedBy)
 }
 
 // review hands the decision to the main loop and answers with the state it leads to.
@@ -343,42 +353,35 @@ func (o *onboarding) historyFull(ctx workflow.Context) bool {
 // merchant: the onboarding has ended, which is no failure of the workflow.
 var errRejectedWhileParked = errors.New("merchant rejected while a Stripe step waited for an operator")
 
-// stripeStep runs one Stripe call. A failure its retries could not fix (the retry budget
-// spent, an idempotency error, a request Stripe refuses) parks the onboarding instead of
-// failing the workflow, which would strand a merchant half set up: the state says why
+// stripe is a Stripe step of the onboarding. A failure its retries could not fix (the retry
+// budget spent, an idempotency error, a request Stripe refuses) parks the onboarding instead
+// of failing the workflow, which would strand a merchant half set up: the state says why
 // (GET /v1/merchants/{id}, the Onboarding query), and an operator retries the step or
 // rejects the merchant (errRejectedWhileParked).
 //
-// call gets the number of operator retries so far, for the steps that can safely take a
+// The call gets the number of operator retries so far, for the steps that can safely take a
 // fresh idempotency key on a retry (an idempotency error repeats under the same key for
 // Stripe's 24 hours).
-func (o *onboarding) stripeStep(ctx workflow.Context, step string, call func(ctx workflow.Context, retries int) error) error {
-	for retries := 0; ; retries++ {
-		err := call(o.stripeContext(ctx), retries)
-		if err == nil || temporal.IsCanceledError(err) ||
-			workflow.GetVersion(ctx, changeOnboardingParks, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-			return err
-		}
-		attention := attentionFor(ctx, step, err, schemas.DefaultStripeRetryBudget)
-		o.logger.Warn("Onboarding needs an operator", "Step", step, "ErrorType", attention.ErrorType, "Error", err)
-		if err := o.change(ctx, "", func(s *schemas.OnboardingState) { s.Attention = attention }); err != nil {
-			return err
-		}
-		if err := workflow.Await(ctx, func() bool { return o.decision != nil }); err != nil {
-			return err
-		}
-		o.state.Attention = nil
-		if err := o.decide(ctx); err != nil {
-			return err
-		}
-		if o.state.Status == schemas.MerchantRejected {
-			return errRejectedWhileParked
-		}
-	}
-}
-
-func (o *onboarding) stripeContext(ctx workflow.Context) workflow.Context {
-	opts := stripeCall
-	opts.ScheduleToCloseTimeout = schemas.DefaultStripeRetryBudget
-	return workflow.WithLocalActivityOptions(ctx, opts)
+func (o *onboarding) stripe(step string) stripeStep {
+	return stripeStep{name: step, options: stripeOptions(schemas.DefaultStripeRetryBudget),
+		parks: func(ctx workflow.Context) bool {
+			return workflow.GetVersion(ctx, changeOnboardingParks, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+		},
+		park: func(ctx workflow.Context, attention *schemas.Attention) (bool, error) {
+			o.logger.Warn("Onboarding needs an operator", "Step", attention.Step, "ErrorType", attention.ErrorType, "Error", attention.Message)
+			if err := o.change(ctx, "", func(s *schemas.OnboardingState) { s.Attention = attention }); err != nil {
+				return false, err
+			}
+			if err := workflow.Await(ctx, func() bool { return o.decision != nil }); err != nil {
+				return false, err
+			}
+			o.state.Attention = nil
+			if err := o.decide(ctx); err != nil {
+				return false, err
+			}
+			if o.state.Status == schemas.MerchantRejected {
+				return false, errRejectedWhileParked
+			}
+			return true, nil
+		}}
 }

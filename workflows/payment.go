@@ -25,11 +25,12 @@ const (
 	stepCancelPaymentIntent   = "cancel_payment_intent"
 )
 
+// clockSkewMargin widens a search by creation time for the difference between Temporal's
+// and Stripe's clocks.
+const clockSkewMargin = 10 * time.Minute
+
 // Failure code of a payment whose customer did not authenticate in time.
 const codeAuthenticationTimeout = "payment_intent_authentication_timeout"
-
-// errOperatorCancel ends a step when the operator of a parked payment decided to cancel it.
-var errOperatorCancel = errors.New("an operator decided to cancel the payment")
 
 // PaymentWorkflow carries one payment from the merchant's request to its final state:
 // succeeded, failed or canceled.
@@ -77,11 +78,8 @@ type payment struct {
 	stripeEvents []schemas.StripeEventSignal
 	seenEvents   map[string]bool
 
-	// attention is set while the payment waits for an operator, decision once one decided.
-	attention *schemas.Attention
-	decision  *schemas.OperatorDecision
-	// parkings counts how often the payment was parked; it names operator retries' keys.
-	parkings int
+	// gate holds the payment while a step waits for an operator.
+	gate operatorGate
 	// idle is true while the workflow waits for input (or has finished): an update handler
 	// may then report the state as settled.
 	idle bool
@@ -122,6 +120,7 @@ func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error)
 		statusSince: info.WorkflowStartTime,
 		seenEvents:  map[string]bool{},
 	}
+	p.gate = operatorGate{name: "payment", notWaiting: schemas.ErrTypePaymentUnexpectedState, logger: p.logger}
 	if err := workflow.SetQueryHandler(ctx, schemas.QueryPayment, func() (schemas.Payment, error) {
 		return p.state, nil
 	}); err != nil {
@@ -135,7 +134,6 @@ func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error)
 		{schemas.UpdateCreatePayment, p.answerCreate, p.validateCreate},
 		{schemas.UpdateCapturePayment, p.requestCapture, p.validateCapture},
 		{schemas.UpdateCancelPayment, p.requestCancel, p.validateCancel},
-		{schemas.UpdateOperatorDecision, p.decide, p.validateDecision},
 	}
 	for _, u := range updates {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
@@ -143,18 +141,9 @@ func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error)
 		}
 	}
 	bufferStripeEvents(ctx, &p.stripeEvents)
-	decisions := workflow.GetSignalChannel(ctx, schemas.SignalOperatorDecision)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var d schemas.OperatorDecision
-			decisions.Receive(ctx, &d)
-			if err := p.validateDecision(ctx, d); err != nil {
-				p.logger.Warn("Operator decision signal ignored", "Error", err)
-				continue
-			}
-			p.decision = &d
-		}
-	})
+	if err := p.gate.listen(ctx, p.decide); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -240,7 +229,8 @@ func (p *payment) deadline() (time.Time, func(workflow.Context) error) {
 func (p *payment) authorize(ctx workflow.Context) error {
 	key := p.idempotencyKey(stepCreatePaymentIntent)
 	for {
-		pi, err := activities.ExecCreatePaymentIntent(p.stripeContext(ctx), activities.CreatePaymentIntentRequest{
+		stripeCtx := workflow.WithLocalActivityOptions(ctx, stripeOptions(p.policy.StripeRetryBudget))
+		pi, err := activities.ExecCreatePaymentIntent(stripeCtx, activities.CreatePaymentIntentRequest{
 			IdempotencyKey: key,
 			PaymentID:      p.in.PaymentID, MerchantID: p.in.MerchantID, WorkflowID: p.workflowID,
 			Amount: p.in.Amount, Currency: p.in.Currency, PaymentMethod: p.in.PaymentMethod,
@@ -255,7 +245,7 @@ func (p *payment) authorize(ctx workflow.Context) error {
 			p.state.StripePaymentIntentID = failure.PaymentIntentID
 			return p.fail(ctx, failure)
 		}
-		decision, err := p.park(ctx, stepCreatePaymentIntent, err)
+		decision, err := p.park(ctx, attentionFor(ctx, stepCreatePaymentIntent, err, p.policy.StripeRetryBudget))
 		if err != nil {
 			return err
 		}
@@ -278,7 +268,7 @@ func (p *payment) authorize(ctx workflow.Context) error {
 			return p.applyPaymentIntent(ctx, existing, "")
 		}
 		// No PaymentIntent exists: a new key, so that an idempotency error stays behind.
-		key = p.idempotencyKey(stepCreatePaymentIntent) + "/retry-" + strconv.Itoa(p.parkings)
+		key = p.idempotencyKey(stepCreatePaymentIntent) + "/retry-" + strconv.Itoa(p.gate.parkings)
 	}
 }
 
@@ -404,7 +394,7 @@ func (p *payment) capture(ctx workflow.Context, req schemas.CaptureRequest) (ref
 		return err, nil
 	}
 	var pi activities.PaymentIntent
-	err = p.stripeStep(ctx, stepCapturePaymentIntent, func(ctx workflow.Context) (err error) {
+	err = p.stripe(stepCapturePaymentIntent).run(ctx, func(ctx workflow.Context, _ int) (err error) {
 		pi, err = activities.ExecCapturePaymentIntent(ctx, activities.CapturePaymentIntentRequest{
 			IdempotencyKey: p.idempotencyKey(stepCapturePaymentIntent), ID: p.state.StripePaymentIntentID,
 			AmountToCapture: req.AmountToCapture})
@@ -485,7 +475,7 @@ func (p *payment) resync(ctx workflow.Context) error {
 
 func (p *payment) retrievePaymentIntent(ctx workflow.Context) (activities.PaymentIntent, error) {
 	var pi activities.PaymentIntent
-	err := p.stripeStep(ctx, stepRetrievePaymentIntent, func(ctx workflow.Context) (err error) {
+	err := p.stripe(stepRetrievePaymentIntent).run(ctx, func(ctx workflow.Context, _ int) (err error) {
 		pi, err = activities.ExecRetrievePaymentIntent(ctx, activities.RetrievePaymentIntentRequest{ID: p.state.StripePaymentIntentID})
 		return err
 	})
@@ -494,8 +484,9 @@ func (p *payment) retrievePaymentIntent(ctx workflow.Context) (activities.Paymen
 
 func (p *payment) findPaymentIntent(ctx workflow.Context) (activities.PaymentIntent, error) {
 	var pi activities.PaymentIntent
-	err := p.stripeStep(ctx, stepFindPaymentIntent, func(ctx workflow.Context) (err error) {
-		pi, err = activities.ExecFindPaymentIntent(ctx, activities.FindPaymentIntentRequest{PaymentID: p.in.PaymentID})
+	err := p.stripe(stepFindPaymentIntent).run(ctx, func(ctx workflow.Context, _ int) (err error) {
+		pi, err = activities.ExecFindPaymentIntent(ctx, activities.FindPaymentIntentRequest{PaymentID: p.in.PaymentID,
+			CreatedSince: workflow.GetInfo(ctx).WorkflowStartTime.Add(-clockSkewMargin)})
 		return err
 	})
 	return pi, err
@@ -508,7 +499,7 @@ func (p *payment) findPaymentIntent(ctx workflow.Context) (activities.PaymentInt
 func (p *payment) cancelPaymentIntent(ctx workflow.Context, reason string) (activities.PaymentIntent, error) {
 	var pi activities.PaymentIntent
 	for {
-		err := p.stripeStep(ctx, stepCancelPaymentIntent, func(ctx workflow.Context) (err error) {
+		err := p.stripe(stepCancelPaymentIntent).run(ctx, func(ctx workflow.Context, _ int) (err error) {
 			pi, err = activities.ExecCancelPaymentIntent(ctx, activities.CancelPaymentIntentRequest{
 				IdempotencyKey: p.idempotencyKey(stepCancelPaymentIntent) + "/" + reason, ID: p.state.StripePaymentIntentID, Reason: reason})
 			return err
@@ -519,43 +510,26 @@ func (p *payment) cancelPaymentIntent(ctx workflow.Context, reason string) (acti
 	}
 }
 
-// stripeStep runs one Stripe call. Stripe's refusals (declines, invalid requests) go back to
-// the caller; a failure that retries cannot fix (an idempotency error, the retry budget
-// spent) parks the payment until an operator decides: retry runs the call again, cancel
-// returns errOperatorCancel.
-func (p *payment) stripeStep(ctx workflow.Context, step string, call func(workflow.Context) error) error {
-	for {
-		err := call(p.stripeContext(ctx))
-		if _, isRefusal := refusal(err); err == nil || isRefusal || temporal.IsCanceledError(err) {
-			return err
-		}
-		decision, err := p.park(ctx, step, err)
-		if err != nil {
-			return err
-		}
-		if decision.Action == schemas.DecisionCancel {
-			return errOperatorCancel
-		}
-	}
+// stripe is a Stripe step of the payment: Stripe's refusals go back to the caller; a failure
+// that retries cannot fix parks the payment (needs_attention) until an operator decides.
+func (p *payment) stripe(step string) stripeStep {
+	return stripeStep{name: step, options: stripeOptions(p.policy.StripeRetryBudget), refusalsReturn: true,
+		park: func(ctx workflow.Context, attention *schemas.Attention) (bool, error) {
+			d, err := p.park(ctx, attention)
+			return d.Action == schemas.DecisionRetry, err
+		}}
 }
 
 // park records why the payment needs an operator, answers a waiting create (the client sees
 // the payment processing), and waits for the operator's decision.
-func (p *payment) park(ctx workflow.Context, step string, cause error) (schemas.OperatorDecision, error) {
-	p.parkings++
-	p.attention = attentionFor(ctx, step, cause, p.policy.StripeRetryBudget)
-	p.logger.Warn("Payment needs an operator", "Step", step, "ErrorType", p.attention.ErrorType, "Error", cause)
-	if err := p.change(ctx, nil, func(*schemas.Payment) {}); err != nil {
-		return schemas.OperatorDecision{}, err
-	}
-	p.answerable, p.idle = true, true
-	if err := workflow.Await(ctx, func() bool { return p.decision != nil }); err != nil {
-		return schemas.OperatorDecision{}, err
-	}
-	decision := *p.decision
-	p.attention, p.decision, p.idle = nil, nil, false
-	p.logger.Info("Operator decided", "Action", decision.Action, "Operator", decision.Operator, "Reason", decision.Reason)
-	return decision, p.change(ctx, nil, func(*schemas.Payment) {})
+func (p *payment) park(ctx workflow.Context, attention *schemas.Attention) (schemas.OperatorDecision, error) {
+	return p.gate.park(ctx, attention, p.in.PaymentID, func(ctx workflow.Context) error { return p.change(ctx, nil, func(*schemas.Payment) {}) },
+		func(waiting bool) {
+			p.idle = waiting
+			if waiting {
+				p.answerable = true
+			}
+		})
 }
 
 // change applies one state change: a new version, the search attributes operators filter
@@ -569,7 +543,7 @@ func (p *payment) change(ctx workflow.Context, eventTypes []string, mutate func(
 		p.statusSince = p.changedAt
 	}
 	status := string(p.state.Status)
-	if p.attention != nil {
+	if p.gate.attention != nil {
 		status = schemas.SearchStatusNeedsAttention
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
@@ -580,7 +554,7 @@ func (p *payment) change(ctx workflow.Context, eventTypes []string, mutate func(
 	}
 	err := activities.ExecRecordPayment(workflow.WithLocalActivityOptions(ctx, dbWrite), activities.RecordPaymentRequest{
 		Payment: p.state, IdempotencyKey: p.in.IdempotencyKey, RequestHash: p.in.RequestHash,
-		WorkflowID: p.workflowID, Attention: p.attention, StripeChargeID: p.chargeID, Version: p.version, At: p.changedAt,
+		WorkflowID: p.workflowID, Attention: p.gate.attention, StripeChargeID: p.chargeID, Version: p.version, At: p.changedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("record payment version %d: %w", p.version, err)
@@ -618,45 +592,6 @@ func (p *payment) publish(ctx workflow.Context) error {
 }
 
 func (p *payment) idempotencyKey(step string) string { return p.workflowID + "/" + step }
-
-func (p *payment) stripeContext(ctx workflow.Context) workflow.Context {
-	opts := stripeCall
-	opts.ScheduleToCloseTimeout = p.policy.StripeRetryBudget
-	return workflow.WithLocalActivityOptions(ctx, opts)
-}
-
-// refusal reports Stripe refusing a request (a decline, an invalid request): an answer
-// retries cannot change, and no reason to call an operator.
-func refusal(err error) (activities.StripeFailure, bool) {
-	failure, errType, ok := activities.StripeFailureOf(err)
-	return failure, ok && (errType == activities.ErrTypeStripeCard || errType == activities.ErrTypeStripeInvalidRequest)
-}
-
-// attentionFor says why a step waits for an operator: its failure's type and message, and
-// whether its retry budget (of the given length) ran out.
-func attentionFor(ctx workflow.Context, step string, cause error, budget time.Duration) *schemas.Attention {
-	errType, retriesSpent := classifyCause(cause)
-	message := cause.Error()
-	if retriesSpent {
-		message = fmt.Sprintf("retried for %s without success; last error: %s", budget, message)
-	}
-	return &schemas.Attention{Step: step, ErrorType: errType, Message: message, Since: workflow.Now(ctx).Unix()}
-}
-
-// classifyCause names a step's failure, and says whether the step failed because its retry
-// budget ran out (a retryable error came back) rather than by a non-retryable error.
-func classifyCause(err error) (errType string, retriesSpent bool) {
-	var appErr *temporal.ApplicationError
-	var timeoutErr *temporal.TimeoutError
-	switch {
-	case errors.As(err, &appErr):
-		return appErr.Type(), !appErr.NonRetryable()
-	case errors.As(err, &timeoutErr):
-		return "Timeout", true
-	default:
-		return "Unknown", false
-	}
-}
 
 func cancelable(s schemas.PaymentStatus) bool {
 	return s == schemas.PaymentProcessing || s == schemas.PaymentRequiresAction || s == schemas.PaymentRequiresCapture

@@ -71,7 +71,7 @@ func (p *payment) acceptingRequests(action string) error {
 	if p.closing || p.state.Status.Terminal() {
 		return unexpectedState(action, p.state.Status)
 	}
-	if p.attention != nil {
+	if p.gate.attention != nil {
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("This payment is under review by Durapay's operators; it cannot be %s now.", pastTense[action]),
 			schemas.ErrTypePaymentUnexpectedState, nil)
@@ -91,23 +91,10 @@ func (p *payment) enqueue(ctx workflow.Context, cmd *command, action string) (sc
 	return cmd.result, cmd.err
 }
 
-func (p *payment) validateDecision(_ workflow.Context, d schemas.OperatorDecision) error {
-	if d.Action != schemas.DecisionRetry && d.Action != schemas.DecisionCancel {
-		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("action must be %q or %q", schemas.DecisionRetry, schemas.DecisionCancel), schemas.ErrTypeInvalidDecision, nil)
-	}
-	if p.attention == nil || p.decision != nil {
-		return temporal.NewNonRetryableApplicationError(
-			"This payment is not waiting for an operator's decision.", schemas.ErrTypePaymentUnexpectedState, nil)
-	}
-	return nil
-}
-
-// decide records an operator's decision and answers once the payment has acted on it: with
-// the step's outcome, or parked again.
+// decide hands an operator's decision to the parked payment and answers once the payment
+// has acted on it: with the step's outcome, or parked again.
 func (p *payment) decide(ctx workflow.Context, d schemas.OperatorDecision) (schemas.Payment, error) {
-	p.decision = &d
-	if err := workflow.Await(ctx, func() bool { return p.decision == nil }); err != nil {
+	if err := p.gate.decided(ctx, d); err != nil {
 		return schemas.Payment{}, err
 	}
 	if err := workflow.Await(ctx, func() bool { return p.idle }); err != nil {

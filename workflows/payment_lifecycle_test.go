@@ -350,6 +350,11 @@ func TestRetryBudgetSpentThenOperatorCancels(t *testing.T) {
 	if len(f.cancels) != 1 || f.cancels[0].ID != "pi_late" {
 		t.Errorf("cancels %+v, want the late PaymentIntent canceled", f.cancels)
 	}
+	// The Temporal UI authenticated nobody: the decision is audited as declared.
+	if len(h.audited) != 1 || h.audited[0].Actor != "ui" || h.audited[0].Action != "payment.operator_cancel" ||
+		h.audited[0].Resource != paymentID || h.audited[0].Details["identity"] != "declared" {
+		t.Errorf("audited %+v, want the signalled decision with its declared operator", h.audited)
+	}
 	for _, c := range f.creates {
 		if c.IdempotencyKey != workflowID+"/create_payment_intent" {
 			t.Fatalf("create under key %q: retries within the budget keep the step's key", c.IdempotencyKey)

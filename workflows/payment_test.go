@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/schemas"
 	"github.com/durapay/durapay/workflows"
 )
@@ -41,6 +42,7 @@ type harness struct {
 	created   []activities.CreatePaymentIntentRequest
 	recorded  []activities.RecordPaymentRequest
 	published []activities.PublishEventRequest
+	audited   []audit.Entry
 }
 
 // newHarness's publishDelay is how long (in workflow time) each Kafka publish takes.
@@ -61,8 +63,14 @@ func newHarness(t *testing.T, publishDelay time.Duration) *harness {
 	}
 	env.RegisterActivityWithOptions((&activities.Store{}).RecordPayment, activity.RegisterOptions{Name: activities.RecordPaymentName})
 	env.RegisterActivityWithOptions((&activities.Events{}).PublishEvent, activity.RegisterOptions{Name: activities.PublishEventName})
+	env.RegisterActivityWithOptions((&activities.Store{}).RecordAudit, activity.RegisterOptions{Name: activities.RecordAuditName})
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflowID})
 	h := &harness{TestWorkflowEnvironment: env}
+	env.OnActivity(activities.RecordAuditName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e audit.Entry) error {
+			h.audited = append(h.audited, e)
+			return nil
+		}).Maybe()
 	env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.RecordPaymentRequest) error {
 			h.recorded = append(h.recorded, req)

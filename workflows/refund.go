@@ -59,6 +59,11 @@ type refund struct {
 
 	stripeEvents []schemas.StripeEventSignal
 	seenEvents   map[string]bool
+
+	// gate holds the refund while its Stripe create waits for an operator; creating is set
+	// while the create runs, so that a decision's update answers once it is acted on.
+	gate     operatorGate
+	creating bool
 }
 
 func newRefund(ctx workflow.Context, in schemas.RefundInput) (*refund, error) {
@@ -83,6 +88,10 @@ func newRefund(ctx workflow.Context, in schemas.RefundInput) (*refund, error) {
 		return nil, fmt.Errorf("register update %s: %w", schemas.UpdateCreateRefund, err)
 	}
 	bufferStripeEvents(ctx, &r.stripeEvents)
+	r.gate = operatorGate{name: "refund", notWaiting: schemas.ErrTypeRefundUnexpectedState, logger: r.logger}
+	if err := r.gate.listen(ctx, r.decide); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -116,7 +125,9 @@ func (r *refund) run(ctx workflow.Context) (schemas.Refund, error) {
 	// forgotten its idempotency key: look for it before creating one.
 	r.findAtStripeFirst = reserved.Refund.Created < workflow.GetInfo(ctx).WorkflowStartTime.Unix()
 
+	r.creating = true
 	re, failure, err := r.createAtStripe(ctx)
+	r.creating = false
 	switch {
 	case err != nil:
 		return r.state, err
@@ -160,16 +171,24 @@ func (r *refund) finish(ctx workflow.Context) error {
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 }
 
-// createAtStripe creates the Stripe refund, and returns it or Stripe's refusal (failure).
-// When a call keeps failing past its retry budget, the workflow looks for a refund an
-// attempt did create before it tries again under a new key: a refund is never doubled.
+// failureCanceledByOperator is the failure reason of a refund an operator gave up on.
+const failureCanceledByOperator = "canceled_by_operator"
+
+// createAtStripe creates the Stripe refund, and returns it or why the refund failed
+// (Stripe's refusal, or an operator's cancel). A call that its retries cannot complete (the
+// retry budget spent, an idempotency error, Stripe refusing Durapay's key) parks the refund
+// for an operator, as a payment's does: a retry first looks for a refund an earlier attempt
+// made (the PaymentIntent's refunds, listed: consistent, unlike search) and follows it, or
+// creates one under a new key; a cancel fails the refund (its amount refundable again)
+// unless Stripe made it after all. A refund is never doubled.
 func (r *refund) createAtStripe(ctx workflow.Context) (re activities.StripeRefund, failure string, err error) {
 	base := r.workflowID + "/" + stepCreateRefund
 	key := base
 	for attempt := 1; ; attempt++ {
-		re, err = activities.ExecCreateRefund(r.stripeContext(ctx), activities.CreateRefundRequest{
-			IdempotencyKey: key, PaymentIntentID: r.paymentIntentID, Amount: r.state.Amount, Reason: r.in.Reason,
-			Metadata: r.in.Metadata, RefundID: r.in.RefundID, WorkflowID: r.workflowID, FindExisting: r.findAtStripeFirst})
+		re, err = activities.ExecCreateRefund(workflow.WithLocalActivityOptions(ctx, stripeOptions(r.in.Policy.StripeRetryBudget)),
+			activities.CreateRefundRequest{IdempotencyKey: key, PaymentIntentID: r.paymentIntentID, Amount: r.state.Amount,
+				Reason: r.in.Reason, Metadata: r.in.Metadata, RefundID: r.in.RefundID, WorkflowID: r.workflowID,
+				FindExisting: r.findAtStripeFirst})
 		if err == nil {
 			return re, "", nil
 		}
@@ -180,16 +199,97 @@ func (r *refund) createAtStripe(ctx workflow.Context) (re activities.StripeRefun
 		if temporal.IsCanceledError(err) {
 			return re, "", err
 		}
-		r.logger.Error("Stripe refund still failing after its retry budget; looking for it before trying again", "Attempt", attempt, "Error", err)
-		found, findErr := activities.ExecFindRefund(r.stripeContext(ctx), activities.FindRefundRequest{
-			PaymentIntentID: r.paymentIntentID, RefundID: r.in.RefundID})
-		if findErr == nil && found.ID != "" {
+		if workflow.GetVersion(ctx, changeRefundParks, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			// Refunds that started before parking: look, then try again at once.
+			r.logger.Error("Stripe refund still failing after its retry budget; looking for it before trying again", "Attempt", attempt, "Error", err)
+			found, findErr := activities.ExecFindRefund(workflow.WithLocalActivityOptions(ctx, stripeOptions(r.in.Policy.StripeRetryBudget)),
+				activities.FindRefundRequest{PaymentIntentID: r.paymentIntentID, RefundID: r.in.RefundID})
+			if findErr == nil && found.ID != "" {
+				return found, "", nil
+			}
+			if findErr == nil {
+				key = base + "/retry-" + strconv.Itoa(attempt)
+			}
+			continue
+		}
+		decision, err := r.park(ctx, attentionFor(ctx, stepCreateRefund, err, r.in.Policy.StripeRetryBudget))
+		if err != nil {
+			return re, "", err
+		}
+		var found activities.StripeRefund
+		err = r.stripe(stepFindRefund).run(ctx, func(ctx workflow.Context, _ int) (err error) {
+			found, err = activities.ExecFindRefund(ctx, activities.FindRefundRequest{PaymentIntentID: r.paymentIntentID, RefundID: r.in.RefundID})
+			return err
+		})
+		switch {
+		case errors.Is(err, errOperatorCancel):
+			decision.Action = schemas.DecisionCancel
+		case err != nil:
+			return re, "", err
+		}
+		if found.ID != "" {
 			return found, "", nil
 		}
-		if findErr == nil {
-			key = base + "/retry-" + strconv.Itoa(attempt)
+		if decision.Action == schemas.DecisionCancel {
+			return re, failureCanceledByOperator, nil
 		}
+		key = base + "/retry-" + strconv.Itoa(r.gate.parkings) // an idempotency error stays behind
 	}
+}
+
+// stripe is a Stripe step of the refund: Stripe's refusals go back to the caller; a failure
+// that retries cannot fix parks the refund until an operator decides.
+func (r *refund) stripe(step string) stripeStep {
+	return stripeStep{name: step, options: stripeOptions(r.in.Policy.StripeRetryBudget), refusalsReturn: true,
+		park: func(ctx workflow.Context, attention *schemas.Attention) (bool, error) {
+			d, err := r.park(ctx, attention)
+			return d.Action == schemas.DecisionRetry, err
+		}}
+}
+
+// park records why the refund needs an operator, answers a waiting create (the client sees
+// the refund pending), and waits for the operator's decision.
+func (r *refund) park(ctx workflow.Context, attention *schemas.Attention) (schemas.OperatorDecision, error) {
+	return r.gate.park(ctx, attention, r.in.RefundID, r.recordAttention, func(waiting bool) {
+		if waiting {
+			r.answerable = true
+		}
+	})
+}
+
+// recordAttention writes why the refund waits (or that it no longer does) where operators
+// look: the refund's row, and the RefundStatus search attribute (needs_attention).
+func (r *refund) recordAttention(ctx workflow.Context) error {
+	if err := r.upsertStatus(ctx); err != nil {
+		return err
+	}
+	return activities.ExecRecordRefundAttention(workflow.WithLocalActivityOptions(ctx, dbWrite),
+		activities.RecordRefundAttentionRequest{RefundID: r.in.RefundID, Attention: r.gate.attention})
+}
+
+// upsertStatus keeps the RefundStatus search attribute of a refund that was ever parked
+// (only those carry it: the others' histories have no such command).
+func (r *refund) upsertStatus(ctx workflow.Context) error {
+	status := string(r.state.Status)
+	if r.gate.attention != nil {
+		status = schemas.SearchStatusNeedsAttention
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, schemas.SearchRefundStatus.ValueSet(status)); err != nil {
+		return fmt.Errorf("upsert search attributes: %w", err)
+	}
+	return nil
+}
+
+// decide hands an operator's decision to the parked refund and answers once the refund
+// acted on it: created, failed, or parked again.
+func (r *refund) decide(ctx workflow.Context, d schemas.OperatorDecision) (schemas.Refund, error) {
+	if err := r.gate.decided(ctx, d); err != nil {
+		return schemas.Refund{}, err
+	}
+	if err := workflow.Await(ctx, func() bool { return !r.creating || r.gate.attention != nil }); err != nil {
+		return schemas.Refund{}, err
+	}
+	return r.state, nil
 }
 
 // follow records the Stripe refund's state; an event names what the change means.
@@ -230,7 +330,8 @@ func (r *refund) applyStripeEvent(ctx workflow.Context, ev schemas.StripeEventSi
 	if r.seenEvents[ev.EventID] || ev.ObjectID != r.state.StripeRefundID {
 		return nil
 	}
-	re, err := activities.ExecRetrieveRefund(r.stripeContext(ctx), activities.RetrieveRefundRequest{ID: r.state.StripeRefundID})
+	re, err := activities.ExecRetrieveRefund(workflow.WithLocalActivityOptions(ctx, stripeOptions(r.in.Policy.StripeRetryBudget)),
+		activities.RetrieveRefundRequest{ID: r.state.StripeRefundID})
 	if err != nil && !temporal.IsCanceledError(err) {
 		r.logger.Error("Could not read the refund from Stripe; trying again later", "EventID", ev.EventID, "Error", err)
 		r.stripeEvents = append(r.stripeEvents, ev)
@@ -252,6 +353,11 @@ func (r *refund) record(ctx workflow.Context, req activities.RecordRefundRequest
 	}
 	r.state = state
 	r.version++
+	if r.gate.parkings > 0 {
+		if err := r.upsertStatus(ctx); err != nil {
+			return err
+		}
+	}
 	data, err := json.Marshal(r.state) //workflowcheck:ignore encoding/json writes map keys in sorted order
 	if err != nil {
 		return fmt.Errorf("encode refund: %w", err)
@@ -277,10 +383,4 @@ func (r *refund) publish(ctx workflow.Context) error {
 		r.unpublished = r.unpublished[1:]
 	}
 	return nil
-}
-
-func (r *refund) stripeContext(ctx workflow.Context) workflow.Context {
-	opts := stripeCall
-	opts.ScheduleToCloseTimeout = r.in.Policy.StripeRetryBudget
-	return workflow.WithLocalActivityOptions(ctx, opts)
 }

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/schemas"
 	"github.com/durapay/durapay/workflows"
 )
@@ -34,6 +35,8 @@ type refundHarness struct {
 	recorded   []activities.RecordRefundRequest
 	published  []string
 	answer     *refundAnswer
+	attention  []*schemas.Attention
+	audited    []audit.Entry
 }
 
 type refundAnswer struct {
@@ -52,6 +55,7 @@ func newRefundHarness(t *testing.T) *refundHarness {
 		activities.CreateRefundName: stripe.CreateRefund, activities.RetrieveRefundName: stripe.RetrieveRefund,
 		activities.FindRefundName: stripe.FindRefund, activities.ReserveRefundName: store.ReserveRefund,
 		activities.RecordRefundName: store.RecordRefund, activities.PublishEventName: events.PublishEvent,
+		activities.RecordRefundAttentionName: store.RecordRefundAttention, activities.RecordAuditName: store.RecordAudit,
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -87,6 +91,16 @@ func newRefundHarness(t *testing.T) *refundHarness {
 			r := pending
 			r.Status, r.StripeRefundID, r.FailureReason = req.Status, req.StripeRefundID, req.FailureReason
 			return r, nil
+		}).Maybe()
+	env.OnActivity(activities.RecordRefundAttentionName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req activities.RecordRefundAttentionRequest) error {
+			h.attention = append(h.attention, req.Attention)
+			return nil
+		}).Maybe()
+	env.OnActivity(activities.RecordAuditName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e audit.Entry) error {
+			h.audited = append(h.audited, e)
+			return nil
 		}).Maybe()
 	env.OnActivity(activities.PublishEventName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, req activities.PublishEventRequest) error {
@@ -198,8 +212,9 @@ func TestRefundRefusedByStripe(t *testing.T) {
 	}
 }
 
-// Stripe unreachable for longer than the retry budget: the workflow looks for the refund an
-// attempt may have created, finds it, and does not create another.
+// Stripe unreachable for longer than the retry budget: the refund waits for an operator,
+// whose retry first looks for the refund an attempt may have created, finds it, and does
+// not create another.
 func TestRefundFoundAfterRetryBudget(t *testing.T) {
 	h := newRefundHarness(t)
 	down := activities.ClassifyStripeError(&stripe.Error{HTTPStatusCode: 503, Type: stripe.ErrorTypeAPI, Msg: "unavailable"})
@@ -207,15 +222,78 @@ func TestRefundFoundAfterRetryBudget(t *testing.T) {
 		h.stripeErrs = append(h.stripeErrs, down)
 	}
 	h.found = activities.StripeRefund{ID: "re_found", Status: "succeeded", Amount: 700}
+	h.signalDecision(3*time.Hour, schemas.DecisionRetry)
 	in := refundInput()
 	in.Policy.StripeRetryBudget = 30 * time.Minute
 	h.ExecuteWorkflow(workflows.RefundWorkflow, in)
-	if h.answer.result.Refund.StripeRefundID != "re_found" || h.answer.result.Refund.Status != schemas.RefundSucceeded {
-		t.Fatalf("answer %+v", h.answer.result.Refund)
+	var final schemas.Refund
+	if err := h.GetWorkflowResult(&final); err != nil || final.StripeRefundID != "re_found" || final.Status != schemas.RefundSucceeded {
+		t.Fatalf("final %+v %v", final, err)
 	}
 	for _, c := range h.creates {
 		if c.IdempotencyKey != h.creates[0].IdempotencyKey {
 			t.Fatalf("a second key %q: the found refund must be adopted, not doubled", c.IdempotencyKey)
 		}
 	}
+}
+
+// Stripe refuses Durapay's key (401): no retry can fix that. The refund waits for an
+// operator (the create is answered, pending), instead of calling Stripe again at once; the
+// operator's retry finds no refund at Stripe and creates it under a new key.
+func TestRefundParksUntilAnOperatorRetries(t *testing.T) {
+	h := newRefundHarness(t)
+	unauthorized := activities.ClassifyStripeError(&stripe.Error{HTTPStatusCode: 401, Type: stripe.ErrorTypeInvalidRequest, Msg: "Invalid API Key provided"})
+	h.stripeErrs = []error{unauthorized, unauthorized, unauthorized}
+	h.stripe = activities.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 700}
+	var createsWhenDecided int
+	h.RegisterDelayedCallback(func() { createsWhenDecided = len(h.creates) }, 2*time.Hour-time.Second)
+	h.signalDecision(2*time.Hour, schemas.DecisionRetry)
+	h.RegisterDelayedCallback(func() { h.stripeErrs = nil }, 2*time.Hour-time.Second)
+	h.ExecuteWorkflow(workflows.RefundWorkflow, refundInput())
+	var final schemas.Refund
+	if err := h.GetWorkflowResult(&final); err != nil || final.Status != schemas.RefundSucceeded {
+		t.Fatalf("final %+v %v", final, err)
+	}
+	if createsWhenDecided != 1 {
+		t.Fatalf("%d Stripe creates before the operator decided, want 1: the refund must wait, not loop", createsWhenDecided)
+	}
+	if h.answer.err != nil || h.answer.result.Refund.Status != schemas.RefundPending {
+		t.Errorf("create answered %+v %v, want pending while parked", h.answer.result.Refund, h.answer.err)
+	}
+	if len(h.attention) != 2 || h.attention[0] == nil || h.attention[0].ErrorType != activities.ErrTypeStripeAuthentication || h.attention[1] != nil {
+		t.Errorf("attention recorded %+v, want the reason then cleared", h.attention)
+	}
+	if last := h.creates[len(h.creates)-1]; last.IdempotencyKey != schemas.RefundWorkflowID("mer_test", refundID)+"/create_refund/retry-1" {
+		t.Errorf("the retry's key %q, want a new one", last.IdempotencyKey)
+	}
+	if len(h.audited) != 1 || h.audited[0].Action != "refund.operator_retry" || h.audited[0].Resource != refundID {
+		t.Errorf("audited %+v", h.audited)
+	}
+}
+
+// The operator gives up on a parked refund: no refund exists at Stripe, so it fails and its
+// amount is refundable again; nothing more is asked of Stripe.
+func TestParkedRefundCanceledByAnOperator(t *testing.T) {
+	h := newRefundHarness(t)
+	idem := activities.ClassifyStripeError(&stripe.Error{HTTPStatusCode: 400, Type: stripe.ErrorTypeIdempotency, Msg: "Keys for idempotent requests..."})
+	h.stripeErrs = []error{idem}
+	h.signalDecision(time.Hour, schemas.DecisionCancel)
+	h.ExecuteWorkflow(workflows.RefundWorkflow, refundInput())
+	var final schemas.Refund
+	if err := h.GetWorkflowResult(&final); err != nil || final.Status != schemas.RefundFailed || final.FailureReason != "canceled_by_operator" {
+		t.Fatalf("final %+v %v", final, err)
+	}
+	if len(h.creates) != 1 {
+		t.Errorf("%d Stripe creates, want the one before parking", len(h.creates))
+	}
+	if diff := cmp.Diff([]string{schemas.EventRefundFailed}, h.published); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+// signalDecision sends an operator's decision as the Temporal UI does, at workflow time at.
+func (h *refundHarness) signalDecision(at time.Duration, action string) {
+	h.RegisterDelayedCallback(func() {
+		h.SignalWorkflow(schemas.SignalOperatorDecision, schemas.OperatorDecision{Action: action, Operator: "ui"})
+	}, at)
 }

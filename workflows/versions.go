@@ -22,3 +22,13 @@ package workflows
 // waits for an operator instead of failing the workflow (2026-11). Only that failure path
 // records the marker, so onboardings that never failed replay as before.
 const changeOnboardingParks = "onboarding-parks-stripe-steps"
+
+// changeDecisionsAudited: an operator's decision on a parked payment or refund is recorded in
+// the audit log by the workflow applying it, so that decisions sent from the Temporal UI or
+// CLI are audited too (2026-12). Only a parked workflow's decision records the marker.
+const changeDecisionsAudited = "operator-decisions-audited"
+
+// changeRefundParks: a refund's Stripe create that its retries cannot complete waits for an
+// operator, as a payment's does, instead of trying again at once under a new key (2026-12).
+// Only that failure path records the marker.
+const changeRefundParks = "refund-parks-stripe-steps"

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // controlRoutes serve the sandbox's own API under /_sandbox/, for people in `make dev` and
@@ -16,6 +17,7 @@ import (
 //	DELETE /_sandbox/faults
 //	POST   /_sandbox/webhooks                     {"mode":"deliver"|"pause"|"drop"}
 //	POST   /_sandbox/idempotency/forget           forget every saved idempotent result (Stripe's 24 h passing)
+//	POST   /_sandbox/search_lag                   {"seconds": 60}: search misses PaymentIntents that young
 //	POST   /_sandbox/events/{id}/deliver          send a stored event again now
 //	GET    /_sandbox/authenticate/{pi}            a 3-D Secure challenge page
 //	POST   /_sandbox/authenticate/{pi}            {"result":"succeed"|"fail"} (or a form field)
@@ -56,6 +58,17 @@ func (s *Server) controlRoutes(m *http.ServeMux) {
 			controlError(w, err)
 			return
 		}
+		writeJSON(w, 200, body)
+	})
+	m.HandleFunc("POST /_sandbox/search_lag", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Seconds int `json:"seconds"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Seconds < 0 {
+			controlError(w, errString("seconds must be a non-negative integer"))
+			return
+		}
+		s.SetSearchLag(time.Duration(body.Seconds) * time.Second)
 		writeJSON(w, 200, body)
 	})
 	m.HandleFunc("POST /_sandbox/idempotency/forget", func(w http.ResponseWriter, r *http.Request) {

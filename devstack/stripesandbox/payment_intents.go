@@ -391,8 +391,12 @@ func (s *Server) searchPaymentIntents(req *apiRequest) response {
 		}
 		clauses = append(clauses, clause{field: field, key: m[2], value: m[3]})
 	}
+	indexed := req.now.Add(-s.searchLag).Unix()
 	resp := listOf(req, "/v1/payment_intents/search", s.st.PaymentIntentOrder, func(id string) (any, bool) {
 		pi := s.st.PaymentIntents[id]
+		if s.searchLag > 0 && pi.Created > indexed {
+			return nil, false // not in Stripe's search index yet
+		}
 		for _, c := range clauses {
 			var got string
 			switch c.field {

@@ -54,6 +54,9 @@ type Server struct {
 	inflight map[string]bool // idempotency scopes with a request executing
 	faults   []*Fault
 	requests []RequestRecord
+	// searchLag is how long a new PaymentIntent stays out of search results: Stripe's search
+	// index is eventually consistent ("under a minute" normally, longer during incidents).
+	searchLag time.Duration
 
 	hooks *webhookSender
 }
@@ -330,6 +333,14 @@ func (s *Server) execute(req *apiRequest, h func(*apiRequest) response, canon st
 		s.st.Idempotency[scope] = &idempotentResult{Endpoint: endpoint, Params: canon, Status: resp.status, Body: body, Created: req.now}
 	}
 	return resp.status, body, false
+}
+
+// SetSearchLag makes search miss PaymentIntents created within the last d, as Stripe's
+// eventually consistent search index does; 0 (the default) shows every one at once.
+func (s *Server) SetSearchLag(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.searchLag = d
 }
 
 // ForgetIdempotencyKeys drops every saved idempotent result, as Stripe does 24 hours after a

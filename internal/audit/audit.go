@@ -12,7 +12,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -45,14 +49,13 @@ type Entry struct {
 const chainLock = 7_240_312
 
 // Append writes e at the end of the chain and returns it with its sequence and hashes.
+// Every field is capped first (see capped): the row is what was written and hashed.
 func Append(ctx context.Context, pool *pgxpool.Pool, e Entry) (Entry, error) {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
 	e.At = e.At.UTC().Truncate(time.Microsecond) // what Postgres keeps
-	if e.Details == nil {
-		e.Details = map[string]string{}
-	}
+	e = capped(e)
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, chainLock); err != nil {
 			return err
@@ -76,6 +79,59 @@ func Append(ctx context.Context, pool *pgxpool.Pool, e Entry) (Entry, error) {
 		return Entry{}, fmt.Errorf("append audit %s: %w", e.Action, err)
 	}
 	return e, nil
+}
+
+// Bounds on what one row holds. Audited values often come from the request (a remote
+// address, a reason, a presented key's prefix): these keep a caller, or an attacker behind
+// one, from writing an unbounded row under the chain's lock.
+const (
+	maxFieldBytes       = 256 // actor, action, resource, outcome, remote
+	maxDetailKeys       = 32
+	maxDetailKeyBytes   = 64
+	maxDetailValueBytes = 1024
+	// detailsCut counts the details keys that did not fit.
+	detailsCut = "details_truncated"
+)
+
+// capped bounds e's fields. Details beyond maxDetailKeys keep the first keys in sorted order
+// (deterministic, whatever the map's order) and say how many were left out.
+func capped(e Entry) Entry {
+	for _, f := range []*string{&e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.Remote} {
+		*f = truncate(*f, maxFieldBytes)
+	}
+	keys := make([]string, 0, len(e.Details))
+	for k := range e.Details {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	kept := keys
+	if len(keys) > maxDetailKeys {
+		kept = keys[:maxDetailKeys-1]
+	}
+	details := make(map[string]string, len(kept)+1)
+	for _, k := range kept {
+		details[truncate(k, maxDetailKeyBytes)] = truncate(e.Details[k], maxDetailValueBytes)
+	}
+	if len(kept) < len(keys) {
+		details[detailsCut] = strconv.Itoa(len(keys) - len(kept))
+	}
+	e.Details = details
+	return e
+}
+
+// truncate makes s storable (Postgres refuses invalid UTF-8 and NUL in text and jsonb, which
+// would lose the row) and cuts it to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
 
 // Hash is the row's link: SHA-256 over the previous hash and the canonical JSON of the

@@ -64,6 +64,17 @@ var Scopes = []string{ScopePaymentsRead, ScopePaymentsWrite, ScopeRefundsWrite, 
 // ErrUnknownScope: a restricted key asked for a scope that does not exist.
 var ErrUnknownScope = errors.New("unknown scope")
 
+// MaxActiveKeys bounds a merchant's active keys (neither revoked nor expired): a leaked
+// secret key cannot mint keys without end, and a merchant's keys stay few enough to review.
+const MaxActiveKeys = 50
+
+var (
+	// ErrKeyLimit: the merchant has MaxActiveKeys active keys already.
+	ErrKeyLimit = errors.New("the merchant has as many active API keys as allowed")
+	// ErrAlreadyRolled: the key was rolled already; its replacement may be.
+	ErrAlreadyRolled = errors.New("the API key was rolled already")
+)
+
 // Staff roles.
 const (
 	RoleAdmin    = "admin"
@@ -118,7 +129,46 @@ func IssueStaffKey(ctx context.Context, q pg.Querier, name string, roles ...stri
 	return plain, k, nil
 }
 
+// AddRestrictedKey creates a merchant key limited to scopes if the merchant has room for
+// one more (ErrKeyLimit if not), and returns it in clear, once.
+func AddRestrictedKey(ctx context.Context, pool *pgxpool.Pool, merchantID, name string, mode Mode, scopes []string) (string, APIKey, error) {
+	var plain string
+	var k APIKey
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := makeRoomForKey(ctx, tx, merchantID); err != nil {
+			return err
+		}
+		var err error
+		plain, k, err = IssueRestrictedKey(ctx, tx, merchantID, name, mode, scopes)
+		return err
+	})
+	if err != nil {
+		return "", APIKey{}, fmt.Errorf("add a restricted key for %s: %w", merchantID, err)
+	}
+	return plain, k, nil
+}
+
+// makeRoomForKey refuses one more key for a merchant at MaxActiveKeys. It locks the
+// merchant's row first (NO KEY UPDATE: the inserts of other tables that reference the
+// merchant go on), so that concurrent issuers count in turn, each after the one before has
+// committed: the count is a statement of its own, with a snapshot taken after the lock.
+func makeRoomForKey(ctx context.Context, tx pgx.Tx, merchantID string) error {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM merchants WHERE id = $1 FOR NO KEY UPDATE`, merchantID); err != nil {
+		return fmt.Errorf("lock merchant %s: %w", merchantID, err)
+	}
+	var active int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM api_keys WHERE merchant_id = $1
+		AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`, merchantID).Scan(&active); err != nil {
+		return fmt.Errorf("count active keys of %s: %w", merchantID, err)
+	}
+	if active >= MaxActiveKeys {
+		return fmt.Errorf("%w: %d", ErrKeyLimit, MaxActiveKeys)
+	}
+	return nil
+}
+
 // IssueRestrictedKey creates a merchant key limited to scopes, and returns it in clear, once.
+// It does not check the merchant's cap: AddRestrictedKey does.
 func IssueRestrictedKey(ctx context.Context, q pg.Querier, merchantID, name string, mode Mode, scopes []string) (string, APIKey, error) {
 	for _, sc := range scopes {
 		if !slices.Contains(Scopes, sc) {
@@ -150,7 +200,9 @@ func nonNil(s []string) []string {
 // RollKey replaces a merchant's live key by a new one of the same kind and scopes: the old
 // key keeps working for overlap (so that the merchant can deploy the new one), then
 // expires. It returns the new key in clear, once, and the old key (its hash lets callers
-// drop it from caches).
+// drop it from caches). A key rolled already is not rolled again (ErrAlreadyRolled: its
+// replacement is), and the new key needs room under MaxActiveKeys while the old one
+// overlaps (ErrKeyLimit).
 func RollKey(ctx context.Context, pool *pgxpool.Pool, merchantID, keyID string, overlap time.Duration) (string, APIKey, APIKey, error) {
 	var plain string
 	var fresh, old APIKey
@@ -158,6 +210,12 @@ func RollKey(ctx context.Context, pool *pgxpool.Pool, merchantID, keyID string, 
 		var err error
 		if old, err = scanKey(tx.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1 AND merchant_id = $2
 			AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) FOR UPDATE`, keyID, merchantID)); err != nil {
+			return err
+		}
+		if old.ReplacedBy != "" {
+			return fmt.Errorf("%w by %s", ErrAlreadyRolled, old.ReplacedBy)
+		}
+		if err := makeRoomForKey(ctx, tx, merchantID); err != nil {
 			return err
 		}
 		mode := Mode(strings.Split(old.Prefix, "_")[1])
@@ -192,13 +250,32 @@ func RevokeKey(ctx context.Context, q pg.Querier, merchantID, keyID string) (API
 	return k, nil
 }
 
-// ListKeys lists a merchant's keys, newest first.
-func ListKeys(ctx context.Context, q pg.Querier, merchantID string) ([]APIKey, error) {
-	rows, err := q.Query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE merchant_id = $1 ORDER BY created_at DESC, id`, merchantID)
+// ListKeys returns a page of a merchant's keys (newest first), and whether more follow.
+func ListKeys(ctx context.Context, q pg.Querier, merchantID string, page pg.Page) ([]APIKey, bool, error) {
+	keyset, args := page.Keyset(2)
+	rows, err := q.Query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE merchant_id = $1 AND `+keyset, append([]any{merchantID}, args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("list keys of %s: %w", merchantID, err)
+		return nil, false, fmt.Errorf("list keys of %s: %w", merchantID, err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (APIKey, error) { return scanKey(row) })
+	keys, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (APIKey, error) { return scanKey(row) })
+	if err != nil {
+		return nil, false, fmt.Errorf("list keys of %s: %w", merchantID, err)
+	}
+	keys, more := pg.Trim(page, keys)
+	return keys, more, nil
+}
+
+// KeyCursor is where a merchant's key sits in the list of its keys, or pg.ErrNotFound.
+func KeyCursor(ctx context.Context, q pg.Querier, merchantID, keyID string) (pg.Cursor, error) {
+	c := pg.Cursor{ID: keyID}
+	err := q.QueryRow(ctx, `SELECT created_at FROM api_keys WHERE id = $1 AND merchant_id = $2`, keyID, merchantID).Scan(&c.Created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return pg.Cursor{}, pg.ErrNotFound
+	}
+	if err != nil {
+		return pg.Cursor{}, fmt.Errorf("find key %s: %w", keyID, err)
+	}
+	return c, nil
 }
 
 const keyColumns = `id, coalesce(merchant_id, ''), name, roles, scopes, key_prefix, kind, created_at, expires_at, revoked_at,

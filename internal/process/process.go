@@ -29,9 +29,13 @@ import (
 type Base struct {
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE, default=default"`
-	// TemporalPayloadKeys encrypts workflow payloads: "id:base64key,..." (the first encrypts,
-	// all decrypt; see internal/payloadcodec).
+	// TemporalPayloadKeys encrypts workflow payloads and failures: "id:base64key,..." (the
+	// first encrypts, all decrypt; see internal/payloadcodec). Required, unless
+	// TemporalAllowClearPayloads.
 	TemporalPayloadKeys string `env:"TEMPORAL_PAYLOAD_KEYS" secret:"true"`
+	// TemporalAllowClearPayloads lets a process run without TemporalPayloadKeys, writing
+	// payloads and failures in clear: for local use outside `make dev` (which has keys).
+	TemporalAllowClearPayloads bool `env:"TEMPORAL_ALLOW_CLEAR_PAYLOADS, default=false"`
 	// DataKeys seal personal data at rest ("id:base64key,...", internal/envelope).
 	DataKeys string `env:"DATA_KEYS, required" secret:"true"`
 
@@ -63,7 +67,8 @@ type Process struct {
 	Pool     *pgxpool.Pool
 	Redis    *redis.Client
 	DataKeys *keyring.Keyring
-	// PayloadKeys encrypt workflow payloads; nil when none are configured.
+	// PayloadKeys encrypt workflow payloads and failures; nil only with
+	// TEMPORAL_ALLOW_CLEAR_PAYLOADS=true.
 	PayloadKeys *keyring.Keyring
 	Temporal    client.Client
 }
@@ -93,11 +98,11 @@ func Start(ctx context.Context, name string, getenv func(string) string, stdout 
 	if p.DataKeys, err = keyring.Parse(b.DataKeys); err != nil {
 		return nil, fmt.Errorf("DATA_KEYS: %w", err)
 	}
-	if p.PayloadKeys, err = temporalx.Keys(b.TemporalPayloadKeys); err != nil {
+	if p.PayloadKeys, err = temporalx.Keys(b.TemporalPayloadKeys, b.TemporalAllowClearPayloads); err != nil {
 		return nil, err
 	}
 	if p.PayloadKeys == nil {
-		p.Log.Warn("TEMPORAL_PAYLOAD_KEYS is empty: workflow payloads are stored in clear")
+		p.Log.Warn("TEMPORAL_ALLOW_CLEAR_PAYLOADS=true: workflow payloads and failures are stored in Temporal in clear")
 	}
 	if p.Pool, err = pg.Connect(ctx, b.DatabaseURL, b.DatabaseMaxConns); err != nil {
 		return nil, err

@@ -39,6 +39,8 @@ type Record struct {
 	RequestHash    string
 	WorkflowID     string
 	UpdatedAt      time.Time
+	// Attention is why the refund waits for an operator, while it does.
+	Attention *schemas.Attention
 }
 
 // Remaining is what can still be refunded of a payment: captured less every refund that
@@ -208,6 +210,19 @@ func setRefunded(ctx context.Context, tx pgx.Tx, paymentID string, refunded, cap
 	return nil
 }
 
+// SetAttention records why the refund waits for an operator (nil: it no longer does).
+func SetAttention(ctx context.Context, q pg.Querier, id string, attention *schemas.Attention) error {
+	if _, err := q.Exec(ctx, `UPDATE refunds SET attention = $2 WHERE id = $1`, id, attention); err != nil {
+		return fmt.Errorf("record the attention of refund %s: %w", id, err)
+	}
+	return nil
+}
+
+// GetAny returns any merchant's refund, for staff, or pg.ErrNotFound.
+func GetAny(ctx context.Context, q pg.Querier, id string) (Record, error) {
+	return get(ctx, q, `id = $1`, id)
+}
+
 // Get returns the merchant's refund, or pg.ErrNotFound.
 func Get(ctx context.Context, q pg.Querier, merchantID, id string) (Record, error) {
 	return get(ctx, q, `id = $1 AND merchant_id = $2`, id, merchantID)
@@ -224,7 +239,7 @@ func ForPayment(ctx context.Context, q pg.Querier, merchantID, paymentID string)
 }
 
 const columns = `id, merchant_id, payment_id, amount, currency, status, reason, metadata, idempotency_key, request_hash,
-	workflow_id, coalesce(stripe_refund_id, ''), coalesce(failure_reason, ''), created_at, updated_at`
+	workflow_id, coalesce(stripe_refund_id, ''), coalesce(failure_reason, ''), created_at, updated_at, attention`
 
 func lock(ctx context.Context, tx pgx.Tx, id string) (Record, error) {
 	return scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM refunds WHERE id = $1 FOR UPDATE`, id))
@@ -238,7 +253,7 @@ func scan(row pgx.Row) (Record, error) {
 	var r Record
 	var created time.Time
 	err := row.Scan(&r.ID, &r.Merchant, &r.Payment, &r.Amount, &r.Currency, &r.Status, &r.Reason, &r.Metadata,
-		&r.IdempotencyKey, &r.RequestHash, &r.WorkflowID, &r.StripeRefundID, &r.FailureReason, &created, &r.UpdatedAt)
+		&r.IdempotencyKey, &r.RequestHash, &r.WorkflowID, &r.StripeRefundID, &r.FailureReason, &created, &r.UpdatedAt, &r.Attention)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Record{}, pg.ErrNotFound
 	}

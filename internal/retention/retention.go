@@ -1,6 +1,6 @@
 // Package retention deletes the rows that matter only for a while: the saved answers of
 // idempotent requests, receipts of Stripe events, notification claims, webhook deliveries
-// with their attempts, and the consumers' inbox of events already applied. Money (payments, refunds, the ledger), the audit log,
+// with their attempts, the consumers' inbox of events already applied, and the event log. Money (payments, refunds, the ledger), the audit log,
 // merchants and their keys are never pruned.
 //
 // How long each table keeps its rows is the caller's policy; what may never go is decided
@@ -26,6 +26,9 @@ const (
 	// ConsumerInbox: an event whose row is gone would be applied again if Kafka redelivered
 	// it, so its retention must exceed the topics' (plus a margin).
 	ConsumerInbox = "consumer_inbox"
+	// Events: the event log. Consumers refuse an event that is not in it, so it must outlive
+	// any replay of an event (Kafka's retention, dead letters).
+	Events = "events"
 )
 
 // MinKeep is the shortest retention accepted: a misconfigured zero must not empty the
@@ -47,6 +50,8 @@ var statements = map[string]string{
 		DELETE FROM notification_sends WHERE (event_id, channel, recipient_hash) IN (
 			SELECT event_id, channel, recipient_hash FROM notification_sends
 			WHERE created_at < $1 AND status <> 'sending' LIMIT $2)`,
+	Events: `
+		DELETE FROM events WHERE id IN (SELECT id FROM events WHERE recorded_at < $1 LIMIT $2)`,
 	ConsumerInbox: `
 		DELETE FROM consumer_inbox WHERE (consumer, event_id) IN (
 			SELECT consumer, event_id FROM consumer_inbox WHERE processed_at < $1 LIMIT $2)`,

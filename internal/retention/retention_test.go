@@ -28,6 +28,7 @@ func TestPrune(t *testing.T) {
 		exec(t, pool, `INSERT INTO webhook_deliveries (id, endpoint_id, merchant_id, event_id, event_type, payload, status, created_at, completed_at) VALUES ($1, 'we_r', 'mer_r', $1, 'payment.succeeded', '{}', 'succeeded', $2, $2)`, "whd_done-"+suffix, at)
 		exec(t, pool, `INSERT INTO webhook_attempts (delivery_id, attempt, at, duration_ms, status_code) VALUES ($1, 1, $2, 5, 200)`, "whd_done-"+suffix, at)
 		exec(t, pool, `INSERT INTO consumer_inbox (consumer, event_id, processed_at) VALUES ('durapay-analytics', $1, $2)`, "evt_counted-"+suffix, at)
+		exec(t, pool, `INSERT INTO events (id, merchant_id, type, topic, key, payload, created_at, recorded_at) VALUES ($1, 'mer_r', 'payment.succeeded', 'durapay.payments.v1', 'pay_r', '{}', $2, $2)`, "evt_logged-"+suffix, at)
 	}
 	// What the inbox counted stays counted: pruning forgets event IDs, never figures.
 	exec(t, pool, `INSERT INTO analytics_minutes (merchant_id, currency, minute, payments_failed) VALUES ('mer_r', 'usd', date_trunc('minute', $1::timestamptz), 3)`, old)
@@ -53,6 +54,7 @@ func TestPrune(t *testing.T) {
 		retention.NotificationSends:  {1, 2},
 		retention.WebhookDeliveries:  {1, 4},
 		retention.ConsumerInbox:      {1, 1},
+		retention.Events:             {1, 1},
 	} {
 		var heartbeats int
 		n, err := retention.Prune(ctx, pool, table, before, func(int64) { heartbeats++ })

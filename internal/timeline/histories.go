@@ -5,15 +5,14 @@ import (
 	"errors"
 	"fmt"
 
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/durapay/durapay/internal/archive"
+	"github.com/durapay/durapay/internal/keyring"
+	"github.com/durapay/durapay/internal/payloadcodec"
 )
 
 // HistoryClient reads a workflow's history from Temporal (client.Client does).
@@ -28,12 +27,12 @@ type HistoryClient interface {
 type Histories struct {
 	temporal HistoryClient
 	archive  *archive.Archive
-	codec    converter.PayloadCodec // nil: payloads are in clear
+	keys     *keyring.Keyring // nil: payloads are in clear (TEMPORAL_ALLOW_CLEAR_PAYLOADS)
 }
 
-// NewHistories reads from Temporal, then from the archive, decrypting with codec (nil: none).
-func NewHistories(temporal HistoryClient, a *archive.Archive, codec converter.PayloadCodec) Histories {
-	return Histories{temporal: temporal, archive: a, codec: codec}
+// NewHistories reads from Temporal, then from the archive, decrypting with keys.
+func NewHistories(temporal HistoryClient, a *archive.Archive, keys *keyring.Keyring) Histories {
+	return Histories{temporal: temporal, archive: a, keys: keys}
 }
 
 // Read returns the history of the workflow's last run, decrypted. It fails with an error
@@ -50,18 +49,11 @@ func (h Histories) Read(ctx context.Context, workflowID string) ([]*historypb.Hi
 	if err != nil {
 		return nil, err
 	}
-	if h.codec == nil {
+	if h.keys == nil {
 		return events, nil
 	}
-	// Search attributes are never encrypted.
-	err = proxy.VisitPayloads(ctx, &historypb.History{Events: events}, proxy.VisitPayloadsOptions{
-		SkipSearchAttributes: true,
-		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
-			return h.codec.Decode(p)
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("decrypt the history of %s: %w", workflowID, err)
+	if err := payloadcodec.DecodeHistory(ctx, h.keys, &historypb.History{Events: events}); err != nil {
+		return nil, fmt.Errorf("history of %s: %w", workflowID, err)
 	}
 	return events, nil
 }

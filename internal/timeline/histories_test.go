@@ -19,21 +19,21 @@ import (
 )
 
 // A workflow Temporal still has is read from Temporal; one its retention has deleted, from
-// the archive, decrypted with the same codec: the timeline is the same either way.
+// the archive, decrypted with the same keys: the timeline is the same either way.
 func TestHistoriesReadTheArchiveOnceTemporalHasForgotten(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	a, _ := archivetest.New(t, archive.Lock{Retain: time.Hour})
-	codec := archivetest.Codec(t)
+	keys := archivetest.Keys(t)
 	paymentID, want := loadHistory(t, "happy_path")
 	refundID, _ := loadHistory(t, "refund_succeeded")
-	payment := archivetest.EncryptedHistory(t, historiesDir+"/happy_path.json", codec)
+	payment := archivetest.EncryptedHistory(t, historiesDir+"/happy_path.json", keys)
 	if _, err := a.Save(ctx, archive.Run{WorkflowID: paymentID, RunID: "run-1", WorkflowType: schemas.PaymentWorkflowName,
 		ClosedAt: time.Now()}, payment); err != nil {
 		t.Fatal(err)
 	}
 	temporal := archivetest.Temporal{paymentID: payment}
-	histories := timeline.NewHistories(temporal, a, codec)
+	histories := timeline.NewHistories(temporal, a, keys)
 
 	fromTemporal, err := histories.Read(ctx, paymentID)
 	if err != nil {
@@ -56,7 +56,7 @@ func TestHistoriesReadTheArchiveOnceTemporalHasForgotten(t *testing.T) {
 		t.Errorf("a workflow neither has: %v", err)
 	}
 	var unavailable *serviceerror.Unavailable
-	if _, err := timeline.NewHistories(unreachable{}, a, codec).Read(ctx, paymentID); !errors.As(err, &unavailable) {
+	if _, err := timeline.NewHistories(unreachable{}, a, keys).Read(ctx, paymentID); !errors.As(err, &unavailable) {
 		t.Errorf("Temporal unreachable: %v, want its error, not the archive's answer", err)
 	}
 }

@@ -7,10 +7,11 @@
 // published, the outcome. Render picks those events out and says each in one short line.
 //
 // Histories reads the histories to render: Temporal's while the namespace keeps a workflow,
-// the archive's (internal/archive) once its retention has deleted it, decrypted alike.
-// Payloads are then read with the SDK's default data converter, as the workers wrote them.
-// Rendering never fails: an event whose payload cannot be decoded still shows, under its
-// event type, with the decoding error as its detail.
+// the archive's (internal/archive) once its retention has deleted it, decrypted alike and
+// failures' messages restored (payloadcodec.DecodeHistory). Payloads are then read with the
+// SDK's default data converter, as the workers wrote them before encryption. Rendering never
+// fails: an event whose payload cannot be decoded still shows, under its event type, with the
+// decoding error as its detail.
 package timeline
 
 import (

@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/durapay/durapay/devstack"
 	"github.com/durapay/durapay/internal/archive"
@@ -48,8 +47,8 @@ func New(t testing.TB, lock archive.Lock) (*archive.Archive, Env) {
 	return archive.New(pool, objects, lock), Env{Pool: pool, Objects: objects, S3: cfg}
 }
 
-// Codec is a payload codec with a fresh key, as Temporal payloads are encrypted.
-func Codec(t testing.TB) converter.PayloadCodec {
+// Keys are fresh payload keys, as Temporal payloads are encrypted with.
+func Keys(t testing.TB) *keyring.Keyring {
 	t.Helper()
 	spec, err := keyring.GenerateKey("test")
 	if err != nil {
@@ -59,13 +58,13 @@ func Codec(t testing.TB) converter.PayloadCodec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return payloadcodec.NewCodec(keys)
+	return keys
 }
 
 // EncryptedHistory reads a recorded history (as `temporal workflow show --output json`
-// writes it; the replay fixtures are kept decrypted) and encrypts its payloads with codec,
-// as Temporal stores them.
-func EncryptedHistory(t testing.TB, path string, codec converter.PayloadCodec) *historypb.History {
+// writes it; the replay fixtures are kept decrypted) and encrypts its payloads with keys, as
+// Temporal stores them: all but search attributes and headers, which the SDK keeps in clear.
+func EncryptedHistory(t testing.TB, path string, keys *keyring.Keyring) *historypb.History {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -76,8 +75,12 @@ func EncryptedHistory(t testing.TB, path string, codec converter.PayloadCodec) *
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	codec := payloadcodec.NewCodec(keys)
 	if err := proxy.VisitPayloads(context.Background(), h, proxy.VisitPayloadsOptions{SkipSearchAttributes: true,
-		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+		Visitor: func(vpc *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			if _, header := vpc.Parent.(*commonpb.Header); header {
+				return p, nil
+			}
 			return codec.Encode(p)
 		},
 	}); err != nil {
