@@ -23,7 +23,7 @@ func TestTimelineOutlivesTemporalRetention(t *testing.T) {
 	ctx := context.Background()
 	finance := merchant{}
 	var err error
-	if finance.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e archive", merchants.RoleFinance); err != nil {
+	if finance.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e archive", time.Hour, merchants.RoleFinance); err != nil {
 		t.Fatal(err)
 	}
 	payment := e.payFor(t, &e.a, "archive-"+t.Name(), 3000, "usd", "pm_card_visa")

@@ -185,10 +185,10 @@ func startEnv() (_ *stackEnv, err error) {
 			return nil, err
 		}
 	}
-	if e.staff.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e operator", merchants.RoleOperator); err != nil {
+	if e.staff.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e operator", time.Hour, merchants.RoleOperator); err != nil {
 		return nil, err
 	}
-	if e.reviewer.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e reviewer", merchants.RoleOperator); err != nil {
+	if e.reviewer.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e reviewer", time.Hour, merchants.RoleOperator); err != nil {
 		return nil, err
 	}
 

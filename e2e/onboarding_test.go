@@ -169,7 +169,7 @@ func TestOnboardingToFirstPayment(t *testing.T) {
 func TestInvitedOnboardingExpires(t *testing.T) {
 	t.Parallel()
 	e := requireEnv(t)
-	adminKey, _, err := merchants.IssueStaffKey(context.Background(), e.pool, "e2e admin", merchants.RoleAdmin)
+	adminKey, _, err := merchants.IssueStaffKey(context.Background(), e.pool, "e2e admin", time.Hour, merchants.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}

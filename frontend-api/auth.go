@@ -29,7 +29,7 @@ type principal struct {
 	Name       string   `json:"n,omitempty"`
 	Roles      []string `json:"r,omitempty"`
 	Scopes     []string `json:"s,omitempty"`
-	// Expires is a rolled key's end of overlap, which the cache must honour too.
+	// Expires is a staff key's end or a rolled key's end of overlap, which the cache must honour too.
 	Expires *time.Time `json:"e,omitempty"`
 }
 
@@ -308,6 +308,9 @@ func (s *server) keyHolder(r *http.Request, key string) (principal, error) {
 			keyPrefix: keyPrefix(key)}
 	case err != nil:
 		return principal{}, &apiError{code: codeServiceUnavailable, message: "Authentication is temporarily unavailable.", retryAfter: time.Second, cause: err}
+	case p.Kind == merchants.KindStaff && !s.cfg.StaffKeys:
+		return principal{}, &authFailure{challenge: `Basic realm="Durapay"`, keyPrefix: keyPrefix(key),
+			refusal: newError(codeAPIKeyInvalid, "", "Staff keys are turned off here: sign in with your identity provider.")}
 	}
 	return p, nil
 }

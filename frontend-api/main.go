@@ -94,6 +94,13 @@ type apiConfig struct {
 	OnboardingReturnURL  string          `env:"ONBOARDING_RETURN_URL, default=http://127.0.0.1:8080/onboarding/return"`
 	OnboardingRefreshURL string          `env:"ONBOARDING_REFRESH_URL, default=http://127.0.0.1:8080/onboarding/refresh"`
 
+	// Staff keys are a break-glass path beside OIDC: StaffKeys false refuses every one (set it
+	// in production once people sign in with OIDC); an issued key lives StaffKeyTTL unless
+	// its issuer asks for less, at most StaffKeyMaxTTL.
+	StaffKeys      bool          `env:"STAFF_KEYS, default=true"`
+	StaffKeyTTL    time.Duration `env:"STAFF_KEY_TTL, default=1h"`
+	StaffKeyMaxTTL time.Duration `env:"STAFF_KEY_MAX_TTL, default=24h"`
+
 	// S3 is the bucket of settlement reports (S3_ENDPOINT, S3_BUCKET, ...).
 	S3 objectstore.Config `env:", prefix=S3_"`
 	// HistoryArchiveBucket holds the workflow histories the workers archive (empty: S3_BUCKET).
@@ -156,6 +163,9 @@ func (c apiConfig) validate() error {
 	}
 	if c.RateLimitReads <= 0 || c.RateLimitWrites <= 0 || c.AuthFailuresPerMinute <= 0 {
 		return fmt.Errorf("RATE_LIMIT_READS, RATE_LIMIT_WRITES and AUTH_FAILURES_PER_MINUTE must be positive")
+	}
+	if c.StaffKeyTTL <= 0 || c.StaffKeyTTL > c.StaffKeyMaxTTL {
+		return fmt.Errorf("STAFF_KEY_TTL must be positive and at most STAFF_KEY_MAX_TTL")
 	}
 	if c.ActionTimeout <= 0 || c.AuthorizationWindow <= 0 || c.AuthorizationWindow > 7*24*time.Hour {
 		return fmt.Errorf("PAYMENT_ACTION_TIMEOUT must be positive, PAYMENT_AUTHORIZATION_WINDOW positive and under the card networks' 7 days")

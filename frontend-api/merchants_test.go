@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/schemas"
@@ -17,7 +18,7 @@ func TestApprovalNeedsFourEyes(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	staff := func(name, role string) (string, string) {
-		key, k, err := merchants.IssueStaffKey(ctx, f.srv.pool, name, role)
+		key, k, err := merchants.IssueStaffKey(ctx, f.srv.pool, name, time.Hour, role)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +49,7 @@ func TestApprovalNeedsFourEyes(t *testing.T) {
 func TestInvitationSurvivesAFailedSignUp(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	adminKey, admin, err := merchants.IssueStaffKey(context.Background(), f.srv.pool, "admin", merchants.RoleAdmin)
+	adminKey, admin, err := merchants.IssueStaffKey(context.Background(), f.srv.pool, "admin", time.Hour, merchants.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}

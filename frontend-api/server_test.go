@@ -164,7 +164,7 @@ func newFixture(t *testing.T) *fixture {
 	// Every fixture's requests come from loopback, and share its failure budget in Redis:
 	// tests of the budget name their own source (behindProxy).
 	cfg := apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096, RateLimitReads: 1000, RateLimitWrites: 1000,
-		AuthFailuresPerMinute: 1_000_000}
+		AuthFailuresPerMinute: 1_000_000, StaffKeys: true, StaffKeyTTL: time.Hour, StaffKeyMaxTTL: 24 * time.Hour}
 	s := &server{
 		cfg:       cfg,
 		log:       logrus.NewEntry(log),
