@@ -166,7 +166,7 @@ func startEnv() (_ *stackEnv, err error) {
 	}
 	e.closers = append(e.closers, func() { _ = e.stack.Close() })
 
-	if e.pool, err = pg.Connect(ctx, dbURL, 4); err != nil {
+	if e.pool, err = pg.Connect(ctx, dbURL, 4, 0); err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, e.pool.Close)
@@ -237,7 +237,7 @@ func startEnv() (_ *stackEnv, err error) {
 	}
 	e.notifierEnv = append(append(common, e.stack.NotifierEnv()...),
 		"NOTIFIER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(notifierPort), "NOTIFIER_RETRY_BACKOFF=100ms",
-		"NOTIFIER_RETRY_MAX_BACKOFF=500ms", "NOTIFIER_SESSION_TIMEOUT=6s", "PUBLIC_API_URL="+e.apiURL, "KEY_LINK_POLL=200ms")
+		"NOTIFIER_RETRY_MAX_BACKOFF=500ms", "NOTIFIER_SESSION_TIMEOUT=6s", "PUBLIC_API_URL="+e.apiURL, "MERCHANT_MESSAGES_POLL=200ms")
 	if err := e.startNotifier(); err != nil {
 		return nil, err
 	}

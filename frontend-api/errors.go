@@ -55,6 +55,7 @@ const (
 	codeKeyLinkInvalid            = "key_link_invalid"
 	codeRefundUnexpectedState     = "refund_unexpected_state"
 	codeFourEyesRequired          = "four_eyes_required"
+	codePhoneCodeInvalid          = "phone_code_invalid"
 	codeAPIKeyLimitReached        = "api_key_limit_reached"
 	codeAPIKeyAlreadyRolled       = "api_key_already_rolled"
 	codeInternal                  = "internal_error"
@@ -109,6 +110,7 @@ var errorTable = map[string]errorClass{
 	codeKeyLinkInvalid:            {http.StatusNotFound, "invalid_request_error"},
 	codeRefundUnexpectedState:     {http.StatusConflict, "invalid_request_error"},
 	codeFourEyesRequired:          {http.StatusForbidden, "invalid_request_error"},
+	codePhoneCodeInvalid:          {http.StatusBadRequest, "invalid_request_error"},
 	codeAPIKeyLimitReached:        {http.StatusConflict, "invalid_request_error"},
 	codeAPIKeyAlreadyRolled:       {http.StatusConflict, "invalid_request_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},

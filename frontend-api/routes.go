@@ -70,6 +70,8 @@ func (s *server) routeTable() []route {
 		{http.MethodGet, "/v1/webhook_deliveries/{id}", merchant, secretOnly, s.getWebhookDelivery},
 		{http.MethodPost, "/v1/webhook_deliveries/{id}/redeliver", merchant, secretOnly, s.redeliverWebhook},
 		{http.MethodGet, "/v1/notification_preferences", merchant, secretOnly, s.getNotificationPreferences},
+		{http.MethodPost, "/v1/contact_phone/verification", merchant, secretOnly, s.requestPhoneVerification},
+		{http.MethodPost, "/v1/contact_phone/verification/confirm", merchant, secretOnly, s.confirmPhone},
 		{http.MethodPost, "/v1/notification_preferences", merchant, secretOnly, s.setNotificationPreferences},
 		{http.MethodGet, "/v1/analytics/minutes", merchant, merchants.ScopePaymentsRead, s.merchantAnalytics},
 		{http.MethodPost, "/v1/webhooks/stripe", signed, "", s.stripeWebhook},

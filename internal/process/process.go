@@ -41,8 +41,11 @@ type Base struct {
 
 	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable"`
 	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS, default=20"`
-	RedisURL         string `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
-	LogLevel         string `env:"LOG_LEVEL, default=info"`
+	// DatabaseStatementTimeout bounds every statement (0: none): a runaway scan (a finance
+	// query over years of ledger, say) is cancelled instead of holding a pooled connection.
+	DatabaseStatementTimeout time.Duration `env:"DATABASE_STATEMENT_TIMEOUT, default=30s"`
+	RedisURL                 string        `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
+	LogLevel                 string        `env:"LOG_LEVEL, default=info"`
 }
 
 func (b *Base) base() *Base { return b }
@@ -104,7 +107,7 @@ func Start(ctx context.Context, name string, getenv func(string) string, stdout 
 	if p.PayloadKeys == nil {
 		p.Log.Warn("TEMPORAL_ALLOW_CLEAR_PAYLOADS=true: workflow payloads and failures are stored in Temporal in clear")
 	}
-	if p.Pool, err = pg.Connect(ctx, b.DatabaseURL, b.DatabaseMaxConns); err != nil {
+	if p.Pool, err = pg.Connect(ctx, b.DatabaseURL, b.DatabaseMaxConns, b.DatabaseStatementTimeout); err != nil {
 		return nil, err
 	}
 	redisOpts, err := redis.ParseURL(b.RedisURL)
