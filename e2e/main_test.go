@@ -228,9 +228,10 @@ func startEnv() (_ *stackEnv, err error) {
 	common = append(common, e.stack.S3Env()...)
 	e.workerEnv = append(common, "STRIPE_API_BASE="+e.stack.SandboxURL, "STRIPE_SECRET_KEY=sk_test_e2e",
 		"WORKER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(workerPort), "STRIPE_RATE_LIMIT=1000",
-		// A breaker that opens and closes within a test; the backfill runs when a test asks.
+		// A breaker that opens and closes within a test; the backfill and the history archive
+		// run when a test asks.
 		"STRIPE_BREAKER_MIN_REQUESTS=6", "STRIPE_BREAKER_OPEN_TIMEOUT=2s",
-		"STRIPE_EVENTS_BACKFILL_EVERY=1h", "STRIPE_EVENTS_BACKFILL_LOOKBACK=1h")
+		"STRIPE_EVENTS_BACKFILL_EVERY=1h", "STRIPE_EVENTS_BACKFILL_LOOKBACK=1h", "HISTORY_ARCHIVE_EVERY=1h")
 	if err := e.startWorkers(); err != nil {
 		return nil, err
 	}

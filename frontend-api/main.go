@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/durapay/durapay/internal/analytics"
+	"github.com/durapay/durapay/internal/archive"
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/notify"
@@ -28,6 +29,7 @@ import (
 	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/stripeevents"
+	"github.com/durapay/durapay/internal/timeline"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
@@ -101,6 +103,8 @@ type apiConfig struct {
 
 	// S3 is the bucket of settlement reports (S3_ENDPOINT, S3_BUCKET, ...).
 	S3 objectstore.Config `env:", prefix=S3_"`
+	// HistoryArchiveBucket holds the workflow histories the workers archive (empty: S3_BUCKET).
+	HistoryArchiveBucket string `env:"HISTORY_ARCHIVE_BUCKET"`
 	// Webhooks: the SSRF guard endpoint URLs are checked against, and redeliveries' retries.
 	Webhooks webhooks.Config `env:", prefix=WEBHOOK_"`
 	// Notifications: the platform's limits that merchants' preferences must stay within.
@@ -125,7 +129,9 @@ type server struct {
 	stripeBreaker string
 	// objects is the bucket of settlement reports, for download links.
 	objects *objectstore.Store
-	limiter *redis_rate.Limiter
+	// histories reads workflow histories for timelines: Temporal's, then the archive's.
+	histories timeline.Histories
+	limiter   *redis_rate.Limiter
 	// keyring encrypts workflow payloads; /codec decodes them for operators (nil, with
 	// TEMPORAL_ALLOW_CLEAR_PAYLOADS: no codec).
 	keyring *keyring.Keyring
@@ -210,12 +216,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	archived, err := objectstore.New(ctx, cfg.S3.WithBucket(cfg.HistoryArchiveBucket))
+	if err != nil {
+		return err
+	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &server{
 		webhookPolicy: webhookPolicy, webhookRetry: webhookRetry, analytics: analytics.NewStore(pool),
 		cfg: cfg, log: log, pool: pool, redis: rdb, temporal: tc,
-		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, keys: keys},
+		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue},
+		histories: timeline.NewHistories(tc, archive.New(pool, archived, archive.Lock{}), keys),
 		keyring:   keys,
 		dataKeys:  p.DataKeys,
 		keys:      &keyResolver{pool: pool, redis: rdb, ttl: cfg.APIKeyCacheTTL},

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
-	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 
 	"github.com/durapay/durapay/internal/analytics"
@@ -94,10 +93,6 @@ func (f *fakeWorkflows) ReviewMerchant(context.Context, string, schemas.ReviewDe
 
 func (f *fakeWorkflows) ListPayments(context.Context, string, int, []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error) {
 	return nil, nil, nil
-}
-
-func (f *fakeWorkflows) History(context.Context, string) ([]*historypb.HistoryEvent, error) {
-	return nil, nil
 }
 
 func (f *fakeWorkflows) Get(_ context.Context, merchantID, paymentID string) (schemas.Payment, error) {

@@ -6,15 +6,12 @@ import (
 	"fmt"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
@@ -40,8 +37,6 @@ type paymentWorkflows interface {
 	// ListPayments runs a visibility query: one page of payment workflows and the next
 	// page's token.
 	ListPayments(ctx context.Context, query string, pageSize int, token []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error)
-	// History reads a workflow's whole history.
-	History(ctx context.Context, workflowID string) ([]*historypb.HistoryEvent, error)
 	// StartWebhookDelivery starts a delivery's workflow, once.
 	StartWebhookDelivery(ctx context.Context, deliveryID string, policy schemas.WebhookRetryPolicy) error
 	// Update sends one of the payment's updates (capture, cancel, operator decision) and
@@ -61,8 +56,6 @@ var (
 type temporalPayments struct {
 	client    client.Client
 	taskQueue string
-	// keys decrypt histories for the timeline (nil: payloads are in clear).
-	keys *keyring.Keyring
 }
 
 // Create sends the CreatePayment update with Update-With-Start on workflow ID
@@ -197,25 +190,6 @@ func (t temporalPayments) ListPayments(ctx context.Context, query string, pageSi
 		return nil, nil, fmt.Errorf("list workflows %q: %w", query, err)
 	}
 	return resp.Executions, resp.NextPageToken, nil
-}
-
-func (t temporalPayments) History(ctx context.Context, workflowID string) ([]*historypb.HistoryEvent, error) {
-	var events []*historypb.HistoryEvent
-	it := t.client.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return nil, fmt.Errorf("history of %s: %w", workflowID, err)
-		}
-		events = append(events, ev)
-	}
-	if t.keys == nil {
-		return events, nil
-	}
-	if err := payloadcodec.DecodeHistory(ctx, t.keys, &historypb.History{Events: events}); err != nil {
-		return nil, fmt.Errorf("history of %s: %w", workflowID, err)
-	}
-	return events, nil
 }
 
 func (t temporalPayments) Get(ctx context.Context, merchantID, paymentID string) (schemas.Payment, error) {

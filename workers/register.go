@@ -32,6 +32,7 @@ type deps struct {
 	finance      *activities.Finance
 	onboarding   *activities.Onboarding
 	webhooks     *activities.Webhooks
+	archive      *activities.HistoryArchive
 }
 
 func registrations(d deps) []registration {
@@ -74,12 +75,14 @@ func registrations(d deps) []registration {
 			{schemas.DailyReportWorkflowName, workflows.DailyReportWorkflow},
 			{schemas.ReconciliationWorkflowName, workflows.ReconciliationWorkflow},
 			{schemas.RetentionWorkflowName, workflows.RetentionWorkflow},
+			{schemas.HistoryArchiveWorkflowName, workflows.HistoryArchiveWorkflow},
 		},
 		activities: []named{
 			{activities.ListReportMerchantsName, d.finance.ListReportMerchants},
 			{activities.WriteDailyReportName, d.finance.WriteDailyReport},
 			{activities.ReconcileName, d.finance.Reconcile},
 			{activities.PruneTableName, d.store.PruneTable},
+			{activities.ArchiveHistoriesName, d.archive.ArchiveHistories},
 			{activities.PublishEventName, d.events.PublishEvent},
 		},
 	}, {
