@@ -23,9 +23,9 @@ type CreateMerchantRequest struct {
 func (o *Onboarding) CreateMerchant(ctx context.Context, req CreateMerchantRequest) error {
 	in := req.Input
 	_, err := o.pool.Exec(ctx, `
-		INSERT INTO merchants (id, name, status, country, business_type, profile, workflow_id, request_hash)
-		VALUES ($1, '', 'onboarding', $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-		in.MerchantID, in.Country, in.BusinessType, in.SealedProfile, req.WorkflowID, in.RequestHash)
+		INSERT INTO merchants (id, name, status, country, business_type, profile, workflow_id, request_hash, created_by, invited_by)
+		VALUES ($1, '', 'onboarding', $2, $3, $4, $5, $6, nullif($7, ''), nullif($8, '')) ON CONFLICT (id) DO NOTHING`,
+		in.MerchantID, in.Country, in.BusinessType, in.SealedProfile, req.WorkflowID, in.RequestHash, in.CreatedBy, in.InvitedBy)
 	if err != nil {
 		return fmt.Errorf("create merchant %s: %w", in.MerchantID, err)
 	}

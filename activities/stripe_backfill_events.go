@@ -2,16 +2,15 @@ package activities
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/activity"
 
+	"github.com/durapay/durapay/internal/cursors"
 	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/schemas"
 )
@@ -41,11 +40,12 @@ func NewStripeEvents(api *client.API, router *stripeevents.Router, pool *pgxpool
 // dropped by event ID.
 func (s *StripeEvents) BackfillStripeEvents(ctx context.Context, in schemas.StripeEventsBackfillInput) (schemas.StripeEventsBackfillResult, error) {
 	var res schemas.StripeEventsBackfillResult
-	since, err := s.position(ctx)
-	if errors.Is(err, pgx.ErrNoRows) {
-		since = time.Now().Add(-in.Lookback)
-	} else if err != nil {
+	since, ok, err := cursors.Position(ctx, s.pool, cursorStripeEvents)
+	if err != nil {
 		return res, err
+	}
+	if !ok {
+		since = time.Now().Add(-in.Lookback)
 	}
 	since = since.Add(-in.Overlap)
 	params := &stripe.EventListParams{CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()}}
@@ -71,17 +71,5 @@ func (s *StripeEvents) BackfillStripeEvents(ctx context.Context, in schemas.Stri
 	if err := it.Err(); err != nil {
 		return res, fmt.Errorf("list Stripe events: %w", ClassifyStripeError(err))
 	}
-	if _, err := s.pool.Exec(ctx, `
-		INSERT INTO sync_cursors (name, position) VALUES ($1, $2)
-		ON CONFLICT (name) DO UPDATE SET position = greatest(sync_cursors.position, EXCLUDED.position), updated_at = now()`,
-		cursorStripeEvents, newest); err != nil {
-		return res, fmt.Errorf("save the Stripe events position: %w", err)
-	}
-	return res, nil
-}
-
-func (s *StripeEvents) position(ctx context.Context) (time.Time, error) {
-	var pos time.Time
-	err := s.pool.QueryRow(ctx, `SELECT position FROM sync_cursors WHERE name = $1`, cursorStripeEvents).Scan(&pos)
-	return pos, err
+	return res, cursors.Advance(ctx, s.pool, cursorStripeEvents, newest)
 }

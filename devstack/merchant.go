@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/pg"
@@ -48,7 +49,8 @@ func SeedDevMerchant(ctx context.Context, q pg.Querier, stateDir string) (DevMer
 	if err != nil {
 		return DevMerchant{}, err
 	}
-	staff, _, err := merchants.IssueStaffKey(ctx, q, "make dev", merchants.RoleAdmin, merchants.RoleOperator, merchants.RoleFinance)
+	// Development only: a month, so that long-lived `make dev` states keep working.
+	staff, _, err := merchants.IssueStaffKey(ctx, q, "make dev", 30*24*time.Hour, merchants.RoleAdmin, merchants.RoleOperator, merchants.RoleFinance)
 	if err != nil {
 		return DevMerchant{}, err
 	}

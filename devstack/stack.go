@@ -174,7 +174,7 @@ func CheckServices(ctx context.Context, databaseURL, redisURL string) error {
 	if err := pg.EnsureDatabase(ctx, databaseURL); err != nil {
 		return &UnavailableError{Service: "Postgres", Address: config.Mask(databaseURL), Start: testenv.StartPostgres, Err: err}
 	}
-	pool, err := pg.Connect(ctx, databaseURL, 2)
+	pool, err := pg.Connect(ctx, databaseURL, 2, 0)
 	if err != nil {
 		return &UnavailableError{Service: "Postgres", Address: config.Mask(databaseURL), Start: testenv.StartPostgres, Err: err}
 	}

@@ -246,6 +246,39 @@ func (c *client) get(ctx context.Context, path string, q url.Values, out any) er
 	}
 }
 
+// post sends a JSON body (nil: none) and decodes the answer into out (nil: discarded). It is
+// not retried: a second call could act twice.
+func (c *client) post(ctx context.Context, path string, body, out any) error {
+	var raw []byte
+	if body != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, c.base.JoinPath(path).String(), raw)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer := io.LimitReader(resp.Body, maxAnswerBytes)
+	if resp.StatusCode/100 != 2 {
+		return decodeError(resp, answer)
+	}
+	if out == nil {
+		_, err = io.Copy(io.Discard, answer)
+		return err
+	}
+	if err := json.NewDecoder(answer).Decode(out); err != nil {
+		return fmt.Errorf("read the API's answer to %s: %w", path, err)
+	}
+	return nil
+}
+
 // newRequest is a request to the API, with the key and a JSON body when there is one.
 func (c *client) newRequest(ctx context.Context, method, u string, body []byte) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))

@@ -532,6 +532,8 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{nil, []string{"reports", "download", "--merchant", "mer_acme", "--day", "29/11/2026"}, "YYYY-MM-DD"},
 		{nil, []string{"reports", "download", "--day", "2026-11-29"}, "--merchant"},
 		{map[string]string{"DURAPAY_API": "127.0.0.1:8080"}, []string{"balances"}, "--api"},
+		{map[string]string{"DURAPAY_API": "http://api.durapay.example"}, []string{"balances"}, "plain http"},
+		{nil, []string{"staff-keys", "issue", "--roles", "operator"}, "--name"},
 		{nil, []string{"balances", "--progress", "sometimes"}, "--progress"},
 		// The audit log's hashes are keyed: without the key there is nothing to check.
 		{nil, []string{"audit", "verify"}, "no audit keys: set DURAPAY_AUDIT_KEYS"},

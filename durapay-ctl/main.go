@@ -1,6 +1,7 @@
-// Command durapay-ctl is the command line of finance staff and operators: find payments,
-// export them, read a payment's timeline, download a day's report and check balances, all
-// through the finance API with a staff API key.
+// Command durapay-ctl is the command line of finance staff, operators and admins: find
+// payments, export them, read a payment's timeline, download a day's report, check balances,
+// verify the audit log, replay dead letters and manage staff keys, all through the API with a
+// staff API key.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -106,7 +108,7 @@ since a flag shows in the process list. Output is a table; --json prints JSON fo
 	f.StringVar(&a.progress, "progress", "auto", "progress bars on stderr: auto (a terminal, without --json), always, never")
 
 	root.AddCommand(a.paymentsCommand(), a.reportsCommand(), a.balancesCommand(), a.auditCommand(), a.dlqCommand(),
-		a.notificationsCommand())
+		a.notificationsCommand(), a.staffKeysCommand())
 	return root
 }
 
@@ -143,10 +145,23 @@ func (a *app) client() (*client, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, usagef("--api must be an http or https URL, not %q", api)
 	}
+	// A staff key is a bearer credential: it crosses a network only under TLS.
+	if base.Scheme == "http" && !loopback(base.Hostname()) {
+		return nil, usagef("--api %s is plain http to another machine: the key would cross the network in clear; use https", api)
+	}
 	if a.timeout <= 0 {
 		return nil, usagef("--timeout must be positive")
 	}
 	return newClient(base, key, a.timeout), nil
+}
+
+// loopback reports whether host is this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // exitStatus prints err and turns it into the exit status.

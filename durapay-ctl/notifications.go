@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -38,25 +35,8 @@ func (c *client) UnconfirmedSends(ctx context.Context, olderThan time.Duration) 
 // ResolveSend records what the operator established about one. It is not retried: a
 // second call that finds the send resolved answers 404, which says so.
 func (c *client) ResolveSend(ctx context.Context, s unconfirmedSend, outcome, reason string) error {
-	body, err := json.Marshal(map[string]string{"event": s.Event, "channel": s.Channel, "recipient_hash": s.RecipientHash,
-		"outcome": outcome, "reason": reason})
-	if err != nil {
-		return err
-	}
-	req, err := c.newRequest(ctx, http.MethodPost, c.base.JoinPath("/v1/admin/notifications/unconfirmed/resolve").String(), body)
-	if err != nil {
-		return err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return decodeError(resp, resp.Body)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return nil
+	return c.post(ctx, "/v1/admin/notifications/unconfirmed/resolve", map[string]string{"event": s.Event, "channel": s.Channel,
+		"recipient_hash": s.RecipientHash, "outcome": outcome, "reason": reason}, nil)
 }
 
 func (a *app) notificationsCommand() *cobra.Command {

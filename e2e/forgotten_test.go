@@ -140,6 +140,20 @@ func (e *stackEnv) forgetEverythingBut(t *testing.T, workflowID, principal, idem
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
+	e.deleteWorkflow(t, workflowID)
+	if tag, err := e.pool.Exec(ctx, `DELETE FROM idempotency_records WHERE principal = $1 AND key = $2`, principal, idempotencyKey); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("prune the saved answer: %v (%d rows)", err, tag.RowsAffected())
+	}
+	e.stack.Sandbox.ForgetIdempotencyKeys()
+}
+
+// deleteWorkflow removes a workflow from Temporal as the namespace's retention does once it
+// has closed: terminated if it still runs, then deleted.
+func (e *stackEnv) deleteWorkflow(t *testing.T, workflowID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
+	defer cancel()
+	// A closed workflow answers NotFound to a termination.
 	if err := e.temporal.TerminateWorkflow(ctx, workflowID, "", "test: as if namespace retention removed it"); err != nil {
 		var notFound *serviceerror.NotFound
 		if !errors.As(err, &notFound) {
@@ -162,10 +176,6 @@ func (e *stackEnv) forgetEverythingBut(t *testing.T, workflowID, principal, idem
 		}
 		return fmt.Errorf("workflow %s not deleted yet (%v)", workflowID, d.GetWorkflowExecutionInfo().GetStatus())
 	})
-	if tag, err := e.pool.Exec(ctx, `DELETE FROM idempotency_records WHERE principal = $1 AND key = $2`, principal, idempotencyKey); err != nil || tag.RowsAffected() != 1 {
-		t.Fatalf("prune the saved answer: %v (%d rows)", err, tag.RowsAffected())
-	}
-	e.stack.Sandbox.ForgetIdempotencyKeys()
 }
 
 // ledgerOfPayment sums up the ledger of a payment: its transactions and postings.

@@ -7,10 +7,8 @@ import (
 	"testing"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/proxy"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/durapay/durapay/internal/payloadcodec"
@@ -47,14 +45,9 @@ func (e *stackEnv) recordHistory(t *testing.T, name, workflowID string) {
 		}
 		history.Events = append(history.Events, ev)
 	}
-	// Fixtures are kept decrypted: the replayer reads them with the default converter, and the
-	// key of this run is gone after it.
-	codec := payloadcodec.NewCodec(e.keys)
-	if err := proxy.VisitPayloads(ctx, history, proxy.VisitPayloadsOptions{SkipSearchAttributes: true,
-		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
-			return codec.Decode(p)
-		},
-	}); err != nil {
+	// Fixtures are kept decrypted: the replayer reads them with the default converters, and
+	// the key of this run is gone after it.
+	if err := payloadcodec.DecodeHistory(ctx, e.keys, history); err != nil {
 		t.Fatal(err)
 	}
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(history)

@@ -29,10 +29,10 @@ import (
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/pg"
 	"github.com/durapay/durapay/internal/pgtest"
 	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/temporalx"
 	"github.com/durapay/durapay/internal/testenv"
 	"github.com/durapay/durapay/schemas"
 )
@@ -67,9 +67,10 @@ type stackEnv struct {
 	keys  *keyring.Keyring
 	pool  *pgxpool.Pool
 	redis *redis.Client
-	// Two merchants, to prove that neither sees the other's objects, and a staff key.
-	a, b  merchant
-	staff merchant
+	// Two merchants, to prove that neither sees the other's objects, and two operators'
+	// staff keys: who creates a merchant cannot approve it.
+	a, b            merchant
+	staff, reviewer merchant
 
 	api, workers, notifier         *devstack.Process
 	apiEnv, workerEnv, notifierEnv []string
@@ -80,7 +81,9 @@ type stackEnv struct {
 	auditKeys     *keyring.Keyring
 	auditKeysSpec string
 
-	binDir  string
+	binDir string
+	// cli is the Temporal CLI, for what an operator (or an intruder) runs by hand.
+	cli     string
 	logPath string
 	closers []func()
 }
@@ -123,8 +126,7 @@ func startEnv() (_ *stackEnv, err error) {
 			e.close()
 		}
 	}()
-	cli, err := filepath.Abs(testenv.Getenv("TEMPORAL_CLI", "../bin/temporal"))
-	if err != nil {
+	if e.cli, err = filepath.Abs(testenv.Getenv("TEMPORAL_CLI", "../bin/temporal")); err != nil {
 		return nil, err
 	}
 	stateDir, err := os.MkdirTemp("", "durapay-e2e-")
@@ -157,7 +159,7 @@ func startEnv() (_ *stackEnv, err error) {
 	e.apiURL = "http://127.0.0.1:" + strconv.Itoa(apiPort)
 
 	e.stack, err = devstack.Start(ctx, devstack.Config{
-		StateDir: stateDir, TemporalCLI: cli, TemporalPort: temporalPort,
+		StateDir: stateDir, TemporalCLI: e.cli, TemporalPort: temporalPort,
 		DatabaseURL: dbURL, RedisURL: redisURL, KafkaPort: kafkaPort, SandboxPort: sandboxPort, S3Port: s3Port, Log: logFile,
 		// The sandbox signs with the endpoint's old secret: the API, holding the new and the
 		// old one, is in the middle of a rotation.
@@ -168,7 +170,7 @@ func startEnv() (_ *stackEnv, err error) {
 	}
 	e.closers = append(e.closers, func() { _ = e.stack.Close() })
 
-	if e.pool, err = pg.Connect(ctx, dbURL, 4); err != nil {
+	if e.pool, err = pg.Connect(ctx, dbURL, 4, 0); err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, e.pool.Close)
@@ -187,7 +189,10 @@ func startEnv() (_ *stackEnv, err error) {
 			return nil, err
 		}
 	}
-	if e.staff.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e operator", merchants.RoleOperator); err != nil {
+	if e.staff.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e operator", time.Hour, merchants.RoleOperator); err != nil {
+		return nil, err
+	}
+	if e.reviewer.Key, _, err = merchants.IssueStaffKey(ctx, e.pool, "e2e reviewer", time.Hour, merchants.RoleOperator); err != nil {
 		return nil, err
 	}
 
@@ -233,15 +238,16 @@ func startEnv() (_ *stackEnv, err error) {
 	common = append(common, e.stack.S3Env()...)
 	e.workerEnv = append(common, "STRIPE_API_BASE="+e.stack.SandboxURL, "STRIPE_SECRET_KEY=sk_test_e2e", "AUDIT_KEYS="+e.auditKeysSpec,
 		"WORKER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(workerPort), "STRIPE_RATE_LIMIT=1000",
-		// A breaker that opens and closes within a test; the backfill runs when a test asks.
+		// A breaker that opens and closes within a test; the backfill and the history archive
+		// run when a test asks.
 		"STRIPE_BREAKER_MIN_REQUESTS=6", "STRIPE_BREAKER_OPEN_TIMEOUT=2s",
-		"STRIPE_EVENTS_BACKFILL_EVERY=1h", "STRIPE_EVENTS_BACKFILL_LOOKBACK=1h")
+		"STRIPE_EVENTS_BACKFILL_EVERY=1h", "STRIPE_EVENTS_BACKFILL_LOOKBACK=1h", "HISTORY_ARCHIVE_EVERY=1h")
 	if err := e.startWorkers(); err != nil {
 		return nil, err
 	}
 	e.notifierEnv = append(append(common, e.stack.NotifierEnv()...),
 		"NOTIFIER_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(notifierPort), "NOTIFIER_RETRY_BACKOFF=100ms",
-		"NOTIFIER_RETRY_MAX_BACKOFF=500ms", "NOTIFIER_SESSION_TIMEOUT=6s", "PUBLIC_API_URL="+e.apiURL, "KEY_LINK_POLL=200ms")
+		"NOTIFIER_RETRY_MAX_BACKOFF=500ms", "NOTIFIER_SESSION_TIMEOUT=6s", "PUBLIC_API_URL="+e.apiURL, "MERCHANT_MESSAGES_POLL=200ms")
 	if err := e.startNotifier(); err != nil {
 		return nil, err
 	}
@@ -256,8 +262,8 @@ func startEnv() (_ *stackEnv, err error) {
 	if err := e.startAPI(ctx); err != nil {
 		return nil, err
 	}
-	if e.temporal, err = client.DialContext(ctx, client.Options{HostPort: e.stack.TemporalAddress,
-		DataConverter: payloadcodec.DataConverter(e.keys)}); err != nil {
+	// As the processes dial, so that what the tests start is encrypted like what they do.
+	if e.temporal, err = temporalx.Dial(ctx, e.stack.TemporalAddress, "default", nil, e.keys); err != nil {
 		return nil, err
 	}
 	e.closers = append(e.closers, e.temporal.Close)

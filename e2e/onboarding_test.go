@@ -68,7 +68,7 @@ func TestOnboardingToFirstPayment(t *testing.T) {
 		}
 		return nil
 	})
-	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "", nil); r.Status != http.StatusConflict {
+	if r := e.call(t, &e.reviewer, "POST", "/v1/admin/merchants/"+id+"/approve", "", nil); r.Status != http.StatusConflict {
 		t.Fatalf("approval before KYC: %d %s", r.Status, r.Raw)
 	}
 	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/retry", "", nil); r.Status != http.StatusConflict {
@@ -81,14 +81,17 @@ func TestOnboardingToFirstPayment(t *testing.T) {
 	if r := e.call(t, &e.a, "POST", "/v1/admin/merchants/"+id+"/approve", "", nil); r.Status != 403 {
 		t.Fatalf("a merchant approving: %d", r.Status)
 	}
-	approved := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "approve-"+id, map[string]any{"reason": "KYC reviewed"})
+	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "", nil); r.Status != 403 || r.errorField("code") != "four_eyes_required" {
+		t.Fatalf("approval by the operator who created the merchant: %d %s", r.Status, r.Raw)
+	}
+	approved := e.call(t, &e.reviewer, "POST", "/v1/admin/merchants/"+id+"/approve", "approve-"+id, map[string]any{"reason": "KYC reviewed"})
 	if approved.Status != 200 || approved.Body["status"] != "active" || strings.Contains(string(approved.Raw), "sk_") {
 		t.Fatalf("approve: %d %s; want the merchant active, and no key for the operator", approved.Status, approved.Raw)
 	}
 	// The key reaches the merchant's contact address, by a link that works once.
 	secret := e.revealKey(t, e.keyLinkSentTo(t, "ada@bakery.example", 1))
 	e.recordHistory(t, "onboarding_approved", schemas.OnboardingWorkflowID(id))
-	again := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "approve-"+id, map[string]any{"reason": "KYC reviewed"})
+	again := e.call(t, &e.reviewer, "POST", "/v1/admin/merchants/"+id+"/approve", "approve-"+id, map[string]any{"reason": "KYC reviewed"})
 	if again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("the same approval again: %d replayed=%q", again.Status, again.Header.Get("Idempotent-Replayed"))
 	}
@@ -166,7 +169,7 @@ func TestOnboardingToFirstPayment(t *testing.T) {
 func TestInvitedOnboardingExpires(t *testing.T) {
 	t.Parallel()
 	e := requireEnv(t)
-	adminKey, _, err := merchants.IssueStaffKey(context.Background(), e.pool, "e2e admin", merchants.RoleAdmin)
+	adminKey, _, err := merchants.IssueStaffKey(context.Background(), e.pool, "e2e admin", time.Hour, merchants.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +247,7 @@ func TestOnboardingParksUntilRetried(t *testing.T) {
 	if r := e.call(t, &e.staff, "GET", "/v1/merchants/"+id, "", nil); r.Body["attention"] == nil {
 		t.Errorf("the merchant does not show why it waits: %s", r.Raw)
 	}
-	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/approve", "", nil); r.Status != http.StatusConflict {
+	if r := e.call(t, &e.reviewer, "POST", "/v1/admin/merchants/"+id+"/approve", "", nil); r.Status != http.StatusConflict {
 		t.Errorf("approval while parked: %d %s", r.Status, r.Raw)
 	}
 	if r := e.call(t, &e.staff, "POST", "/v1/admin/merchants/"+id+"/retry", "retry-"+id, map[string]any{"reason": "Stripe incident over"}); r.Status != http.StatusOK {

@@ -18,7 +18,7 @@ func TestAuditAnchorsAreListedInPages(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	admin, _, err := merchants.IssueStaffKey(ctx, f.srv.pool, "auditor", merchants.RoleAdmin)
+	admin, _, err := merchants.IssueStaffKey(ctx, f.srv.pool, "auditor", time.Hour, merchants.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/schemas"
 )
 
 // principal is who sent a request: a merchant (secret key) or one of Durapay's staff (a
@@ -28,7 +29,7 @@ type principal struct {
 	Name       string   `json:"n,omitempty"`
 	Roles      []string `json:"r,omitempty"`
 	Scopes     []string `json:"s,omitempty"`
-	// Expires is a rolled key's end of overlap, which the cache must honour too.
+	// Expires is a staff key's end or a rolled key's end of overlap, which the cache must honour too.
 	Expires *time.Time `json:"e,omitempty"`
 }
 
@@ -307,6 +308,9 @@ func (s *server) keyHolder(r *http.Request, key string) (principal, error) {
 			keyPrefix: keyPrefix(key)}
 	case err != nil:
 		return principal{}, &apiError{code: codeServiceUnavailable, message: "Authentication is temporarily unavailable.", retryAfter: time.Second, cause: err}
+	case p.Kind == merchants.KindStaff && !s.cfg.StaffKeys:
+		return principal{}, &authFailure{challenge: `Basic realm="Durapay"`, keyPrefix: keyPrefix(key),
+			refusal: newError(codeAPIKeyInvalid, "", "Staff keys are turned off here: sign in with your identity provider.")}
 	}
 	return p, nil
 }
@@ -317,14 +321,17 @@ func (s *server) invited(r *http.Request) (principal, error) {
 		return principal{}, err
 	}
 	token := r.Header.Get(inviteHeader)
-	ok, err := s.validInvite(r.Context(), token)
+	p := principal{KeyID: "invite:" + hex.EncodeToString(hashToken(token)[:6]), Kind: kindInvite}
+	// A retry of the sign-up that spent the invitation (same key, so same merchant) is let
+	// through: a sign-up that failed after spending it (a 5xx) must be retryable.
+	ok, err := s.validInvite(r.Context(), token, schemas.MerchantID(p.id(), r.Header.Get("Idempotency-Key")))
 	if err != nil {
 		return principal{}, err
 	}
 	if !ok {
 		return principal{}, &authFailure{refusal: newError(codeInviteInvalid, "", "This invitation is not valid: it may have been used or have expired.")}
 	}
-	return principal{KeyID: "invite:" + hex.EncodeToString(hashToken(token)[:6]), Kind: kindInvite}, nil
+	return p, nil
 }
 
 // admit lets an authenticated principal through if the route allows it.

@@ -54,6 +54,8 @@ const (
 	codeWebhookDeliveryPending    = "webhook_delivery_pending"
 	codeKeyLinkInvalid            = "key_link_invalid"
 	codeRefundUnexpectedState     = "refund_unexpected_state"
+	codeFourEyesRequired          = "four_eyes_required"
+	codePhoneCodeInvalid          = "phone_code_invalid"
 	codeAPIKeyLimitReached        = "api_key_limit_reached"
 	codeAPIKeyAlreadyRolled       = "api_key_already_rolled"
 	codeInternal                  = "internal_error"
@@ -107,6 +109,8 @@ var errorTable = map[string]errorClass{
 	codeWebhookDeliveryPending:    {http.StatusConflict, "invalid_request_error"},
 	codeKeyLinkInvalid:            {http.StatusNotFound, "invalid_request_error"},
 	codeRefundUnexpectedState:     {http.StatusConflict, "invalid_request_error"},
+	codeFourEyesRequired:          {http.StatusForbidden, "invalid_request_error"},
+	codePhoneCodeInvalid:          {http.StatusBadRequest, "invalid_request_error"},
 	codeAPIKeyLimitReached:        {http.StatusConflict, "invalid_request_error"},
 	codeAPIKeyAlreadyRolled:       {http.StatusConflict, "invalid_request_error"},
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},

@@ -147,7 +147,8 @@ func paymentsQuery(q url.Values) (string, error) {
 }
 
 // paymentTimeline is GET /v1/finance/payments/{id}/timeline: the payment's workflow history
-// and its refunds', merged into one readable timeline.
+// and its refunds', merged into one readable timeline; from the archive for workflows that
+// Temporal's retention has deleted.
 func (s *server) paymentTimeline(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	rec, err := s.findPayment(ctx, "", mux.Vars(r)["id"])
@@ -164,7 +165,7 @@ func (s *server) paymentTimeline(w http.ResponseWriter, r *http.Request) error {
 	}
 	var timelines [][]timeline.Entry
 	for _, id := range workflowIDs {
-		events, err := s.workflows.History(ctx, id)
+		events, err := s.histories.Read(ctx, id)
 		if err != nil {
 			return &apiError{code: codeServiceUnavailable, message: "Workflow history is temporarily unavailable.", retryAfter: time.Second, cause: err}
 		}

@@ -155,11 +155,11 @@ func TestOperatorDecisions(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	p := f.authorized(t, "parked")
-	staffKey, _, err := merchants.IssueStaffKey(context.Background(), f.srv.pool, "alice", merchants.RoleOperator)
+	staffKey, _, err := merchants.IssueStaffKey(context.Background(), f.srv.pool, "alice", time.Hour, merchants.RoleOperator)
 	if err != nil {
 		t.Fatal(err)
 	}
-	financeKey, _, _ := merchants.IssueStaffKey(context.Background(), f.srv.pool, "bob", merchants.RoleFinance)
+	financeKey, _, _ := merchants.IssueStaffKey(context.Background(), f.srv.pool, "bob", time.Hour, merchants.RoleFinance)
 	var got schemas.OperatorDecision
 	f.workflows.update = func(merchantID, paymentID, name string, arg any) (schemas.Payment, error) {
 		if name != schemas.UpdateOperatorDecision || merchantID != f.merchant || paymentID != p.ID {

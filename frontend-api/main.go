@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/durapay/durapay/internal/analytics"
+	"github.com/durapay/durapay/internal/archive"
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/keyring"
@@ -29,7 +30,7 @@ import (
 	"github.com/durapay/durapay/internal/oidcauth"
 	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/stripeevents"
-	"github.com/durapay/durapay/internal/temporalx"
+	"github.com/durapay/durapay/internal/timeline"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
@@ -97,8 +98,17 @@ type apiConfig struct {
 	OnboardingReturnURL  string          `env:"ONBOARDING_RETURN_URL, default=http://127.0.0.1:8080/onboarding/return"`
 	OnboardingRefreshURL string          `env:"ONBOARDING_REFRESH_URL, default=http://127.0.0.1:8080/onboarding/refresh"`
 
+	// Staff keys are a break-glass path beside OIDC: StaffKeys false refuses every one (set it
+	// in production once people sign in with OIDC); an issued key lives StaffKeyTTL unless
+	// its issuer asks for less, at most StaffKeyMaxTTL.
+	StaffKeys      bool          `env:"STAFF_KEYS, default=true"`
+	StaffKeyTTL    time.Duration `env:"STAFF_KEY_TTL, default=1h"`
+	StaffKeyMaxTTL time.Duration `env:"STAFF_KEY_MAX_TTL, default=24h"`
+
 	// S3 is the bucket of settlement reports (S3_ENDPOINT, S3_BUCKET, ...).
 	S3 objectstore.Config `env:", prefix=S3_"`
+	// HistoryArchiveBucket holds the workflow histories the workers archive (empty: S3_BUCKET).
+	HistoryArchiveBucket string `env:"HISTORY_ARCHIVE_BUCKET"`
 	// Webhooks: the SSRF guard endpoint URLs are checked against, and redeliveries' retries.
 	Webhooks webhooks.Config `env:", prefix=WEBHOOK_"`
 	// Notifications: the platform's limits that merchants' preferences must stay within.
@@ -126,8 +136,11 @@ type server struct {
 	objects *objectstore.Store
 	// anchors are the audit log's, for durapay-ctl audit verify.
 	anchors *audit.Anchors
-	limiter *redis_rate.Limiter
-	// keyring encrypts workflow payloads; /codec decodes them for operators (nil: no codec).
+	// histories reads workflow histories for timelines: Temporal's, then the archive's.
+	histories timeline.Histories
+	limiter   *redis_rate.Limiter
+	// keyring encrypts workflow payloads; /codec decodes them for operators (nil, with
+	// TEMPORAL_ALLOW_CLEAR_PAYLOADS: no codec).
 	keyring *keyring.Keyring
 	// oidc verifies people's bearer tokens (nil: OIDC is off).
 	oidc *oidcauth.Verifier
@@ -157,6 +170,9 @@ func (c apiConfig) validate() error {
 	}
 	if c.RateLimitReads <= 0 || c.RateLimitWrites <= 0 || c.AuthFailuresPerMinute <= 0 {
 		return fmt.Errorf("RATE_LIMIT_READS, RATE_LIMIT_WRITES and AUTH_FAILURES_PER_MINUTE must be positive")
+	}
+	if c.StaffKeyTTL <= 0 || c.StaffKeyTTL > c.StaffKeyMaxTTL {
+		return fmt.Errorf("STAFF_KEY_TTL must be positive and at most STAFF_KEY_MAX_TTL")
 	}
 	if c.ActionTimeout <= 0 || c.AuthorizationWindow <= 0 || c.AuthorizationWindow > 7*24*time.Hour {
 		return fmt.Errorf("PAYMENT_ACTION_TIMEOUT must be positive, PAYMENT_AUTHORIZATION_WINDOW positive and under the card networks' 7 days")
@@ -215,12 +231,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	archived, err := objectstore.New(ctx, cfg.S3.WithBucket(cfg.HistoryArchiveBucket))
+	if err != nil {
+		return err
+	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s := &server{
 		webhookPolicy: webhookPolicy, webhookRetry: webhookRetry, analytics: analytics.NewStore(pool),
 		cfg: cfg, log: log, pool: pool, auditLog: audit.NewLog(pool, auditKeys), redis: rdb, temporal: tc,
-		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue, codec: temporalx.Codec(keys)},
+		workflows: temporalPayments{client: tc, taskQueue: cfg.PaymentsTaskQueue},
+		histories: timeline.NewHistories(tc, archive.New(pool, archived, archive.Lock{}), keys),
 		keyring:   keys,
 		dataKeys:  p.DataKeys,
 		keys:      &keyResolver{pool: pool, redis: rdb, ttl: cfg.APIKeyCacheTTL},

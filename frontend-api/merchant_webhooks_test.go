@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/webhooks"
@@ -195,7 +196,7 @@ func TestAnalyticsRanges(t *testing.T) {
 func TestUnconfirmedSends(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	staffKey, _, err := merchants.IssueStaffKey(ctx, f.srv.pool, "alice", merchants.RoleOperator)
+	staffKey, _, err := merchants.IssueStaffKey(ctx, f.srv.pool, "alice", time.Hour, merchants.RoleOperator)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,9 +99,11 @@ func (s *server) createMerchant(w http.ResponseWriter, r *http.Request) error {
 			return http.StatusOK, st, err
 		}
 		if who.Kind == kindInvite {
-			if err := s.useInvite(ctx, r.Header.Get(inviteHeader), id); err != nil {
+			inviter, err := s.useInvite(ctx, r.Header.Get(inviteHeader), id)
+			if err != nil {
 				return 0, nil, err
 			}
+			in.InvitedBy = inviter
 		}
 		st, err := s.startOnboarding(ctx, in)
 		if err != nil {
@@ -215,6 +217,11 @@ func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision
 		if _, err := s.onboardingState(ctx, id); errors.Is(err, pg.ErrNotFound) {
 			return 0, nil, newError(codeResourceMissing, "id", "No such merchant: '"+id+"'")
 		}
+		if decision == schemas.DecisionApprove {
+			if err := s.fourEyes(ctx, id, who.id()); err != nil {
+				return 0, nil, err
+			}
+		}
 		waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
 		defer cancel()
 		st, err := s.workflows.ReviewMerchant(waitCtx, id, d)
@@ -231,6 +238,20 @@ func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision
 		s.audit(r, "merchant."+decision+".requested", id, audit.Success, map[string]string{"reason": body.Reason})
 		return http.StatusOK, st, nil
 	})
+}
+
+// fourEyes refuses the approval of a merchant by the staff member who created or invited it:
+// bringing a merchant in and letting it take payments are two people's decisions.
+func (s *server) fourEyes(ctx context.Context, merchantID, approver string) error {
+	var createdBy, invitedBy string
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(created_by, ''), coalesce(invited_by, '') FROM merchants WHERE id = $1`,
+		merchantID).Scan(&createdBy, &invitedBy); err != nil {
+		return fmt.Errorf("read who brought in %s: %w", merchantID, err)
+	}
+	if approver == createdBy || approver == invitedBy {
+		return newError(codeFourEyesRequired, "", "You created or invited this merchant: another operator must approve it.")
+	}
+	return nil
 }
 
 // inviteTTL is how long a sign-up invitation works.
@@ -259,25 +280,28 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
-// validInvite reports whether the token is a live invitation (unused, unexpired).
-func (s *server) validInvite(ctx context.Context, token string) (bool, error) {
+// validInvite reports whether the token is a live invitation (unexpired; unused, or spent
+// on this merchant by an earlier try of the same sign-up).
+func (s *server) validInvite(ctx context.Context, token, merchantID string) (bool, error) {
 	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM invites WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now())`,
-		hashToken(token)).Scan(&ok)
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM invites WHERE token_hash = $1 AND expires_at > now()
+		AND (used_at IS NULL OR merchant_id = $2))`, hashToken(token), merchantID).Scan(&ok)
 	return ok, err
 }
 
-// useInvite spends the invitation on the merchant: it works once.
-func (s *server) useInvite(ctx context.Context, token, merchantID string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE invites SET used_at = now(), merchant_id = $2
-		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`, hashToken(token), merchantID)
+// useInvite spends the invitation on the merchant, and returns who issued it. It works
+// once; the same sign-up retried finds it spent on its merchant and goes on.
+func (s *server) useInvite(ctx context.Context, token, merchantID string) (inviter string, err error) {
+	err = s.pool.QueryRow(ctx, `UPDATE invites SET used_at = coalesce(used_at, now()), merchant_id = $2
+		WHERE token_hash = $1 AND expires_at > now() AND (used_at IS NULL OR merchant_id = $2) RETURNING created_by`,
+		hashToken(token), merchantID).Scan(&inviter)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", newError(codeInviteInvalid, "", "This invitation was already used or has expired.")
+	}
 	if err != nil {
-		return fmt.Errorf("use invite: %w", err)
+		return "", fmt.Errorf("use invite: %w", err)
 	}
-	if tag.RowsAffected() != 1 {
-		return newError(codeInviteInvalid, "", "This invitation was already used or has expired.")
-	}
-	return nil
+	return inviter, nil
 }
 
 // onboardingPage answers the merchant's browser when Stripe sends it back: KYC sent, or the

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/schemas"
@@ -19,7 +20,7 @@ func TestEveryRouteChecksWhoCalls(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	staff := func(roles ...string) string {
-		key, _, err := merchants.IssueStaffKey(ctx, f.srv.pool, strings.Join(roles, ","), roles...)
+		key, _, err := merchants.IssueStaffKey(ctx, f.srv.pool, strings.Join(roles, ","), time.Hour, roles...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/sirupsen/logrus"
-	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 
 	"github.com/durapay/durapay/internal/analytics"
@@ -41,6 +40,8 @@ type fakeWorkflows struct {
 	updates      []string
 	signals      []string
 	update       func(merchantID, paymentID, name string, arg any) (schemas.Payment, error)
+	// startOnboarding answers StartOnboarding (nil: errWorkflowClosed).
+	startOnboarding func(in schemas.OnboardingInput) (schemas.OnboardingState, error)
 }
 
 func (f *fakeWorkflows) Update(_ context.Context, merchantID, paymentID, name string, arg any) (schemas.Payment, error) {
@@ -82,8 +83,11 @@ func (f *fakeWorkflows) CreateCustomer(context.Context, schemas.CustomerInput) (
 	return schemas.Customer{}, errWorkflowClosed
 }
 
-func (f *fakeWorkflows) StartOnboarding(context.Context, schemas.OnboardingInput) (schemas.OnboardingState, error) {
-	return schemas.OnboardingState{}, errWorkflowClosed
+func (f *fakeWorkflows) StartOnboarding(_ context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error) {
+	if f.startOnboarding == nil {
+		return schemas.OnboardingState{}, errWorkflowClosed
+	}
+	return f.startOnboarding(in)
 }
 
 func (f *fakeWorkflows) ReviewMerchant(context.Context, string, schemas.ReviewDecision) (schemas.OnboardingState, error) {
@@ -92,10 +96,6 @@ func (f *fakeWorkflows) ReviewMerchant(context.Context, string, schemas.ReviewDe
 
 func (f *fakeWorkflows) ListPayments(context.Context, string, int, []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error) {
 	return nil, nil, nil
-}
-
-func (f *fakeWorkflows) History(context.Context, string) ([]*historypb.HistoryEvent, error) {
-	return nil, nil
 }
 
 func (f *fakeWorkflows) Get(_ context.Context, merchantID, paymentID string) (schemas.Payment, error) {
@@ -169,7 +169,7 @@ func newFixture(t *testing.T) *fixture {
 	// Every fixture's requests come from loopback, and share its failure budget in Redis:
 	// tests of the budget name their own source (behindProxy).
 	cfg := apiConfig{CreateTimeout: 2 * time.Second, MaxBodyBytes: 4096, RateLimitReads: 1000, RateLimitWrites: 1000,
-		AuthFailuresPerMinute: 1_000_000}
+		AuthFailuresPerMinute: 1_000_000, StaffKeys: true, StaffKeyTTL: time.Hour, StaffKeyMaxTTL: 24 * time.Hour}
 	s := &server{
 		cfg:       cfg,
 		log:       logrus.NewEntry(log),

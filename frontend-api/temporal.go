@@ -5,15 +5,11 @@ import (
 	"errors"
 	"fmt"
 
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/internal/webhooks"
@@ -41,8 +37,6 @@ type paymentWorkflows interface {
 	// ListPayments runs a visibility query: one page of payment workflows and the next
 	// page's token.
 	ListPayments(ctx context.Context, query string, pageSize int, token []byte) ([]*workflowpb.WorkflowExecutionInfo, []byte, error)
-	// History reads a workflow's whole history.
-	History(ctx context.Context, workflowID string) ([]*historypb.HistoryEvent, error)
 	// StartWebhookDelivery starts a delivery's workflow, once.
 	StartWebhookDelivery(ctx context.Context, deliveryID string, policy schemas.WebhookRetryPolicy) error
 	// Update sends one of the payment's updates (capture, cancel, operator decision) and
@@ -62,8 +56,6 @@ var (
 type temporalPayments struct {
 	client    client.Client
 	taskQueue string
-	// codec decrypts histories for the timeline (nil: payloads are in clear).
-	codec converter.PayloadCodec
 }
 
 // Create sends the CreatePayment update with Update-With-Start on workflow ID
@@ -198,32 +190,6 @@ func (t temporalPayments) ListPayments(ctx context.Context, query string, pageSi
 		return nil, nil, fmt.Errorf("list workflows %q: %w", query, err)
 	}
 	return resp.Executions, resp.NextPageToken, nil
-}
-
-func (t temporalPayments) History(ctx context.Context, workflowID string) ([]*historypb.HistoryEvent, error) {
-	var events []*historypb.HistoryEvent
-	it := t.client.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			return nil, fmt.Errorf("history of %s: %w", workflowID, err)
-		}
-		events = append(events, ev)
-	}
-	if t.codec == nil {
-		return events, nil
-	}
-	// Decrypt every payload of the history (search attributes are never encrypted).
-	err := proxy.VisitPayloads(ctx, &historypb.History{Events: events}, proxy.VisitPayloadsOptions{
-		SkipSearchAttributes: true,
-		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
-			return t.codec.Decode(p)
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("decrypt history of %s: %w", workflowID, err)
-	}
-	return events, nil
 }
 
 func (t temporalPayments) Get(ctx context.Context, merchantID, paymentID string) (schemas.Payment, error) {

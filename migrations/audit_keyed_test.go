@@ -19,7 +19,7 @@ import (
 	"github.com/durapay/durapay/migrations"
 )
 
-// 00015 keys the audit log's chain: the rows chained before it with plain SHA-256 keep no
+// 00018 keys the audit log's chain: the rows chained before it with plain SHA-256 keep no
 // key ID and still verify, with the keyed rows appended after them.
 func TestAuditKeyedKeepsEarlierRowsVerifiable(t *testing.T) {
 	t.Parallel()
@@ -35,7 +35,7 @@ func TestAuditKeyedKeepsEarlierRowsVerifiable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := provider.ApplyVersion(ctx, 15, false); err != nil {
+	if _, err := provider.ApplyVersion(ctx, 18, false); err != nil {
 		t.Fatal(err)
 	}
 	// Three rows as the earlier code wrote them.
@@ -50,11 +50,11 @@ func TestAuditKeyedKeepsEarlierRowsVerifiable(t *testing.T) {
 		}
 		prev = e.Hash
 	}
-	if _, err := provider.ApplyVersion(ctx, 15, true); err != nil {
+	if _, err := provider.ApplyVersion(ctx, 18, true); err != nil {
 		t.Fatal(err)
 	}
 
-	pool, err := pg.Connect(ctx, url, 2)
+	pool, err := pg.Connect(ctx, url, 2, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

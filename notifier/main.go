@@ -50,8 +50,8 @@ type notifierConfig struct {
 	// SMSTopicARN sends texts to an SNS topic instead of phone numbers: local emulators only.
 	SMSTopicARN string          `env:"SMS_TOPIC_ARN"`
 	Webhooks    webhooks.Config `env:", prefix=WEBHOOK_"`
-	// KeyLinks: the single-use links that deliver merchants' secret keys.
-	KeyLinks notify.KeyLinkConfig
+	// MerchantMessages: Durapay's own messages to merchants (key links, phone codes).
+	MerchantMessages notify.MerchantMessagesConfig
 	// Limits holds what the platform caps whatever merchants choose (SMS_DAILY_CAP).
 	Limits notify.Limits
 
@@ -120,7 +120,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	g.Go(func() error {
 		return eventbus.Consume(gctx, consumer(groupAnalytics, []string{schemas.TopicPayments}), eventlog.Authentic(p.Pool, countEvent(figures)))
 	})
-	g.Go(func() error { return notifier.SendKeyLinks(gctx, p.Pool, cfg.KeyLinks) })
+	g.Go(func() error { return notifier.SendMerchantMessages(gctx, p.Pool, cfg.MerchantMessages) })
 	g.Go(func() error {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("health and metrics server: %w", err)

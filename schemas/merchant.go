@@ -65,8 +65,11 @@ type OnboardingInput struct {
 	BusinessType  string
 	SealedProfile []byte
 	RequestHash   string
-	CreatedBy     string
-	Policy        OnboardingPolicy
+	// CreatedBy is who created the merchant (a staff member, or an invitation); InvitedBy
+	// who issued the invitation. Neither may approve it.
+	CreatedBy string
+	InvitedBy string
+	Policy    OnboardingPolicy
 	// State is carried across continue-as-new; nil on the first run.
 	State *OnboardingState
 	// EventSeq numbers the events published so far (their IDs), across runs.

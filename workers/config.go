@@ -48,11 +48,21 @@ type workerConfig struct {
 	ReconciliationCron string             `env:"RECONCILIATION_CRON, default=45 0 * * *"`
 	S3                 objectstore.Config `env:", prefix=S3_"`
 
+	// The history archive: every HistoryArchiveEvery (0 leaves the schedule as it is, or
+	// absent), the histories of the payments and refunds that closed go to S3, in
+	// HistoryArchiveBucket (empty: S3_BUCKET), each kept from deletion for
+	// HistoryArchiveRetain from its close with an Object Lock of mode HistoryArchiveLock
+	// (compliance, governance, or none for a bucket without Object Lock).
+	HistoryArchiveEvery  time.Duration        `env:"HISTORY_ARCHIVE_EVERY, default=1m"`
+	HistoryArchiveBucket string               `env:"HISTORY_ARCHIVE_BUCKET"`
+	HistoryArchiveLock   objectstore.LockMode `env:"HISTORY_ARCHIVE_LOCK, default=compliance"`
+	HistoryArchiveRetain time.Duration        `env:"HISTORY_ARCHIVE_RETAIN, default=61368h"`
+
 	// The audit log's anchors: how often the schedule writes the chain's last row to the
 	// anchors' bucket (0 removes the schedule), and how long each anchor is locked (S3
 	// Object Lock, compliance mode; 7 years by default).
 	AuditAnchorEvery  time.Duration `env:"AUDIT_ANCHOR_EVERY, default=1h"`
-	AuditAnchorRetain time.Duration `env:"AUDIT_ANCHOR_RETAIN, default=61320h"`
+	AuditAnchorRetain time.Duration `env:"AUDIT_ANCHOR_RETAIN, default=61368h"`
 
 	// Retention: a daily schedule deletes the rows that matter only for a while (see
 	// internal/retention). Notification claims and webhook deliveries are what stops a
@@ -106,6 +116,9 @@ func (c workerConfig) validate(known []string) error {
 	}
 	if c.StripeBreakerFailureRatio <= 0 || c.StripeBreakerFailureRatio > 1 {
 		return fmt.Errorf("STRIPE_BREAKER_FAILURE_RATIO must be in (0, 1]")
+	}
+	if c.HistoryArchiveEvery < 0 || c.HistoryArchiveRetain <= 0 {
+		return fmt.Errorf("HISTORY_ARCHIVE_EVERY must not be negative, HISTORY_ARCHIVE_RETAIN must be positive")
 	}
 	if c.AuditAnchorEvery < 0 || c.AuditAnchorRetain <= 0 {
 		return fmt.Errorf("AUDIT_ANCHOR_EVERY must not be negative, AUDIT_ANCHOR_RETAIN must be positive")

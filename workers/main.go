@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/archive"
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/eventbus"
@@ -23,6 +24,7 @@ import (
 	"github.com/durapay/durapay/internal/process"
 	"github.com/durapay/durapay/internal/stripeclient"
 	"github.com/durapay/durapay/internal/stripeevents"
+	"github.com/durapay/durapay/schemas"
 )
 
 func main() { process.Main("workers", run) }
@@ -60,6 +62,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	histories, err := objectstore.New(ctx, cfg.S3.WithBucket(cfg.HistoryArchiveBucket))
+	if err != nil {
+		return err
+	}
 	d := deps{
 		stripe:       activities.NewStripe(stripeAPI),
 		onboarding:   activities.NewOnboarding(pool, stripeAPI, dataKeys),
@@ -69,10 +75,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		audit:        activities.NewAudit(audit.NewLog(pool, auditKeys), anchors),
 		events:       activities.NewEvents(kafkaWriter, pool),
 		webhooks:     activities.NewWebhooks(pool, dataKeys, webhookClient),
+		archive: activities.NewHistoryArchive(tc,
+			archive.New(pool, histories, archive.Lock{Mode: cfg.HistoryArchiveLock, Retain: cfg.HistoryArchiveRetain}), pool),
 	}
 	regs := registrations(d)
 	if err := cfg.validate(taskQueues(regs)); err != nil {
 		return err
+	}
+	if slices.Contains(cfg.TaskQueues, schemas.TaskQueueFinance) && cfg.HistoryArchiveEvery > 0 {
+		if err := checkArchiveRetention(ctx, tc, cfg.TemporalNamespace, cfg.HistoryArchiveEvery); err != nil {
+			return err
+		}
 	}
 	if err := ensureSchedules(ctx, tc, cfg); err != nil {
 		return err

@@ -33,6 +33,7 @@ type deps struct {
 	finance      *activities.Finance
 	onboarding   *activities.Onboarding
 	webhooks     *activities.Webhooks
+	archive      *activities.HistoryArchive
 }
 
 func registrations(d deps) []registration {
@@ -75,6 +76,7 @@ func registrations(d deps) []registration {
 			{schemas.DailyReportWorkflowName, workflows.DailyReportWorkflow},
 			{schemas.ReconciliationWorkflowName, workflows.ReconciliationWorkflow},
 			{schemas.RetentionWorkflowName, workflows.RetentionWorkflow},
+			{schemas.HistoryArchiveWorkflowName, workflows.HistoryArchiveWorkflow},
 			{schemas.AuditAnchorWorkflowName, workflows.AuditAnchorWorkflow},
 		},
 		activities: []named{
@@ -82,6 +84,7 @@ func registrations(d deps) []registration {
 			{activities.WriteDailyReportName, d.finance.WriteDailyReport},
 			{activities.ReconcileName, d.finance.Reconcile},
 			{activities.PruneTableName, d.store.PruneTable},
+			{activities.ArchiveHistoriesName, d.archive.ArchiveHistories},
 			{activities.AnchorAuditLogName, d.audit.AnchorAuditLog},
 			{activities.PublishEventName, d.events.PublishEvent},
 		},

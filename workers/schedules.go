@@ -9,11 +9,39 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/schemas"
 )
+
+// historyArchiveOverlap is how far before its saved position the history archive lists
+// closed workflows again: far longer than visibility ever lags behind a workflow's close.
+const historyArchiveOverlap = 10 * time.Minute
+
+// archiveRetentionMargin is how much longer than the archive's period Temporal must keep a
+// closed workflow: the time to notice that the archive fails (its runs fail every period)
+// and to mend it, before a history could be deleted unarchived.
+const archiveRetentionMargin = 12 * time.Hour
+
+// checkArchiveRetention refuses to archive from a namespace whose retention could delete a
+// closed payment's history before the archive has read it.
+func checkArchiveRetention(ctx context.Context, tc client.Client, namespace string, every time.Duration) error {
+	d, err := tc.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("read the retention of namespace %s: %w", namespace, err)
+	}
+	return archiveOutrunsRetention(d.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration(), every)
+}
+
+func archiveOutrunsRetention(retention, every time.Duration) error {
+	if retention < every+archiveRetentionMargin {
+		return fmt.Errorf("the namespace keeps closed workflows %s, and the history archive runs every %s (HISTORY_ARCHIVE_EVERY): "+
+			"raise the namespace's retention to at least %s, or archive more often", retention, every, every+archiveRetentionMargin)
+	}
+	return nil
+}
 
 // schedule is one of Durapay's Temporal Schedules, kept by the workers that serve its task
 // queue.
@@ -34,6 +62,14 @@ func schedules(cfg workerConfig) []schedule {
 			spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: cfg.StripeEventsBackfillEvery}}},
 			action: &client.ScheduleWorkflowAction{Workflow: schemas.StripeEventsBackfillWorkflowName, TaskQueue: schemas.TaskQueuePayments,
 				Args: []any{schemas.StripeEventsBackfillInput{Lookback: cfg.StripeEventsBackfillLookback, Overlap: 5 * time.Minute}}},
+		})
+	}
+	if cfg.HistoryArchiveEvery > 0 {
+		out = append(out, schedule{
+			id:   schemas.ScheduleHistoryArchive,
+			spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: cfg.HistoryArchiveEvery}}},
+			action: &client.ScheduleWorkflowAction{Workflow: schemas.HistoryArchiveWorkflowName, TaskQueue: schemas.TaskQueueFinance,
+				Args: []any{schemas.HistoryArchiveInput{Overlap: historyArchiveOverlap}}},
 		})
 	}
 	// Hourly by default: a rewrite of the audit log before the last anchor shows, whoever

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -255,10 +256,19 @@ func (o *onboarding) validateReview(_ workflow.Context, d schemas.ReviewDecision
 		return refuse("This onboarding waits for an operator on a failed Stripe step: retry it or reject the merchant.")
 	case d.Decision == schemas.DecisionApprove && o.state.Status != schemas.MerchantPendingReview:
 		return refuse("This merchant cannot be approved before Stripe has enabled its charges (KYC incomplete).")
+	case d.Decision == schemas.DecisionApprove && o.broughtInBy(d.Operator):
+		return refuse("The operator who created or invited this merchant cannot approve it: another operator must.")
 	case d.Decision == schemas.DecisionReject && d.Reason == "":
 		return refuse("A rejection needs a reason.")
 	}
 	return nil
+}
+
+// broughtInBy says whether the operator (as a decision names one: "id" or "id (name)")
+// created or invited the merchant.
+func (o *onboarding) broughtInBy(operator string) bool {
+	id, _, _ := strings.Cut(operator, " (")
+	return id != "" && (id == o.in.CreatedBy || id == o.in.InvitedBy)
 }
 
 // review hands the decision to the main loop and answers with the state it leads to.

@@ -146,6 +146,28 @@ func (h *onboardingHarness) final(t *testing.T) schemas.OnboardingState {
 	return st
 }
 
+// Four eyes: the staff member who created the merchant, or who invited it, cannot approve it
+// (a decision from the Temporal UI declares who sends it); another operator can.
+func TestOnboardingApprovedByAnotherOperator(t *testing.T) {
+	h := newOnboardingHarness(t)
+	h.accountUpdated(time.Hour, "evt_done", activities.ConnectAccount{ID: "acct_1", ChargesEnabled: true, CurrentlyDue: []string{}})
+	byCreator := h.decide(2*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "staff:key_creator (Ann)"})
+	byInviter := h.decide(3*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "oidc:inviter"})
+	byOther := h.decide(4*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "staff:key_other (Bob)"})
+	in := onboardingInput()
+	in.CreatedBy, in.InvitedBy = "staff:key_creator", "oidc:inviter"
+	h.ExecuteWorkflow(workflows.OnboardingWorkflow, in)
+	for name, d := range map[string]*reviewAnswer{"creator": byCreator, "inviter": byInviter} {
+		var appErr *temporal.ApplicationError
+		if !errors.As(d.err, &appErr) || appErr.Type() != schemas.ErrTypeMerchantNotReviewable {
+			t.Errorf("approval by the %s: %+v %v, want it refused", name, d.state.Status, d.err)
+		}
+	}
+	if byOther.err != nil || byOther.state.Status != schemas.MerchantActive {
+		t.Fatalf("approval by another operator: %+v %v", byOther.state, byOther.err)
+	}
+}
+
 // Thirty days of onboarding, time-skipped: reminders on days 1 and 3, Stripe asking for more
 // on day 2, KYC complete on day 5, an early approval refused, then approved on day 6.
 func TestOnboardingToActivation(t *testing.T) {

@@ -75,8 +75,9 @@ var (
 		},
 	}
 
-	// providerSync reads a provider's history in pages (the Stripe events backfill): a
-	// regular activity that heartbeats, retried a few times; the schedule runs it again soon.
+	// providerSync reads another system's history in pages (the Stripe events backfill,
+	// Temporal's closed workflows for the history archive): a regular activity that
+	// heartbeats, retried a few times; the schedule runs it again soon.
 	providerSync = workflow.ActivityOptions{
 		StartToCloseTimeout: 5 * time.Minute,
 		HeartbeatTimeout:    30 * time.Second,

@@ -23,7 +23,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 	want := []string{"happy_path", "decline", "3ds_success", "3ds_timeout", "partial_capture", "manual_capture_canceled", "operator_retry",
 		"refund_succeeded", "refund_failed", "onboarding_approved", "onboarding_expired", "webhook_retried", "customer_created",
-		"onboarding_parked_retried", "operator_retry_audited", "refund_parked_retried", "audit_anchor"}
+		"onboarding_parked_retried", "operator_retry_audited", "refund_parked_retried", "history_archive", "audit_anchor"}
 	if len(files) < len(want) {
 		t.Fatalf("found %d histories, want at least %v", len(files), want)
 	}
@@ -41,6 +41,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			replayer.RegisterWorkflowWithOptions(workflows.OnboardingWorkflow, workflow.RegisterOptions{Name: schemas.OnboardingWorkflowName})
 			replayer.RegisterWorkflowWithOptions(workflows.WebhookDeliveryWorkflow, workflow.RegisterOptions{Name: schemas.WebhookDeliveryWorkflowName})
 			replayer.RegisterWorkflowWithOptions(workflows.CustomerWorkflow, workflow.RegisterOptions{Name: schemas.CustomerWorkflowName})
+			replayer.RegisterWorkflowWithOptions(workflows.HistoryArchiveWorkflow, workflow.RegisterOptions{Name: schemas.HistoryArchiveWorkflowName})
 			replayer.RegisterWorkflowWithOptions(workflows.AuditAnchorWorkflow, workflow.RegisterOptions{Name: schemas.AuditAnchorWorkflowName})
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Fatalf("%s no longer replays: %v", file, err)

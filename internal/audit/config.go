@@ -31,10 +31,7 @@ func (c Config) Keyring() (*keyring.Keyring, error) {
 
 // OpenAnchors opens the anchors' bucket on the S3 of s3.
 func (c Config) OpenAnchors(ctx context.Context, s3 objectstore.Config) (*Anchors, error) {
-	if c.AnchorBucket != "" {
-		s3.Bucket = c.AnchorBucket
-	}
-	store, err := objectstore.New(ctx, s3)
+	store, err := objectstore.New(ctx, s3.WithBucket(c.AnchorBucket))
 	if err != nil {
 		return nil, fmt.Errorf("audit anchors' bucket: %w", err)
 	}

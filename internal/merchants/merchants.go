@@ -37,7 +37,7 @@ type APIKey struct {
 	Prefix     string     `json:"prefix"`
 	Kind       string     `json:"kind"`
 	CreatedAt  time.Time  `json:"created"`
-	ExpiresAt  *time.Time `json:"expires,omitempty"` // a rolled key's end of overlap
+	ExpiresAt  *time.Time `json:"expires,omitempty"` // a staff key's end, or a rolled key's end of overlap
 	RevokedAt  *time.Time `json:"revoked,omitempty"`
 	ReplacedBy string     `json:"replaced_by,omitempty"`
 	Hash       []byte     `json:"-"`
@@ -118,15 +118,51 @@ func IssueSecretKey(ctx context.Context, q pg.Querier, merchantID string, mode M
 	return plain, k, nil
 }
 
-// IssueStaffKey creates a key for one of Durapay's own people (or tools) with roles, and
-// returns it in clear, once.
-func IssueStaffKey(ctx context.Context, q pg.Querier, name string, roles ...string) (string, APIKey, error) {
+// Roles lists every staff role.
+var Roles = []string{RoleAdmin, RoleOperator, RoleFinance}
+
+// ErrUnknownRole: a staff key asked for a role that does not exist.
+var ErrUnknownRole = errors.New("unknown role")
+
+// IssueStaffKey creates a key for one of Durapay's own people (or tools) with roles, valid
+// for ttl, and returns it in clear, once. Staff keys are a break-glass path beside sign-in
+// with OIDC: they always expire.
+func IssueStaffKey(ctx context.Context, q pg.Querier, name string, ttl time.Duration, roles ...string) (string, APIKey, error) {
+	if ttl <= 0 {
+		return "", APIKey{}, fmt.Errorf("issue staff key %q: a staff key needs a lifetime", name)
+	}
+	for _, r := range roles {
+		if !slices.Contains(Roles, r) {
+			return "", APIKey{}, fmt.Errorf("%w: %q", ErrUnknownRole, r)
+		}
+	}
 	plain := "sk_staff_" + randomBase62(32)
-	k := APIKey{ID: "key_" + randomBase62(20), Name: name, Roles: roles, Prefix: plain[:13], Kind: KindStaff}
+	expires := time.Now().Add(ttl).UTC().Truncate(time.Second)
+	k := APIKey{ID: "key_" + randomBase62(20), Name: name, Roles: roles, Prefix: plain[:13], Kind: KindStaff, ExpiresAt: &expires}
 	if err := insertKey(ctx, q, plain, &k); err != nil {
 		return "", APIKey{}, fmt.Errorf("issue staff key %q: %w", name, err)
 	}
 	return plain, k, nil
+}
+
+// ListStaffKeys lists the staff keys that still work, newest first.
+func ListStaffKeys(ctx context.Context, q pg.Querier) ([]APIKey, error) {
+	rows, err := q.Query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE kind = 'staff' AND revoked_at IS NULL
+		AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC, id LIMIT 1000`)
+	if err != nil {
+		return nil, fmt.Errorf("list staff keys: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (APIKey, error) { return scanKey(row) })
+}
+
+// RevokeStaffKey ends a staff key at once, and returns it; pg.ErrNotFound for any other key.
+func RevokeStaffKey(ctx context.Context, q pg.Querier, keyID string) (APIKey, error) {
+	k, err := scanKey(q.QueryRow(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+		WHERE id = $1 AND kind = 'staff' RETURNING `+keyColumns, keyID))
+	if err != nil {
+		return APIKey{}, fmt.Errorf("revoke staff key %s: %w", keyID, err)
+	}
+	return k, nil
 }
 
 // AddRestrictedKey creates a merchant key limited to scopes if the merchant has room for
@@ -186,8 +222,10 @@ func IssueRestrictedKey(ctx context.Context, q pg.Querier, merchantID, name stri
 func insertKey(ctx context.Context, q pg.Querier, plain string, k *APIKey) error {
 	k.Hash = HashKey(plain)
 	return q.QueryRow(ctx, `
-		INSERT INTO api_keys (id, merchant_id, name, roles, scopes, key_hash, key_prefix, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		RETURNING created_at`, k.ID, nullable(k.MerchantID), k.Name, nonNil(k.Roles), nonNil(k.Scopes), k.Hash, k.Prefix, k.Kind).Scan(&k.CreatedAt)
+		INSERT INTO api_keys (id, merchant_id, name, roles, scopes, key_hash, key_prefix, kind, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		RETURNING created_at`, k.ID, nullable(k.MerchantID), k.Name, nonNil(k.Roles), nonNil(k.Scopes), k.Hash, k.Prefix, k.Kind, k.ExpiresAt).
+		Scan(&k.CreatedAt)
 }
 
 func nonNil(s []string) []string {
@@ -239,11 +277,10 @@ func RollKey(ctx context.Context, pool *pgxpool.Pool, merchantID, keyID string, 
 	return plain, fresh, old, nil
 }
 
-// RevokeKey ends a merchant's key (merchantID empty: any key, for staff) at once, and
-// returns it.
+// RevokeKey ends a merchant's key at once, and returns it.
 func RevokeKey(ctx context.Context, q pg.Querier, merchantID, keyID string) (APIKey, error) {
 	k, err := scanKey(q.QueryRow(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-		WHERE id = $1 AND ($2 = '' OR merchant_id = $2) RETURNING `+keyColumns, keyID, merchantID))
+		WHERE id = $1 AND merchant_id = $2 RETURNING `+keyColumns, keyID, merchantID))
 	if err != nil {
 		return APIKey{}, fmt.Errorf("revoke key %s: %w", keyID, err)
 	}

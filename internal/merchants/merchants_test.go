@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/pg"
@@ -54,7 +55,7 @@ func TestStaffKeys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := pgtest.NewPool(t)
-	plain, key, err := merchants.IssueStaffKey(ctx, pool, "on-call operator", merchants.RoleOperator, merchants.RoleAdmin)
+	plain, key, err := merchants.IssueStaffKey(ctx, pool, "on-call operator", time.Hour, merchants.RoleOperator, merchants.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestStaffKeys(t *testing.T) {
 		len(found.Roles) != 2 || found.Roles[0] != merchants.RoleOperator {
 		t.Fatalf("FindKey = %+v, %v", found, err)
 	}
-	if _, _, err := merchants.IssueStaffKey(ctx, pool, "bad", "superuser"); err == nil {
+	if _, _, err := merchants.IssueStaffKey(ctx, pool, "bad", time.Hour, "superuser"); err == nil {
 		t.Fatal("an unknown role was accepted")
 	}
 	if _, err := pool.Exec(ctx, `INSERT INTO api_keys (id, key_hash, key_prefix, kind) VALUES ('key_x', $1, 'sk_test_', 'secret')`,

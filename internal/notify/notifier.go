@@ -56,6 +56,7 @@ type Notifier struct {
 	policy    schemas.WebhookRetryPolicy
 	log       *logrus.Entry
 	metrics   *metrics
+	limits    Limits
 	now       func() time.Time
 }
 
@@ -79,7 +80,7 @@ func New(d Deps) *Notifier {
 		sends: sends{d.Pool}, caps: caps{d.Redis}, prefs: NewPreferenceStore(d.Pool, d.Redis, d.Limits),
 		directory: directory{d.Pool, d.DataKeys}, email: d.Email, sms: d.SMS,
 		webhooks: webhooks.NewStore(d.Pool, d.DataKeys), temporal: d.Temporal, policy: d.RetryPolicy,
-		log: d.Log, metrics: newMetrics(d.Registerer), now: time.Now,
+		log: d.Log, metrics: newMetrics(d.Registerer), limits: d.Limits, now: time.Now,
 	}
 }
 

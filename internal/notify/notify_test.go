@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"github.com/durapay/durapay/internal/envelope"
 	"github.com/durapay/durapay/internal/eventbus"
 	"github.com/durapay/durapay/internal/keyring"
+	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/notify/messages"
 	"github.com/durapay/durapay/internal/pgtest"
 	"github.com/durapay/durapay/internal/testenv"
@@ -108,7 +110,8 @@ func newFixture(t *testing.T) *fixture {
 		sql  string
 		args []any
 	}{
-		{`INSERT INTO merchants (id, name, profile) VALUES ($1, 'Acme', $2)`, []any{merchantID, mp}},
+		{`INSERT INTO merchants (id, name, profile, phone_verified_hash) VALUES ($1, 'Acme', $2, $3)`,
+			[]any{merchantID, mp, merchants.PhoneHash("+15550001111")}},
 		{`INSERT INTO customers (id, merchant_id, stripe_customer_id, profile, idempotency_key, request_hash) VALUES ($1, $2, $3, $4, 'k', 'h')`,
 			[]any{customerID, merchantID, "cus_" + suffix, cp}},
 	} {
@@ -353,3 +356,87 @@ func TestOnboardingSendsTheLinkToTheMerchant(t *testing.T) {
 		t.Fatalf("emails %q, want the link and the welcome to the merchant's contact", f.out.emails)
 	}
 }
+
+// Texts go only to a contact number its merchant proved it holds: Durapay texts it a code
+// (made just before it is sent; only its hash is kept), the merchant enters it, and only then
+// do event texts go out. Guesses are counted, and a number changed since the code was sent
+// stays unverified.
+func TestTextsGoOnlyToAVerifiedNumber(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.pool.Exec(ctx, `UPDATE merchants SET phone_verified_hash = NULL WHERE id = $1`, f.merchant); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.n.prefs.Set(ctx, f.merchant, Preferences{SMSEvents: []string{schemas.EventPaymentSucceeded}, DailyEmailCap: 10, DailySMSCap: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.n.Handle(ctx, f.event(t, schemas.EventPaymentSucceeded, f.payment, "1")); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.out.texts) != 0 {
+		t.Fatalf("texts %q to a number nobody verified", f.out.texts)
+	}
+
+	if _, err := merchants.RequestPhoneVerification(ctx, f.pool, f.merchant); err != nil {
+		t.Fatal(err)
+	}
+	sendCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() {
+		done <- f.n.SendMerchantMessages(sendCtx, f.pool, MerchantMessagesConfig{PublicURL: "http://127.0.0.1:8080",
+			KeyLinkTTL: time.Hour, PhoneCodeTTL: 10 * time.Minute, Every: 10 * time.Millisecond})
+	}()
+	var code string
+	for deadline := time.Now().Add(5 * time.Second); code == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		f.out.mu.Lock()
+		if len(f.out.texts) == 1 {
+			code = phoneCodePattern.FindString(f.out.texts[0])
+		}
+		f.out.mu.Unlock()
+	}
+	stop()
+	if err := <-done; err != nil || code == "" || !strings.HasPrefix(f.out.texts[0], "+15550001111|") {
+		t.Fatalf("the code's text: %q (%v)", f.out.texts, err)
+	}
+	var stored int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM merchant_phone_verifications WHERE merchant_id = $1 AND code_hash IS NOT NULL`,
+		f.merchant).Scan(&stored); err != nil || stored != 1 {
+		t.Fatalf("%d hashed codes stored (%v)", stored, err)
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	if err := merchants.ConfirmPhone(ctx, f.pool, f.merchant, wrong, "+15550001111"); !errors.Is(err, merchants.ErrPhoneCodeInvalid) {
+		t.Fatalf("a wrong code: %v", err)
+	}
+	if err := merchants.ConfirmPhone(ctx, f.pool, f.merchant, code, "+15550009999"); !errors.Is(err, merchants.ErrPhoneChanged) {
+		t.Fatalf("the code for a number changed since: %v", err)
+	}
+	if err := merchants.ConfirmPhone(ctx, f.pool, f.merchant, code, "+1 555 000 1111"); err != nil {
+		t.Fatalf("the right code: %v", err)
+	}
+	if err := f.n.Handle(ctx, f.event(t, schemas.EventPaymentSucceeded, f.payment, "2")); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.out.texts) != 2 || !strings.Contains(f.out.texts[1], f.payment.ID) {
+		t.Fatalf("texts %q, want the event's once the number is verified", f.out.texts)
+	}
+
+	// Guesses at one code are counted: past the limit even the right code fails.
+	if _, err := merchants.RequestPhoneVerification(ctx, f.pool, f.merchant); err != nil {
+		t.Fatal(err)
+	}
+	v, _, second, ok, err := merchants.NextPhoneCode(ctx, f.pool, time.Minute, func(string) (string, error) { return "+15550001111", nil })
+	if err != nil || !ok {
+		t.Fatalf("next code: %+v %v", v, err)
+	}
+	for range merchants.MaxPhoneCodeAttempts {
+		_ = merchants.ConfirmPhone(ctx, f.pool, f.merchant, "999999x", "+15550001111")
+	}
+	if err := merchants.ConfirmPhone(ctx, f.pool, f.merchant, second, "+15550001111"); !errors.Is(err, merchants.ErrPhoneCodeInvalid) {
+		t.Fatalf("the right code after %d wrong guesses: %v", merchants.MaxPhoneCodeAttempts, err)
+	}
+}
+
+var phoneCodePattern = regexp.MustCompile(`\b[0-9]{6}\b`)

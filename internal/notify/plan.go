@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/durapay/durapay/internal/eventbus"
+	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/notify/messages"
 	"github.com/durapay/durapay/schemas"
 )
@@ -21,7 +22,7 @@ import (
 //	merchant.onboarding_link     a fresh KYC link, same
 //	merchant.onboarding_reminder a reminder with the link, same
 //	merchant.activated           the welcome, same
-//	any type in sms_events       a text to the merchant's contact phone
+//	any type in sms_events       a text to the merchant's contact phone, once verified
 //
 // Merchant emails about onboarding are Durapay's own and do not depend on preferences.
 func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, error) {
@@ -141,7 +142,14 @@ func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, 
 		if err != nil {
 			return nil, err
 		}
-		if profile.ContactPhone != "" {
+		verified, err := merchants.PhoneVerified(ctx, n.directory.q, ev.Merchant, profile.ContactPhone)
+		if err != nil {
+			return nil, err
+		}
+		if !verified {
+			// Texts go only to a number its merchant proved it holds (SMS pumping).
+			n.metrics.outcome(ChannelSMS, "unverified")
+		} else if profile.ContactPhone != "" {
 			id, amount, currency := smsFacts(ev)
 			notes = append(notes, notification{channel: ChannelSMS, to: profile.ContactPhone, template: "sms",
 				sms: messages.SMS(ev.Type, id, amount, currency), cap: prefs.DailySMSCap})

@@ -1,17 +1,21 @@
-// Package objectstore keeps Durapay's files (settlement reports, the audit log's anchors)
-// in S3, or in an S3-compatible server (the local one in `make dev` and tests).
+// Package objectstore keeps Durapay's files (settlement reports, archived workflow
+// histories, the audit log's anchors) in S3, or in an S3-compatible server (the local one in
+// `make dev` and tests).
 package objectstore
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/durapay/durapay/internal/awsconf"
 )
@@ -23,6 +27,14 @@ type Config struct {
 	Bucket string `env:"BUCKET, default=durapay-reports"`
 	// PathStyle addresses the bucket in the path (endpoint/bucket/key), as local servers need.
 	PathStyle bool `env:"FORCE_PATH_STYLE, default=false"`
+}
+
+// WithBucket is the configuration of another bucket of the same S3 (empty: this one).
+func (c Config) WithBucket(bucket string) Config {
+	if bucket != "" {
+		c.Bucket = bucket
+	}
+	return c
 }
 
 // Store reads and writes objects of one bucket.
@@ -47,17 +59,67 @@ func (s *Store) Put(ctx context.Context, key, contentType string, body []byte) e
 	return s.put(ctx, s.putInput(key, contentType, body))
 }
 
-// PutLocked writes an object that no one can delete or overwrite until retainUntil, the
-// bucket's owner and AWS's root user included: S3 Object Lock in compliance mode (the bucket
-// must have Object Lock enabled, or S3 refuses the write). Writing the same key again adds
-// a version; the locked one stays.
-func (s *Store) PutLocked(ctx context.Context, key, contentType string, body []byte, retainUntil time.Time) error {
+// LockMode is an S3 Object Lock retention mode.
+type LockMode string
+
+const (
+	// LockNone asks for no retention: for buckets without Object Lock (local servers).
+	LockNone LockMode = ""
+	// LockGovernance: only a principal with s3:BypassGovernanceRetention may delete or
+	// overwrite the object's version before the date.
+	LockGovernance LockMode = LockMode(types.ObjectLockModeGovernance)
+	// LockCompliance: nobody may, not even the account's root user, until the date.
+	LockCompliance LockMode = LockMode(types.ObjectLockModeCompliance)
+)
+
+// EnvDecode reads a lock mode from configuration: compliance, governance or none.
+func (m *LockMode) EnvDecode(v string) error {
+	switch strings.ToLower(v) {
+	case "compliance":
+		*m = LockCompliance
+	case "governance":
+		*m = LockGovernance
+	case "none":
+		*m = LockNone
+	default:
+		return fmt.Errorf("lock mode %q: want compliance, governance or none", v)
+	}
+	return nil
+}
+
+// String is the mode as configuration writes it.
+func (m LockMode) String() string {
+	if m == LockNone {
+		return "none"
+	}
+	return strings.ToLower(string(m))
+}
+
+// Retention keeps an object's version from being deleted or overwritten until Until. The
+// bucket must have Object Lock enabled (which S3 allows only on versioned buckets), or S3
+// refuses the write.
+type Retention struct {
+	Mode  LockMode
+	Until time.Time
+}
+
+// PutOnce writes an object unless its key exists (an S3 conditional write), under retention
+// (none for LockNone), with its SHA-256 for S3 to check on arrival and keep beside the
+// object. written is false when the key existed: the object there is left as it was.
+func (s *Store) PutOnce(ctx context.Context, key, contentType string, body []byte, r Retention) (written bool, err error) {
 	in := s.putInput(key, contentType, body)
-	in.ObjectLockMode = types.ObjectLockModeCompliance
-	in.ObjectLockRetainUntilDate = aws.Time(retainUntil)
-	// S3 refuses a locked write without an integrity checksum; the SDK's default may change.
+	in.IfNoneMatch = aws.String("*")
 	in.ChecksumAlgorithm = types.ChecksumAlgorithmSha256
-	return s.put(ctx, in)
+	if r.Mode != LockNone {
+		in.ObjectLockMode = types.ObjectLockMode(r.Mode)
+		in.ObjectLockRetainUntilDate = aws.Time(r.Until)
+	}
+	err = s.put(ctx, in)
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "PreconditionFailed" {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (s *Store) putInput(key, contentType string, body []byte) *s3.PutObjectInput {
@@ -69,7 +131,7 @@ func (s *Store) putInput(key, contentType string, body []byte) *s3.PutObjectInpu
 
 func (s *Store) put(ctx context.Context, in *s3.PutObjectInput) error {
 	if _, err := s.client.PutObject(ctx, in); err != nil {
-		return fmt.Errorf("put s3://%s/%s: %w", s.bucket, *in.Key, err)
+		return fmt.Errorf("put s3://%s/%s: %w", s.bucket, aws.ToString(in.Key), err)
 	}
 	return nil
 }

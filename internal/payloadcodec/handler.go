@@ -21,11 +21,15 @@ const maxBodyBytes = 16 << 20
 // The SDK matches the paths by suffix, so the handler also works mounted under a prefix
 // ("/codec/decode"). An empty allowedOrigin sends no CORS headers, which suits the CLI (it is
 // not a browser). A nil authorize panics: a codec server open to all would decrypt for anyone.
+//
+// Unlike NewCodec's, /decode passes a payload that is not encrypted back unchanged: it only
+// shows a history, and an operator looking into a refused workflow must see what it was sent.
+// The UI sends a failure's encoded attributes here too, and shows the message they decode to.
 func Handler(k *keyring.Keyring, allowedOrigin string, authorize func(*http.Request) bool) http.Handler {
 	if authorize == nil {
 		panic("payloadcodec.Handler: authorize is nil")
 	}
-	codecs := converter.NewPayloadCodecHTTPHandler(NewCodec(k))
+	codecs := converter.NewPayloadCodecHTTPHandler(&codec{keys: k, showClear: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Set before anything else, so the browser also lets the UI read a 401 or 400.
 		corsOK := allowedOrigin != "" && r.Header.Get("Origin") == allowedOrigin

@@ -1,14 +1,20 @@
 // Package payloadcodec encrypts Temporal payloads, so that the personal data and amounts in
-// workflow inputs, results, signals, memos and activity arguments cannot be read from
-// Temporal's database. Clients and workers use DataConverter (and FailureConverter, for error
-// messages); an authorized operator's Temporal UI or CLI reads histories through Handler, the
-// codec server.
+// workflow inputs, results, signals, memos and activity arguments, and the messages of
+// failures, cannot be read from Temporal's database. Clients and workers use DataConverter and
+// FailureConverter (internal/temporalx sets both); an authorized operator's Temporal UI or CLI
+// reads histories through Handler, the codec server, and Durapay's own readers through
+// DecodeHistory.
+//
+// Encryption is authenticated, and a client or worker refuses a payload that is not
+// encrypted: whoever reaches Temporal without the keys can neither read what Durapay wrote
+// nor hand a workflow an input, signal or update of their own.
 //
 // What is NOT encrypted: workflow IDs, task queues, search attributes and the other
 // server-side fields, because Temporal must read them. They must carry no personal data.
 package payloadcodec
 
 import (
+	"errors"
 	"fmt"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -26,9 +32,20 @@ const (
 	MetadataKeyID     = "encryption-key-id"
 )
 
-type codec struct{ keys *keyring.Keyring }
+// ErrNotEncrypted is wrapped by Decode's error for a payload that is not encrypted. Every
+// payload Durapay writes is, so such a payload was written by someone without the keys (the
+// Temporal CLI or UI used without the codec server, say) and must not reach a workflow.
+var ErrNotEncrypted = errors.New("payload not encrypted (written without the payload keys)")
+
+type codec struct {
+	keys *keyring.Keyring
+	// showClear makes Decode pass a payload that is not encrypted through unchanged instead
+	// of refusing it: only for the codec server, which shows people a history as it is.
+	showClear bool
+}
 
 // NewCodec returns the encrypting converter.PayloadCodec (go.temporal.io/sdk/converter).
+// Its Decode refuses a payload that is not encrypted (ErrNotEncrypted).
 func NewCodec(k *keyring.Keyring) converter.PayloadCodec { return &codec{keys: k} }
 
 // Encode encrypts each whole payload, metadata included: the metadata tells the type of the
@@ -55,12 +72,20 @@ func (c *codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	return out, nil
 }
 
-// Decode decrypts the payloads Encode wrote and passes every other one through unchanged, so
-// histories written before encryption was turned on still replay and still show in the UI.
+// Decode decrypts the payloads Encode wrote. Any other payload is refused, a null one too:
+// Encode encrypts nulls like any value, and a workflow must not act on a zero value that
+// someone without the keys sent. An empty list (no arguments) has nothing to refuse.
+//
+// The SDK passes workflow, activity, signal, update and query arguments and results, and
+// failures' encoded attributes, through here; search attributes and headers never (it writes
+// them with its default converter, in clear), so those are not refused.
 func (c *codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		if string(p.GetMetadata()[converter.MetadataEncoding]) != EncodingEncrypted {
+		if encoding := string(p.GetMetadata()[converter.MetadataEncoding]); encoding != EncodingEncrypted {
+			if !c.showClear {
+				return nil, fmt.Errorf("decrypt payload %d (encoding %q): %w", i, encoding, ErrNotEncrypted)
+			}
 			out[i] = p
 			continue
 		}
@@ -90,7 +115,8 @@ func (c *codec) decrypt(p *commonpb.Payload) (*commonpb.Payload, error) {
 }
 
 // DataConverter wraps the default data converter with the codec, for clients and workers
-// (client.Options.DataConverter; workers take it from their client).
+// (client.Options.DataConverter; workers take it from their client). It refuses payloads that
+// are not encrypted.
 func DataConverter(k *keyring.Keyring) converter.DataConverter {
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), NewCodec(k))
 }

@@ -18,8 +18,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -167,18 +169,50 @@ func jsonPayload(t *testing.T) *commonpb.Payload {
 	return p
 }
 
-func TestUnencryptedPayloadsPassThrough(t *testing.T) {
+// Every payload Durapay writes is encrypted, so one that is not was written without the keys
+// (the Temporal CLI or UI used without the codec server) and must not reach a workflow: not a
+// value, not a null standing for a zero value, not one among encrypted ones.
+func TestClearPayloadsRefused(t *testing.T) {
 	k := mustKeyring(t, newSpec(t, "A"))
-	plain := jsonPayload(t)
-
-	out, err := NewCodec(k).Decode([]*commonpb.Payload{plain})
+	encrypted, err := DataConverter(k).ToPayload(testPayment)
 	require.NoError(t, err)
-	assert.Same(t, plain, out[0])
+	null, err := converter.GetDefaultDataConverter().ToPayload(nil)
+	require.NoError(t, err)
+	for name, batch := range map[string][]*commonpb.Payload{
+		"json":                 {jsonPayload(t)},
+		"null":                 {null},
+		"no metadata":          {{Data: []byte(`{"amount_minor":1}`)}},
+		"after encrypted ones": {encrypted, jsonPayload(t)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := NewCodec(k).Decode(batch)
+			require.ErrorIs(t, err, ErrNotEncrypted)
+			assert.Nil(t, out)
 
-	// A history written before encryption was turned on still reads.
-	var got payment
-	require.NoError(t, DataConverter(k).FromPayload(plain, &got))
-	assert.Equal(t, testPayment, got)
+			var got payment
+			require.ErrorIs(t, DataConverter(k).FromPayload(batch[len(batch)-1], &got), ErrNotEncrypted)
+			assert.Equal(t, payment{}, got, "nothing of a refused payload is read")
+		})
+	}
+}
+
+// What Durapay writes for "nothing" still passes: a null value is encrypted like any other,
+// and no arguments at all (an update without any) is no payload, so nothing to refuse.
+func TestNullAndNoPayloads(t *testing.T) {
+	dc := DataConverter(mustKeyring(t, newSpec(t, "A")))
+
+	null, err := dc.ToPayload(nil)
+	require.NoError(t, err)
+	assert.Equal(t, EncodingEncrypted, string(null.Metadata[converter.MetadataEncoding]))
+	var ptr *payment
+	require.NoError(t, dc.FromPayload(null, &ptr))
+	assert.Nil(t, ptr)
+
+	none, err := dc.ToPayloads()
+	require.NoError(t, err)
+	assert.Empty(t, none.GetPayloads())
+	require.NoError(t, dc.FromPayloads(none))
+	require.NoError(t, dc.FromPayloads(&commonpb.Payloads{}))
 }
 
 func TestParseKeyring(t *testing.T) {
@@ -233,16 +267,33 @@ func TestGenerateKey(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestFailureConverterEncryptsMessages(t *testing.T) {
-	fc := FailureConverter(mustKeyring(t, newSpec(t, "A")))
+// A failure as Temporal stores it: message and stack trace moved into an encrypted payload,
+// which a reader without the key cannot open and one with it can.
+func TestFailuresEncrypted(t *testing.T) {
+	spec := newSpec(t, "A")
+	fc := FailureConverter(mustKeyring(t, spec))
 	msg := "card declined for " + testPayment.Email
+	cause := "no funds left for " + testPayment.Email
 
-	f := fc.ErrorToFailure(errors.New(msg))
-	raw, err := proto.Marshal(f)
+	stored := fc.ErrorToFailure(temporal.NewApplicationErrorWithCause(msg, "Declined", errors.New(cause)))
+	raw, err := proto.Marshal(stored)
 	require.NoError(t, err)
-	assert.NotContains(t, string(raw), testPayment.Email)
+	assert.NotContains(t, string(raw), testPayment.Email, "message, cause and stack traces are encrypted")
+	assert.Equal(t, "Encoded failure", stored.GetMessage())
+	assert.Empty(t, stored.GetStackTrace())
+	assert.Equal(t, EncodingEncrypted, string(stored.GetEncodedAttributes().GetMetadata()[converter.MetadataEncoding]))
 
-	assert.Contains(t, fc.FailureToError(f).Error(), msg)
+	withoutKey := temporal.GetDefaultFailureConverter().FailureToError(proto.Clone(stored).(*failurepb.Failure))
+	assert.NotContains(t, withoutKey.Error(), testPayment.Email)
+	otherKey := FailureConverter(mustKeyring(t, newSpec(t, "A"))).FailureToError(proto.Clone(stored).(*failurepb.Failure))
+	assert.NotContains(t, otherKey.Error(), testPayment.Email, "another key under the same ID opens nothing")
+
+	withKey := FailureConverter(mustKeyring(t, spec)).FailureToError(stored)
+	assert.Contains(t, withKey.Error(), msg)
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, withKey, &appErr)
+	assert.Equal(t, "Declined", appErr.Type(), "the error's type is kept")
+	assert.Contains(t, errors.Unwrap(withKey).Error(), cause)
 }
 
 // --- codec server ---
@@ -299,6 +350,43 @@ func TestHandlerDecode(t *testing.T) {
 	var pb commonpb.Payloads
 	require.NoError(t, protojson.Unmarshal(rec.Body.Bytes(), &pb))
 	assert.True(t, proto.Equal(jsonPayload(t), pb.Payloads[0]))
+}
+
+// The codec server shows a history as it is: a payload written in clear comes back as it was
+// (an operator must see what a refused workflow was sent), beside the decrypted ones.
+func TestHandlerShowsClearPayloads(t *testing.T) {
+	k := mustKeyring(t, newSpec(t, "A"))
+	enc, err := DataConverter(k).ToPayload(testPayment)
+	require.NoError(t, err)
+
+	rec := serve(Handler(k, uiOrigin, allow), http.MethodPost, "/decode", uiOrigin, payloadsJSON(t, enc, jsonPayload(t)))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var pb commonpb.Payloads
+	require.NoError(t, protojson.Unmarshal(rec.Body.Bytes(), &pb))
+	require.Len(t, pb.Payloads, 2)
+	assert.True(t, proto.Equal(jsonPayload(t), pb.Payloads[0]), "decrypted")
+	assert.True(t, proto.Equal(jsonPayload(t), pb.Payloads[1]), "passed through")
+}
+
+// The Temporal UI sends a failure's encoded attributes to /decode and shows the message and
+// stack trace they hold.
+func TestHandlerDecodesFailureMessages(t *testing.T) {
+	k := mustKeyring(t, newSpec(t, "A"))
+	msg := "card declined for " + testPayment.Email
+	f := FailureConverter(k).ErrorToFailure(errors.New(msg))
+
+	rec := serve(Handler(k, uiOrigin, allow), http.MethodPost, "/decode", uiOrigin, payloadsJSON(t, f.GetEncodedAttributes()))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var resp wirePayloads
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp), rec.Body.String())
+	require.Len(t, resp.Payloads, 1)
+	assert.Equal(t, "json/plain", string(resp.Payloads[0].Metadata["encoding"]))
+	var attrs struct {
+		Message    string `json:"message"`
+		StackTrace string `json:"stack_trace"`
+	}
+	require.NoError(t, json.Unmarshal(resp.Payloads[0].Data, &attrs))
+	assert.Equal(t, msg, attrs.Message)
 }
 
 func TestHandlerEncode(t *testing.T) {

@@ -30,14 +30,19 @@ type Querier interface {
 // ErrNotFound is returned by lookups that find no row.
 var ErrNotFound = errors.New("not found")
 
-// Connect opens a pool and checks that the database answers.
-func Connect(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+// Connect opens a pool and checks that the database answers. A positive statementTimeout
+// bounds every statement the pool runs (Postgres's statement_timeout), so that one runaway
+// scan cannot hold a connection, and with it the pool, for long.
+func Connect(ctx context.Context, url string, maxConns int32, statementTimeout time.Duration) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
+	}
+	if statementTimeout > 0 {
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(statementTimeout.Milliseconds())
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -87,7 +87,7 @@ func CreateDatabase(ctx context.Context) (url string, drop func() error, err err
 // NewPool is NewDB with a pool on it, closed when t ends.
 func NewPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pg.Connect(context.Background(), NewDB(t), 8)
+	pool, err := pg.Connect(context.Background(), NewDB(t), 8, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,16 +29,23 @@ import (
 type Base struct {
 	TemporalAddress   string `env:"TEMPORAL_ADDRESS, default=127.0.0.1:7233"`
 	TemporalNamespace string `env:"TEMPORAL_NAMESPACE, default=default"`
-	// TemporalPayloadKeys encrypts workflow payloads: "id:base64key,..." (the first encrypts,
-	// all decrypt; see internal/payloadcodec).
+	// TemporalPayloadKeys encrypts workflow payloads and failures: "id:base64key,..." (the
+	// first encrypts, all decrypt; see internal/payloadcodec). Required, unless
+	// TemporalAllowClearPayloads.
 	TemporalPayloadKeys string `env:"TEMPORAL_PAYLOAD_KEYS" secret:"true"`
+	// TemporalAllowClearPayloads lets a process run without TemporalPayloadKeys, writing
+	// payloads and failures in clear: for local use outside `make dev` (which has keys).
+	TemporalAllowClearPayloads bool `env:"TEMPORAL_ALLOW_CLEAR_PAYLOADS, default=false"`
 	// DataKeys seal personal data at rest ("id:base64key,...", internal/envelope).
 	DataKeys string `env:"DATA_KEYS, required" secret:"true"`
 
 	DatabaseURL      string `env:"DATABASE_URL, default=postgres://postgres@127.0.0.1:5432/durapay?sslmode=disable"`
 	DatabaseMaxConns int32  `env:"DATABASE_MAX_CONNS, default=20"`
-	RedisURL         string `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
-	LogLevel         string `env:"LOG_LEVEL, default=info"`
+	// DatabaseStatementTimeout bounds every statement (0: none): a runaway scan (a finance
+	// query over years of ledger, say) is cancelled instead of holding a pooled connection.
+	DatabaseStatementTimeout time.Duration `env:"DATABASE_STATEMENT_TIMEOUT, default=30s"`
+	RedisURL                 string        `env:"REDIS_URL, default=redis://127.0.0.1:6379/0"`
+	LogLevel                 string        `env:"LOG_LEVEL, default=info"`
 }
 
 func (b *Base) base() *Base { return b }
@@ -63,7 +70,8 @@ type Process struct {
 	Pool     *pgxpool.Pool
 	Redis    *redis.Client
 	DataKeys *keyring.Keyring
-	// PayloadKeys encrypt workflow payloads; nil when none are configured.
+	// PayloadKeys encrypt workflow payloads and failures; nil only with
+	// TEMPORAL_ALLOW_CLEAR_PAYLOADS=true.
 	PayloadKeys *keyring.Keyring
 	Temporal    client.Client
 }
@@ -93,13 +101,13 @@ func Start(ctx context.Context, name string, getenv func(string) string, stdout 
 	if p.DataKeys, err = keyring.Parse(b.DataKeys); err != nil {
 		return nil, fmt.Errorf("DATA_KEYS: %w", err)
 	}
-	if p.PayloadKeys, err = temporalx.Keys(b.TemporalPayloadKeys); err != nil {
+	if p.PayloadKeys, err = temporalx.Keys(b.TemporalPayloadKeys, b.TemporalAllowClearPayloads); err != nil {
 		return nil, err
 	}
 	if p.PayloadKeys == nil {
-		p.Log.Warn("TEMPORAL_PAYLOAD_KEYS is empty: workflow payloads are stored in clear")
+		p.Log.Warn("TEMPORAL_ALLOW_CLEAR_PAYLOADS=true: workflow payloads and failures are stored in Temporal in clear")
 	}
-	if p.Pool, err = pg.Connect(ctx, b.DatabaseURL, b.DatabaseMaxConns); err != nil {
+	if p.Pool, err = pg.Connect(ctx, b.DatabaseURL, b.DatabaseMaxConns, b.DatabaseStatementTimeout); err != nil {
 		return nil, err
 	}
 	redisOpts, err := redis.ParseURL(b.RedisURL)

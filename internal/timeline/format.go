@@ -12,7 +12,8 @@ import (
 	"github.com/durapay/durapay/internal/money"
 )
 
-// dataConverter is the one the workers use (they set none of their own).
+// dataConverter reads payloads as the workers' converter writes them, before the codec
+// encrypts them: Render is given histories already decrypted (payloadcodec.DecodeHistory).
 var dataConverter = converter.GetDefaultDataConverter()
 
 var errNoPayload = errors.New("no payload")

@@ -6,9 +6,12 @@
 // call to Stripe and write to Postgres, each status, each operator decision, each event
 // published, the outcome. Render picks those events out and says each in one short line.
 //
-// Payloads are read with the SDK's default data converter, as the workers wrote them.
-// Rendering never fails: an event whose payload cannot be decoded still shows, under its
-// event type, with the decoding error as its detail.
+// Histories reads the histories to render: Temporal's while the namespace keeps a workflow,
+// the archive's (internal/archive) once its retention has deleted it, decrypted alike and
+// failures' messages restored (payloadcodec.DecodeHistory). Payloads are then read with the
+// SDK's default data converter, as the workers wrote them before encryption. Rendering never
+// fails: an event whose payload cannot be decoded still shows, under its event type, with the
+// decoding error as its detail.
 package timeline
 
 import (

@@ -1,7 +1,9 @@
 package timeline_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,13 +16,17 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/durapay/durapay/activities"
+	"github.com/durapay/durapay/internal/keyring"
+	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/timeline"
 	"github.com/durapay/durapay/schemas"
 )
@@ -370,6 +376,53 @@ func TestRenderFailuresAndDecisions(t *testing.T) {
 	// The started payment, and the wants: the workflow task and the canceled timer are left out.
 	if len(entries) != 1+len(wants) {
 		t.Errorf("%d entries, want %d:\n%s", len(entries), 1+len(wants), dump(entries))
+	}
+}
+
+// Temporal holds Durapay's histories encrypted, failures' messages inside encrypted payloads.
+// Decoded as frontend-api decodes them (payloadcodec.DecodeHistory), they tell the same story:
+// the input, and the failures' messages.
+func TestRenderEncryptedHistory(t *testing.T) {
+	t.Parallel()
+	spec, err := keyring.GenerateKey("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := keyring.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the SDK writes with payloadcodec's converters: the failure converter moves messages
+	// into a payload, then every payload goes through the codec.
+	fc := temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{EncodeCommonAttributes: true})
+	h := newHistory()
+	h.startPayment(t, schemas.PaymentInput{PaymentID: "pay_1", Amount: 2000, Currency: "usd", PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureAutomatic})
+	h.localActivity(t, activities.CapturePaymentIntentName, 7, time.Minute, nil, fc.ErrorToFailure(errors.New("Stripe unreachable: EOF")))
+	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, Attributes: &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{
+		WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{
+			Failure: fc.ErrorToFailure(errors.New("record payment version 3: connection refused"))}}})
+	stored := &historypb.History{Events: h.events}
+	codec := payloadcodec.NewCodec(k)
+	if err := proxy.VisitPayloads(context.Background(), stored, proxy.VisitPayloadsOptions{SkipSearchAttributes: true,
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return codec.Encode(p)
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := payloadcodec.DecodeHistory(context.Background(), k, stored); err != nil {
+		t.Fatal(err)
+	}
+	entries := h.render()
+	for _, want := range []timeline.Entry{
+		{What: "payment started: 20.00 USD, pm_card_visa, capture automatic", Actor: "merchant"},
+		{What: "Stripe: stripe.CapturePaymentIntent failed", Attempt: 7, Actor: "stripe", Detail: "Stripe unreachable: EOF; retried in 1m0s"},
+		{What: "workflow failed", Detail: "record payment version 3: connection refused"},
+	} {
+		if _, ok := find(entries, want); !ok {
+			t.Errorf("no entry %+v in\n%s", want, dump(entries))
+		}
 	}
 }
 

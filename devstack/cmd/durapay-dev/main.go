@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		}
 	}()
 
-	pool, err := pg.Connect(ctx, cfg.DatabaseURL, 2)
+	pool, err := pg.Connect(ctx, cfg.DatabaseURL, 2, 0)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,10 @@
 package messages
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/durapay/durapay/internal/money"
 )
@@ -106,4 +108,10 @@ func septets(s string) int {
 		}
 	}
 	return n
+}
+
+// PhoneCode is the text that verifies a merchant's contact number: the code, and nothing
+// else Durapay knows.
+func PhoneCode(code string, valid time.Duration) string {
+	return fmt.Sprintf("Durapay: your verification code is %s. It expires in %d minutes. Never share it.", code, int(valid.Minutes()))
 }
