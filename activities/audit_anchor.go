@@ -20,8 +20,7 @@ func (a *Audit) AnchorAuditLog(ctx context.Context, in schemas.AuditAnchorInput)
 	if err != nil || !ok {
 		return schemas.AuditAnchorResult{}, err
 	}
-	now := time.Now()
-	anchor, err := a.anchors.Write(ctx, audit.Anchor{Seq: head.Seq, Hash: head.Hash, KeyID: head.KeyID, At: now}, now.Add(in.RetainFor))
+	anchor, err := a.anchors.Write(ctx, audit.Anchor{Seq: head.Seq, Hash: head.Hash, KeyID: head.KeyID, At: time.Now()}, in.RetainFor)
 	if err != nil {
 		return schemas.AuditAnchorResult{}, fmt.Errorf("anchor audit row %d: %w", head.Seq, err)
 	}

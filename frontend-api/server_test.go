@@ -17,12 +17,12 @@ import (
 	"github.com/sirupsen/logrus"
 	workflowpb "go.temporal.io/api/workflow/v1"
 
+	"github.com/durapay/durapay/devstack"
 	"github.com/durapay/durapay/internal/analytics"
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/objectstore"
-	"github.com/durapay/durapay/internal/objectstore/s3test"
 	"github.com/durapay/durapay/internal/pgtest"
 	"github.com/durapay/durapay/internal/stripeevents"
 	"github.com/durapay/durapay/internal/testenv"
@@ -192,7 +192,12 @@ func newFixture(t *testing.T) *fixture {
 	spec, _ = keyring.GenerateKey("audit")
 	auditKeys, _ := keyring.Parse(spec)
 	s.auditLog = audit.NewLog(pool, auditKeys)
-	anchorStore, err := objectstore.New(ctx, s3test.Start(t).Config)
+	s3, stopS3, err := devstack.StartS3("", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stopS3() })
+	anchorStore, err := objectstore.New(ctx, s3)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,10 +35,10 @@ type Anchors struct {
 // NewAnchors returns the anchors of the bucket behind store.
 func NewAnchors(store *objectstore.Store) *Anchors { return &Anchors{store: store} }
 
-// Write stores a under Object Lock in compliance mode until retainUntil, and returns it
-// with its object key. Compliance, not governance: no one, however privileged, may remove
-// it early. An anchor of the same row in the same second is there already, and stays.
-func (s *Anchors) Write(ctx context.Context, a Anchor, retainUntil time.Time) (Anchor, error) {
+// Write stores a under Object Lock in compliance mode for retainFor from a.At, and returns
+// it with its object key. Compliance, not governance: no one, however privileged, may
+// remove it early. An anchor of the same row in the same second is there already, and stays.
+func (s *Anchors) Write(ctx context.Context, a Anchor, retainFor time.Duration) (Anchor, error) {
 	a.At = a.At.UTC()
 	a.Object = ""
 	body, err := json.Marshal(a)
@@ -46,7 +46,7 @@ func (s *Anchors) Write(ctx context.Context, a Anchor, retainUntil time.Time) (A
 		return Anchor{}, fmt.Errorf("encode audit anchor of row %d: %w", a.Seq, err)
 	}
 	a.Object = AnchorPrefix + a.At.Format("20060102T150405Z") + "-" + strconv.FormatInt(a.Seq, 10) + ".json"
-	lock := objectstore.Retention{Mode: objectstore.LockCompliance, Until: retainUntil.UTC()}
+	lock := objectstore.Retention{Mode: objectstore.LockCompliance, Until: a.At.Add(retainFor)}
 	if _, err := s.store.PutOnce(ctx, a.Object, "application/json", body, lock); err != nil {
 		return Anchor{}, fmt.Errorf("write audit anchor: %w", err)
 	}

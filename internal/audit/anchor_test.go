@@ -5,44 +5,69 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/durapay/durapay/devstack"
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/audit/audittest"
 	"github.com/durapay/durapay/internal/objectstore"
-	"github.com/durapay/durapay/internal/objectstore/s3test"
 	"github.com/durapay/durapay/internal/pgtest"
 )
 
-// An anchor is written under S3 Object Lock in compliance mode, until the time asked (the
-// emulator stores it without enforcing the lock: what is checked is that S3 is asked to).
-func TestAnchorsAreWrittenLocked(t *testing.T) {
+// An anchor is written once, under S3 Object Lock in compliance mode for the time asked from
+// its own time, and listed in the order written, in pages. (The local server keeps the lock
+// as S3 reports it, without enforcing it.)
+func TestAnchorsAreWrittenLockedAndListed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s3 := s3test.Start(t)
-	store, err := objectstore.New(ctx, s3.Config)
+	cfg, stop, err := devstack.StartS3("", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = stop() })
+	store, err := objectstore.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := audit.NewAnchors(store)
 	at := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
-	until := at.AddDate(7, 0, 0)
-	a, err := audit.NewAnchors(store).Write(ctx, audit.Anchor{Seq: 42, Hash: []byte{1, 2, 3}, KeyID: "audit1", At: at}, until)
+	const retain = 61368 * time.Hour
+	var written []audit.Anchor
+	for seq := int64(1); seq <= 3; seq++ {
+		a, err := anchors.Write(ctx, audit.Anchor{Seq: seq * 10, Hash: []byte{byte(seq)}, KeyID: "audit1", At: at.Add(time.Duration(seq) * time.Hour)}, retain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, a)
+	}
+	if written[0].Object != "audit-anchors/20261130T110000Z-10.json" {
+		t.Errorf("anchor stored as %s", written[0].Object)
+	}
+
+	awsCfg, err := cfg.Load(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Object != "audit-anchors/20261130T100000Z-42.json" {
-		t.Errorf("anchor stored as %s", a.Object)
+	head, err := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = true }).HeadObject(ctx,
+		&s3.HeadObjectInput{Bucket: aws.String(cfg.Bucket), Key: aws.String(written[0].Object)})
+	if err != nil {
+		t.Fatal(err)
 	}
-	h := s3.PutHeader(a.Object)
-	if h == nil {
-		t.Fatalf("no PUT of %s", a.Object)
+	if until := written[0].At.Add(retain); head.ObjectLockMode != types.ObjectLockModeCompliance || !aws.ToTime(head.ObjectLockRetainUntilDate).Equal(until) {
+		t.Errorf("locked %q until %v, want COMPLIANCE until %s", head.ObjectLockMode, head.ObjectLockRetainUntilDate, until)
 	}
-	if mode, date := h.Get("X-Amz-Object-Lock-Mode"), h.Get("X-Amz-Object-Lock-Retain-Until-Date"); mode != "COMPLIANCE" || date != until.Format(time.RFC3339) {
-		t.Errorf("written with lock mode %q until %q, want COMPLIANCE until %s", mode, date, until.Format(time.RFC3339))
+
+	first, more, err := anchors.List(ctx, "", 2)
+	if diff := cmp.Diff(written[:2], first); err != nil || diff != "" || !more {
+		t.Errorf("first page (more %v, %v), -want +got:\n%s", more, err, diff)
 	}
-	// S3 refuses a locked write without an integrity checksum.
-	if h.Get("X-Amz-Checksum-Sha256") == "" && h.Get("X-Amz-Sdk-Checksum-Algorithm") == "" {
-		t.Errorf("written without a checksum: %v", h)
+	rest, more, err := anchors.List(ctx, first[1].Object, 2)
+	if diff := cmp.Diff(written[2:], rest); err != nil || diff != "" || more {
+		t.Errorf("second page (more %v, %v), -want +got:\n%s", more, err, diff)
 	}
 }
 
