@@ -15,9 +15,9 @@ import (
 const AnchorPrefix = "audit-anchors/"
 
 // Anchor is the chain's last row at a time, kept outside the database under S3 Object Lock
-// (compliance mode). Once it is written, no one can rewrite or remove the rows up to Seq
-// unseen: not the database's owner, nor whoever holds the audit key, nor the bucket's owner
-// until the lock expires.
+// (compliance mode): until the lock expires, no one can delete or overwrite the version
+// written. So the rows up to Seq cannot be rewritten or removed unseen, neither by the
+// database's owner nor by whoever holds the audit key.
 type Anchor struct {
 	Seq   int64     `json:"seq"`
 	Hash  []byte    `json:"hash"`
