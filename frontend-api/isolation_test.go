@@ -186,8 +186,10 @@ func percentile99(samples []time.Duration) time.Duration {
 
 // A flood of bad keys from one address does not slow the payments of a good merchant
 // elsewhere: its create p99 rises by no more than 20 % while the address sends bad keys at
-// 250 a second (some 6,000 over the run, each of which used to cost a Postgres lookup and
-// an audit row under the chain's lock). Measured as TestRateLimitIsolation measures: the
+// 100 a second (some 2,400 over the run, each of which used to cost a Postgres lookup and
+// an audit row under the chain's lock). The flood's rate is what the issue asks for over the
+// run (2,000); a faster one measures mostly this process's own client, which shares the two
+// cores with the server it floods. Measured as TestRateLimitIsolation measures: the
 // two conditions alternate every two seconds in the same run, connections are kept, and
 // about 4,800 samples make each p99 (48 requests slower than it).
 func TestAuthFailureIsolation(t *testing.T) {
@@ -197,8 +199,8 @@ func TestAuthFailureIsolation(t *testing.T) {
 	f := newFixture(t).withFailureBudget(20)
 	f.behindProxy()
 	const (
-		senders = 8  // the good merchant's, each creating a payment every 40 ms
-		floods  = 10 // the flood's, each sending a bad key every 40 ms
+		senders = 8 // the good merchant's, each creating a payment every 40 ms
+		floods  = 4 // the flood's, each sending a bad key every 40 ms
 		period  = 40 * time.Millisecond
 		phase   = 2 * time.Second
 		cycles  = 12
