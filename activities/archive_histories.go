@@ -18,9 +18,6 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// ArchiveHistoriesName is the activity's registered name.
-const ArchiveHistoriesName = "archive.ArchiveHistories"
-
 // cursorHistoryArchive names the archive's saved position in sync_cursors: the close time of
 // the last closed workflow it listed.
 const cursorHistoryArchive = "history_archive"

@@ -44,10 +44,10 @@ func TestArchiveHistoriesArchivesEachClosedRunOnce(t *testing.T) {
 
 	activityEnv := newActivityEnv()
 	archiver := activities.NewHistoryArchive(temporal, a, env.Pool)
-	activityEnv.RegisterActivityWithOptions(archiver.ArchiveHistories, activity.RegisterOptions{Name: activities.ArchiveHistoriesName})
+	activityEnv.RegisterActivityWithOptions(archiver.ArchiveHistories, activity.RegisterOptions{Name: schemas.ArchiveHistoriesName})
 	run := func(overlap time.Duration) schemas.HistoryArchiveResult {
 		t.Helper()
-		v, err := activityEnv.ExecuteActivity(activities.ArchiveHistoriesName, schemas.HistoryArchiveInput{Overlap: overlap})
+		v, err := activityEnv.ExecuteActivity(schemas.ArchiveHistoriesName, schemas.HistoryArchiveInput{Overlap: overlap})
 		if err != nil {
 			t.Fatal(err)
 		}

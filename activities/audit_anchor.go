@@ -9,9 +9,6 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// AnchorAuditLogName is the activity's registered name.
-const AnchorAuditLogName = "audit.AnchorAuditLog"
-
 // AnchorAuditLog writes the audit log's last row (sequence, hash, key ID) to the anchors'
 // bucket, locked for in.RetainFor from now. An empty log has nothing to anchor. A retry
 // writes another anchor, of the same row or a later one: each is true.

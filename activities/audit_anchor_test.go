@@ -41,10 +41,10 @@ func TestAnchorAuditLogAnchorsTheLastRow(t *testing.T) {
 	}
 	log, anchors := audit.NewLog(pool, keys), audit.NewAnchors(store)
 	env := newActivityEnv()
-	env.RegisterActivityWithOptions(activities.NewAudit(log, anchors).AnchorAuditLog, activity.RegisterOptions{Name: activities.AnchorAuditLogName})
+	env.RegisterActivityWithOptions(activities.NewAudit(log, anchors).AnchorAuditLog, activity.RegisterOptions{Name: schemas.AnchorAuditLogName})
 	anchor := func() schemas.AuditAnchorResult {
 		t.Helper()
-		v, err := env.ExecuteActivity(activities.AnchorAuditLogName, schemas.AuditAnchorInput{RetainFor: time.Hour})
+		v, err := env.ExecuteActivity(schemas.AnchorAuditLogName, schemas.AuditAnchorInput{RetainFor: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -59,7 +59,7 @@ func execute(env *testsuite.TestActivityEnvironment, local bool, name string, fn
 // non-retryable flag, details and retry delay, under the whole message.
 func TestWrappedClassificationReachesTheWorkflow(t *testing.T) {
 	t.Parallel()
-	declined := activities.StripeFailure{HTTPStatus: 402, Type: "card_error", Code: "card_declined", DeclineCode: "insufficient_funds"}
+	declined := schemas.StripeFailure{HTTPStatus: 402, Type: "card_error", Code: "card_declined", DeclineCode: "insufficient_funds"}
 	tests := []struct {
 		name          string
 		err           error
@@ -67,15 +67,15 @@ func TestWrappedClassificationReachesTheWorkflow(t *testing.T) {
 		wantRetryable bool
 		wantDelay     time.Duration
 		wantMessage   string
-		wantDetails   *activities.StripeFailure
+		wantDetails   *schemas.StripeFailure
 	}{
 		{"non-retryable with details, wrapped",
-			fmt.Errorf("charge pay_1: %w", temporal.NewNonRetryableApplicationError("card declined", activities.ErrTypeStripeCard, errors.New("402"), declined)),
-			activities.ErrTypeStripeCard, false, 0, "charge pay_1: card declined", &declined},
+			fmt.Errorf("charge pay_1: %w", temporal.NewNonRetryableApplicationError("card declined", schemas.ErrTypeStripeCard, errors.New("402"), declined)),
+			schemas.ErrTypeStripeCard, false, 0, "charge pay_1: card declined", &declined},
 		{"retry delay, wrapped twice",
-			fmt.Errorf("reconcile: %w", fmt.Errorf("list: %w", temporal.NewApplicationErrorWithOptions("slow down", activities.ErrTypeStripeRateLimited,
+			fmt.Errorf("reconcile: %w", fmt.Errorf("list: %w", temporal.NewApplicationErrorWithOptions("slow down", schemas.ErrTypeStripeRateLimited,
 				temporal.ApplicationErrorOptions{NextRetryDelay: 3 * time.Second}))),
-			activities.ErrTypeStripeRateLimited, true, 3 * time.Second, "reconcile: list: slow down", nil},
+			schemas.ErrTypeStripeRateLimited, true, 3 * time.Second, "reconcile: list: slow down", nil},
 		{"not wrapped",
 			temporal.NewNonRetryableApplicationError("delivery gone", schemas.ErrTypeWebhookDeliveryMissing, nil),
 			schemas.ErrTypeWebhookDeliveryMissing, false, 0, "delivery gone", nil},
@@ -101,7 +101,7 @@ func TestWrappedClassificationReachesTheWorkflow(t *testing.T) {
 					t.Errorf("message %q, want %q", appErr.Message(), tt.wantMessage)
 				}
 				if tt.wantDetails != nil {
-					var got activities.StripeFailure
+					var got schemas.StripeFailure
 					if err := appErr.Details(&got); err != nil || got != *tt.wantDetails {
 						t.Errorf("details %+v (%v), want %+v", got, err, *tt.wantDetails)
 					}
@@ -156,41 +156,41 @@ func TestEveryActivityFamilyKeepsItsClassificationWhenWrapped(t *testing.T) {
 		setup    func(t *testing.T) (fn any, args []any)
 		wantType string
 	}{
-		{"Stripe payments", true, activities.CreatePaymentIntentName, func(t *testing.T) (any, []any) {
+		{"Stripe payments", true, schemas.CreatePaymentIntentName, func(t *testing.T) (any, []any) {
 			_, cfg := newSandbox(t)
 			s := activities.NewStripe(stripeclient.New(cfg))
 			return s.CreatePaymentIntent, []any{createRequest("pay_wrapped", "pm_card_chargeDeclinedInsufficientFunds")}
-		}, activities.ErrTypeStripeCard},
-		{"finance", false, activities.ReconcileName, func(t *testing.T) (any, []any) {
+		}, schemas.ErrTypeStripeCard},
+		{"finance", false, schemas.ReconcileName, func(t *testing.T) (any, []any) {
 			sb, cfg := newSandbox(t)
 			refuseKeys(t, sb, "/v1/balance_transactions")
 			return activities.NewFinance(pgtest.NewPool(t), nil, stripeclient.New(cfg)).Reconcile, []any{"2024-03-01"}
-		}, activities.ErrTypeStripeIdempotency},
-		{"Stripe events backfill", false, activities.BackfillStripeEventsName, func(t *testing.T) (any, []any) {
+		}, schemas.ErrTypeStripeIdempotency},
+		{"Stripe events backfill", false, schemas.BackfillStripeEventsName, func(t *testing.T) (any, []any) {
 			sb, cfg := newSandbox(t)
 			refuseKeys(t, sb, "/v1/events")
 			pool := pgtest.NewPool(t)
 			b := activities.NewStripeEvents(stripeclient.New(cfg), stripeevents.NewRouter(pool, refuseSignals{t}), pool)
 			return b.BackfillStripeEvents, []any{schemas.StripeEventsBackfillInput{Lookback: time.Hour, Overlap: time.Minute}}
-		}, activities.ErrTypeStripeIdempotency},
-		{"onboarding and customers", true, activities.CreateCustomerName, func(t *testing.T) (any, []any) {
+		}, schemas.ErrTypeStripeIdempotency},
+		{"onboarding and customers", true, schemas.CreateCustomerName, func(t *testing.T) (any, []any) {
 			sb, cfg := newSandbox(t)
 			refuseKeys(t, sb, "/v1/customers")
 			keys := newKeyring(t)
 			o := activities.NewOnboarding(pgtest.NewPool(t), stripeclient.New(cfg), keys)
-			return o.CreateCustomer, []any{activities.CreateCustomerRequest{IdempotencyKey: "customer/mer_a/cust_wrapped/create_customer",
+			return o.CreateCustomer, []any{schemas.CreateCustomerRequest{IdempotencyKey: "customer/mer_a/cust_wrapped/create_customer",
 				Input: customerInput(t, keys, "mer_a", "cust_wrapped")}}
-		}, activities.ErrTypeStripeIdempotency},
-		{"store", true, activities.ReserveRefundName, func(t *testing.T) (any, []any) {
-			return activities.NewStore(pgtest.NewPool(t)).ReserveRefund, []any{activities.ReserveRefundRequest{
+		}, schemas.ErrTypeStripeIdempotency},
+		{"store", true, schemas.ReserveRefundName, func(t *testing.T) (any, []any) {
+			return activities.NewStore(pgtest.NewPool(t)).ReserveRefund, []any{schemas.ReserveRefundRequest{
 				Input:      schemas.RefundInput{RefundID: "rfd_none", MerchantID: "mer_none", PaymentID: "pay_none", Amount: 100, IdempotencyKey: "k", RequestHash: "h"},
 				WorkflowID: "refund/mer_none/rfd_none", At: time.Now()}}
 		}, schemas.ErrTypePaymentNotCaptured},
-		{"webhooks", false, activities.DeliverWebhookName, func(t *testing.T) (any, []any) {
+		{"webhooks", false, schemas.DeliverWebhookName, func(t *testing.T) (any, []any) {
 			return activities.NewWebhooks(pgtest.NewPool(t), newKeyring(t), &http.Client{Timeout: time.Second}).Deliver, []any{"whd_missing", 1}
 		}, schemas.ErrTypeWebhookDeliveryMissing},
-		{"events", false, activities.PublishEventName, func(t *testing.T) (any, []any) {
-			return activities.NewEvents(refusingWriter{}, pgtest.NewPool(t)).PublishEvent, []any{activities.PublishEventRequest{Topic: schemas.TopicPayments, Key: "pay_1",
+		{"events", false, schemas.PublishEventName, func(t *testing.T) (any, []any) {
+			return activities.NewEvents(refusingWriter{}, pgtest.NewPool(t)).PublishEvent, []any{schemas.PublishEventRequest{Topic: schemas.TopicPayments, Key: "pay_1",
 				Event: schemas.Event{ID: "evt_1", Type: schemas.EventPaymentSucceeded, SchemaVersion: 1}}}
 		}, errTypeEventRefused},
 	}
@@ -253,7 +253,7 @@ func newKeyring(t *testing.T) *keyring.Keyring {
 // seals it.
 func customerInput(t *testing.T, keys *keyring.Keyring, merchantID, customerID string) schemas.CustomerInput {
 	t.Helper()
-	sealed, err := envelope.Seal(keys, schemas.CustomerProfile{Email: "ada@example.com", Name: "Ada Lovelace"}, activities.CustomerPurpose(customerID))
+	sealed, err := envelope.Seal(keys, schemas.CustomerProfile{Email: "ada@example.com", Name: "Ada Lovelace"}, schemas.CustomerPurpose(customerID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,24 +14,10 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// CreateCustomerName is the activity's registered name.
-const CreateCustomerName = "stripe.CreateCustomer"
-
-// CustomerPurpose binds a customer's sealed profile to that customer (internal/envelope).
-func CustomerPurpose(customerID string) string { return "customer profile " + customerID }
-
-// CreateCustomerRequest creates a merchant's customer.
-type CreateCustomerRequest struct {
-	// IdempotencyKey is the workflow ID and step: every attempt, in any run, is the same
-	// request to Stripe.
-	IdempotencyKey string
-	Input          schemas.CustomerInput
-}
-
 // CreateCustomer creates the Stripe Customer and Durapay's record of it. It opens the
 // sealed profile only to give Stripe the email and name. Running it twice creates one of
 // each.
-func (o *Onboarding) CreateCustomer(ctx context.Context, req CreateCustomerRequest) (schemas.Customer, error) {
+func (o *Onboarding) CreateCustomer(ctx context.Context, req schemas.CreateCustomerRequest) (schemas.Customer, error) {
 	in := req.Input
 	if c, err := o.customer(ctx, in.CustomerID); err == nil {
 		return c, nil
@@ -39,7 +25,7 @@ func (o *Onboarding) CreateCustomer(ctx context.Context, req CreateCustomerReque
 		return schemas.Customer{}, err
 	}
 	var profile schemas.CustomerProfile
-	if err := envelope.Open(o.dataKeys, in.SealedProfile, CustomerPurpose(in.CustomerID), &profile); err != nil {
+	if err := envelope.Open(o.dataKeys, in.SealedProfile, schemas.CustomerPurpose(in.CustomerID), &profile); err != nil {
 		return schemas.Customer{}, err
 	}
 	params := &stripe.CustomerParams{Email: stripe.String(profile.Email), Name: stripe.String(profile.Name)}
@@ -78,8 +64,8 @@ func (o *Onboarding) customer(ctx context.Context, id string) (schemas.Customer,
 }
 
 // ExecCreateCustomer runs the activity as a local activity (options from ctx).
-func ExecCreateCustomer(ctx workflow.Context, req CreateCustomerRequest) (schemas.Customer, error) {
+func ExecCreateCustomer(ctx workflow.Context, req schemas.CreateCustomerRequest) (schemas.Customer, error) {
 	var c schemas.Customer
-	err := workflow.ExecuteLocalActivity(ctx, CreateCustomerName, req).Get(ctx, &c)
+	err := workflow.ExecuteLocalActivity(ctx, schemas.CreateCustomerName, req).Get(ctx, &c)
 	return c, err
 }

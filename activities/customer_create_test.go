@@ -28,8 +28,8 @@ func TestCreateCustomerSendsTheWorkflowsKey(t *testing.T) {
 	keys := newKeyring(t)
 	env := newActivityEnv()
 	o := activities.NewOnboarding(pool, stripeclient.New(cfg), keys)
-	env.RegisterActivityWithOptions(o.CreateCustomer, activity.RegisterOptions{Name: activities.CreateCustomerName})
-	req := activities.CreateCustomerRequest{IdempotencyKey: "key-given-by-the-workflow", Input: customerInput(t, keys, "mer_cust", "cust_1")}
+	env.RegisterActivityWithOptions(o.CreateCustomer, activity.RegisterOptions{Name: schemas.CreateCustomerName})
+	req := schemas.CreateCustomerRequest{IdempotencyKey: "key-given-by-the-workflow", Input: customerInput(t, keys, "mer_cust", "cust_1")}
 
 	var customers []schemas.Customer
 	for i := 0; i < 2; i++ {

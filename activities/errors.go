@@ -11,50 +11,13 @@ import (
 
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/stripeclient"
-)
-
-// Error types that activities return, so that workflows can tell failures apart with
-// errors.As(*temporal.ApplicationError) and Type(). Stored histories contain them: never
-// rename one.
-const (
-	// ErrTypeStripeCard: the card was declined or rejected. Not retried: the same request
-	// gets the same answer. Details: StripeFailure.
-	ErrTypeStripeCard = "StripeCardError"
-	// ErrTypeStripeInvalidRequest: Stripe refused the parameters (an unknown PaymentMethod, an
-	// object in the wrong state). Not retried. Details: StripeFailure.
-	ErrTypeStripeInvalidRequest = "StripeInvalidRequest"
-	// ErrTypeStripeIdempotency: the idempotency key was used with other parameters, which
-	// means a bug or tampering. Not retried. Details: StripeFailure.
-	ErrTypeStripeIdempotency = "StripeIdempotencyError"
-	// ErrTypeStripeAuthentication: Durapay's Stripe key was refused. Not retried.
-	ErrTypeStripeAuthentication = "StripeAuthenticationError"
-	// ErrTypeStripeRateLimited: 429 rate_limit or lock_timeout. Retried after NextRetryDelay.
-	ErrTypeStripeRateLimited = "StripeRateLimited"
-	// ErrTypeStripeUnavailable: 5xx, 409 (a concurrent request with the key) or the network.
-	// Retried with the same idempotency key.
-	ErrTypeStripeUnavailable = "StripeUnavailable"
-	// ErrTypeStripeCircuitOpen: the circuit breaker holds calls back while Stripe fails.
-	// Retried after NextRetryDelay, when the breaker lets a trial call through.
-	ErrTypeStripeCircuitOpen = "StripeCircuitOpen"
+	"github.com/durapay/durapay/schemas"
 )
 
 // rateLimitRetryDelay is how long to wait after Stripe answers 429, or this worker's own
 // rate limit holds a call back. Stripe asks clients to back off; one second spreads retries
 // without holding a payment long.
 const rateLimitRetryDelay = time.Second
-
-// StripeFailure is what Stripe said about a request it refused, carried as the details of
-// the non-retryable errors so that workflows can record it on the payment.
-type StripeFailure struct {
-	HTTPStatus      int
-	Type            string // card_error, invalid_request_error, idempotency_error, ...
-	Code            string
-	DeclineCode     string
-	Param           string
-	Message         string
-	PaymentIntentID string
-	RequestID       string
-}
 
 // ClassifyStripeError turns an error from a Stripe client (stripe-go's, or the guard's that
 // internal/stripeclient puts around every call) into the Temporal error that says whether
@@ -80,11 +43,11 @@ func ClassifyStripeError(err error) error {
 	var open *breaker.OpenError
 	switch {
 	case errors.Is(err, stripeclient.ErrRateLimited):
-		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeStripeRateLimited,
+		return temporal.NewApplicationErrorWithOptions(err.Error(), schemas.ErrTypeStripeRateLimited,
 			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: rateLimitRetryDelay})
 	case errors.As(err, &open):
 		// Retried once the breaker may close: the payment waits instead of failing.
-		return temporal.NewApplicationErrorWithOptions(open.Error(), ErrTypeStripeCircuitOpen,
+		return temporal.NewApplicationErrorWithOptions(open.Error(), schemas.ErrTypeStripeCircuitOpen,
 			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: open.RetryAfter})
 	}
 	var se *stripe.Error
@@ -92,9 +55,9 @@ func ClassifyStripeError(err error) error {
 		if errors.Is(err, context.Canceled) {
 			return err
 		}
-		return temporal.NewApplicationErrorWithCause("Stripe unreachable: "+err.Error(), ErrTypeStripeUnavailable, err)
+		return temporal.NewApplicationErrorWithCause("Stripe unreachable: "+err.Error(), schemas.ErrTypeStripeUnavailable, err)
 	}
-	f := StripeFailure{HTTPStatus: se.HTTPStatusCode, Type: string(se.Type), Code: string(se.Code),
+	f := schemas.StripeFailure{HTTPStatus: se.HTTPStatusCode, Type: string(se.Type), Code: string(se.Code),
 		DeclineCode: string(se.DeclineCode), Param: se.Param, Message: se.Msg, RequestID: se.RequestID}
 	if se.PaymentIntent != nil {
 		f.PaymentIntentID = se.PaymentIntent.ID
@@ -102,31 +65,31 @@ func ClassifyStripeError(err error) error {
 	msg := fmt.Sprintf("Stripe %d %s %s: %s", se.HTTPStatusCode, se.Type, se.Code, se.Msg)
 	switch {
 	case se.Type == stripe.ErrorTypeCard:
-		return temporal.NewNonRetryableApplicationError(msg, ErrTypeStripeCard, err, f)
+		return temporal.NewNonRetryableApplicationError(msg, schemas.ErrTypeStripeCard, err, f)
 	case se.Type == stripe.ErrorTypeIdempotency && se.HTTPStatusCode != 409:
-		return temporal.NewNonRetryableApplicationError(msg, ErrTypeStripeIdempotency, err, f)
+		return temporal.NewNonRetryableApplicationError(msg, schemas.ErrTypeStripeIdempotency, err, f)
 	case se.HTTPStatusCode == 401 || se.HTTPStatusCode == 403:
-		return temporal.NewNonRetryableApplicationError(msg, ErrTypeStripeAuthentication, err, f)
+		return temporal.NewNonRetryableApplicationError(msg, schemas.ErrTypeStripeAuthentication, err, f)
 	case se.HTTPStatusCode == 429:
-		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeStripeRateLimited,
+		return temporal.NewApplicationErrorWithOptions(msg, schemas.ErrTypeStripeRateLimited,
 			temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: rateLimitRetryDelay})
 	case se.HTTPStatusCode == 409 || se.HTTPStatusCode >= 500:
-		return temporal.NewApplicationErrorWithCause(msg, ErrTypeStripeUnavailable, err)
+		return temporal.NewApplicationErrorWithCause(msg, schemas.ErrTypeStripeUnavailable, err)
 	default: // 400, 404 invalid_request_error and anything else Stripe refused
-		return temporal.NewNonRetryableApplicationError(msg, ErrTypeStripeInvalidRequest, err, f)
+		return temporal.NewNonRetryableApplicationError(msg, schemas.ErrTypeStripeInvalidRequest, err, f)
 	}
 }
 
 // StripeFailureOf extracts the StripeFailure carried by a non-retryable Stripe error that
 // reached workflow code (wrapped in an ActivityError).
-func StripeFailureOf(err error) (StripeFailure, string, bool) {
+func StripeFailureOf(err error) (schemas.StripeFailure, string, bool) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) {
-		return StripeFailure{}, "", false
+		return schemas.StripeFailure{}, "", false
 	}
-	var f StripeFailure
+	var f schemas.StripeFailure
 	if !appErr.HasDetails() || appErr.Details(&f) != nil {
-		return StripeFailure{}, "", false
+		return schemas.StripeFailure{}, "", false
 	}
 	return f, appErr.Type(), true
 }

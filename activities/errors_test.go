@@ -15,6 +15,7 @@ import (
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/breaker"
 	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/schemas"
 )
 
 // Every row of ClassifyStripeError's table.
@@ -28,22 +29,22 @@ func TestClassifyStripeError(t *testing.T) {
 		wantRetryable bool
 		wantDelay     time.Duration
 	}{
-		{"card declined", &stripe.Error{HTTPStatusCode: 402, Type: stripe.ErrorTypeCard, Code: stripe.ErrorCodeCardDeclined, DeclineCode: stripe.DeclineCodeInsufficientFunds}, activities.ErrTypeStripeCard, false, 0},
-		{"invalid request", &stripe.Error{HTTPStatusCode: 400, Type: stripe.ErrorTypeInvalidRequest, Code: stripe.ErrorCodeParameterInvalidInteger}, activities.ErrTypeStripeInvalidRequest, false, 0},
-		{"missing object", &stripe.Error{HTTPStatusCode: 404, Type: stripe.ErrorTypeInvalidRequest, Code: stripe.ErrorCodeResourceMissing}, activities.ErrTypeStripeInvalidRequest, false, 0},
-		{"idempotency key reused", &stripe.Error{HTTPStatusCode: 400, Type: stripe.ErrorTypeIdempotency}, activities.ErrTypeStripeIdempotency, false, 0},
-		{"bad API key", &stripe.Error{HTTPStatusCode: 401, Type: stripe.ErrorTypeInvalidRequest}, activities.ErrTypeStripeAuthentication, false, 0},
-		{"permission", &stripe.Error{HTTPStatusCode: 403, Type: stripe.ErrorTypeInvalidRequest}, activities.ErrTypeStripeAuthentication, false, 0},
-		{"rate limited", &stripe.Error{HTTPStatusCode: 429, Type: stripe.ErrorTypeInvalidRequest, Code: stripe.ErrorCodeRateLimit}, activities.ErrTypeStripeRateLimited, true, time.Second},
-		{"lock timeout", &stripe.Error{HTTPStatusCode: 429, Type: stripe.ErrorTypeInvalidRequest, Code: stripe.ErrorCodeLockTimeout}, activities.ErrTypeStripeRateLimited, true, time.Second},
-		{"same key in flight", &stripe.Error{HTTPStatusCode: 409, Type: stripe.ErrorTypeIdempotency}, activities.ErrTypeStripeUnavailable, true, 0},
-		{"server error", &stripe.Error{HTTPStatusCode: 500, Type: stripe.ErrorTypeAPI}, activities.ErrTypeStripeUnavailable, true, 0},
-		{"service unavailable", &stripe.Error{HTTPStatusCode: 503, Type: stripe.ErrorTypeAPI}, activities.ErrTypeStripeUnavailable, true, 0},
-		{"network", netErr, activities.ErrTypeStripeUnavailable, true, 0},
-		{"timeout", context.DeadlineExceeded, activities.ErrTypeStripeUnavailable, true, 0},
+		{"card declined", &stripe.Error{HTTPStatusCode: 402, Type: stripe.ErrorTypeCard, Code: stripe.ErrorCodeCardDeclined, DeclineCode: stripe.DeclineCodeInsufficientFunds}, schemas.ErrTypeStripeCard, false, 0},
+		{"invalid request", &stripe.Error{HTTPStatusCode: 400, Type: stripe.ErrorTypeInvalidRequest, Code: stripe.ErrorCodeParameterInvalidInteger}, schemas.ErrTypeStripeInvalidRequest, false, 0},
+		{"missing object", &stripe.Error{HTTPStatusCode: 404, Type: stripe.ErrorTypeInvalidRequest, Code: stripe.ErrorCodeResourceMissing}, schemas.ErrTypeStripeInvalidRequest, false, 0},
+		{"idempotency key reused", &stripe.Error{HTTPStatusCode: 400, Type: stripe.ErrorTypeIdempotency}, schemas.ErrTypeStripeIdempotency, false, 0},
+		{"bad API key", &stripe.Error{HTTPStatusCode: 401, Type: stripe.ErrorTypeInvalidRequest}, schemas.ErrTypeStripeAuthentication, false, 0},
+		{"permission", &stripe.Error{HTTPStatusCode: 403, Type: stripe.ErrorTypeInvalidRequest}, schemas.ErrTypeStripeAuthentication, false, 0},
+		{"rate limited", &stripe.Error{HTTPStatusCode: 429, Type: stripe.ErrorTypeInvalidRequest, Code: stripe.ErrorCodeRateLimit}, schemas.ErrTypeStripeRateLimited, true, time.Second},
+		{"lock timeout", &stripe.Error{HTTPStatusCode: 429, Type: stripe.ErrorTypeInvalidRequest, Code: stripe.ErrorCodeLockTimeout}, schemas.ErrTypeStripeRateLimited, true, time.Second},
+		{"same key in flight", &stripe.Error{HTTPStatusCode: 409, Type: stripe.ErrorTypeIdempotency}, schemas.ErrTypeStripeUnavailable, true, 0},
+		{"server error", &stripe.Error{HTTPStatusCode: 500, Type: stripe.ErrorTypeAPI}, schemas.ErrTypeStripeUnavailable, true, 0},
+		{"service unavailable", &stripe.Error{HTTPStatusCode: 503, Type: stripe.ErrorTypeAPI}, schemas.ErrTypeStripeUnavailable, true, 0},
+		{"network", netErr, schemas.ErrTypeStripeUnavailable, true, 0},
+		{"timeout", context.DeadlineExceeded, schemas.ErrTypeStripeUnavailable, true, 0},
 		{"this worker's rate limit", fmt.Errorf("%w: %w", stripeclient.ErrRateLimited, errors.New("rate: Wait(n=1) would exceed context deadline")),
-			activities.ErrTypeStripeRateLimited, true, time.Second},
-		{"circuit breaker open", &breaker.OpenError{Name: breaker.Stripe, RetryAfter: 7 * time.Second}, activities.ErrTypeStripeCircuitOpen, true, 7 * time.Second},
+			schemas.ErrTypeStripeRateLimited, true, time.Second},
+		{"circuit breaker open", &breaker.OpenError{Name: breaker.Stripe, RetryAfter: 7 * time.Second}, schemas.ErrTypeStripeCircuitOpen, true, 7 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,22 +12,11 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// PublishEventName is the activity's registered name.
-const PublishEventName = "events.Publish"
-
-// PublishEventRequest is one event for one topic.
-type PublishEventRequest struct {
-	Topic string
-	// Key is the ID of the object the event is about; it picks the partition.
-	Key   string
-	Event schemas.Event
-}
-
 // PublishEvent records the event in the event log (what makes it authentic to consumers),
 // then writes it to Kafka and returns once the in-sync replicas have it. Kafka has no
 // idempotent producer in kafka-go, so a retried publish may store the event twice; both
 // copies carry the same deterministic event ID and bytes, and consumers dedupe on the ID.
-func (e *Events) PublishEvent(ctx context.Context, req PublishEventRequest) error {
+func (e *Events) PublishEvent(ctx context.Context, req schemas.PublishEventRequest) error {
 	value, err := eventlog.Record(ctx, e.pool, req.Topic, req.Key, req.Event)
 	if err != nil {
 		return err
@@ -52,6 +41,6 @@ func (e *Events) PublishEvent(ctx context.Context, req PublishEventRequest) erro
 // ExecPublishEvent runs the activity from workflow code as a regular activity: it runs after
 // the client has its answer, and scheduling it is what ends the workflow task that carries
 // that answer.
-func ExecPublishEvent(ctx workflow.Context, req PublishEventRequest) error {
-	return workflow.ExecuteActivity(ctx, PublishEventName, req).Get(ctx, nil)
+func ExecPublishEvent(ctx workflow.Context, req schemas.PublishEventRequest) error {
+	return workflow.ExecuteActivity(ctx, schemas.PublishEventName, req).Get(ctx, nil)
 }

@@ -40,7 +40,7 @@ func TestPublishEventTwiceCarriesOneEventID(t *testing.T) {
 		Status: schemas.PaymentSucceeded, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_visa",
 		Metadata: map[string]string{}, AmountCaptured: 100, StripePaymentIntentID: "pi_1", Created: 1_700_000_000}
 	data, _ := json.Marshal(payment)
-	req := activities.PublishEventRequest{Topic: schemas.TopicPayments, Key: payment.ID, Event: schemas.Event{
+	req := schemas.PublishEventRequest{Topic: schemas.TopicPayments, Key: payment.ID, Event: schemas.Event{
 		ID: schemas.EventID(payment.ID, schemas.EventPaymentSucceeded, "1"), Type: schemas.EventPaymentSucceeded,
 		Created: 1_700_000_000, Merchant: "mer_ev", SchemaVersion: 1, Data: data}}
 	for i := 0; i < 2; i++ { // a retried activity

@@ -13,9 +13,6 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// ReconcileName is the activity's registered name.
-const ReconcileName = "finance.Reconcile"
-
 // Reconcile compares the ledger's movements through Stripe on day (YYYY-MM-DD, UTC) with
 // Stripe's balance transactions of the same day, records the mismatches, books Stripe's
 // fees on the day's charges, and returns the mismatches no earlier run found (to publish).

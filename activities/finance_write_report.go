@@ -8,12 +8,6 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// Activity names.
-const (
-	ListReportMerchantsName = "finance.ListReportMerchants"
-	WriteDailyReportName    = "finance.WriteDailyReport"
-)
-
 // ListReportMerchants lists the merchants whose money moved on day (YYYY-MM-DD, UTC).
 func (f *Finance) ListReportMerchants(ctx context.Context, day string) ([]string, error) {
 	d, err := reports.ParseDay(day)
@@ -23,15 +17,9 @@ func (f *Finance) ListReportMerchants(ctx context.Context, day string) ([]string
 	return reports.MerchantsWithActivity(ctx, f.pool, d)
 }
 
-// WriteDailyReportRequest names one merchant's report of one day.
-type WriteDailyReportRequest struct {
-	Merchant string
-	Day      string
-}
-
 // WriteDailyReport builds the merchant's settlement report of the day from the ledger,
 // writes it to the bucket and records it. A re-run writes the same key with the same bytes.
-func (f *Finance) WriteDailyReport(ctx context.Context, req WriteDailyReportRequest) (schemas.ReportReady, error) {
+func (f *Finance) WriteDailyReport(ctx context.Context, req schemas.WriteDailyReportRequest) (schemas.ReportReady, error) {
 	d, err := reports.ParseDay(req.Day)
 	if err != nil {
 		return schemas.ReportReady{}, err

@@ -20,9 +20,3 @@ type Onboarding struct {
 func NewOnboarding(pool *pgxpool.Pool, stripe *client.API, dataKeys *keyring.Keyring) *Onboarding {
 	return &Onboarding{pool: pool, stripe: stripe, dataKeys: dataKeys}
 }
-
-// profilePurpose binds a merchant's sealed profile to that merchant (internal/envelope).
-func profilePurpose(merchantID string) string { return "merchant profile " + merchantID }
-
-// ProfilePurpose is profilePurpose for the API, which seals the profile it receives.
-func ProfilePurpose(merchantID string) string { return profilePurpose(merchantID) }

@@ -11,23 +11,15 @@ import (
 	"github.com/durapay/durapay/internal/ledger"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/internal/money"
+	"github.com/durapay/durapay/schemas"
 )
-
-// ActivateMerchantName is the activity's registered name.
-const ActivateMerchantName = "onboarding.ActivateMerchant"
-
-// ActivateMerchantRequest activates an approved merchant.
-type ActivateMerchantRequest struct {
-	MerchantID string
-	Country    string
-}
 
 // ActivateMerchant issues the merchant's secret key, opens its ledger accounts in its
 // country's currency and requests the link that delivers the key to the merchant's contact
 // address, in one database transaction. The key's secret is set when the merchant uses the
 // link (merchants.RevealKey): the approving operator never sees it, the workflow's history
 // never holds it, and Durapay stores only its hash. Running it twice issues one key.
-func (o *Onboarding) ActivateMerchant(ctx context.Context, req ActivateMerchantRequest) (string, error) {
+func (o *Onboarding) ActivateMerchant(ctx context.Context, req schemas.ActivateMerchantRequest) (string, error) {
 	var keyID string
 	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT id FROM api_keys WHERE merchant_id = $1 AND kind = 'secret' ORDER BY created_at LIMIT 1`,
@@ -58,8 +50,8 @@ func (o *Onboarding) ActivateMerchant(ctx context.Context, req ActivateMerchantR
 }
 
 // ExecActivateMerchant runs the activity as a local activity (options from ctx).
-func ExecActivateMerchant(ctx workflow.Context, req ActivateMerchantRequest) (string, error) {
+func ExecActivateMerchant(ctx workflow.Context, req schemas.ActivateMerchantRequest) (string, error) {
 	var keyID string
-	err := workflow.ExecuteLocalActivity(ctx, ActivateMerchantName, req).Get(ctx, &keyID)
+	err := workflow.ExecuteLocalActivity(ctx, schemas.ActivateMerchantName, req).Get(ctx, &keyID)
 	return keyID, err
 }

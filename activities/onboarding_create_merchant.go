@@ -9,18 +9,9 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// CreateMerchantName is the activity's registered name.
-const CreateMerchantName = "onboarding.CreateMerchant"
-
-// CreateMerchantRequest is a new merchant.
-type CreateMerchantRequest struct {
-	Input      schemas.OnboardingInput
-	WorkflowID string
-}
-
 // CreateMerchant inserts the merchant (status onboarding) with its sealed profile. Running
 // it twice creates it once.
-func (o *Onboarding) CreateMerchant(ctx context.Context, req CreateMerchantRequest) error {
+func (o *Onboarding) CreateMerchant(ctx context.Context, req schemas.CreateMerchantRequest) error {
 	in := req.Input
 	_, err := o.pool.Exec(ctx, `
 		INSERT INTO merchants (id, name, status, country, business_type, profile, workflow_id, request_hash, created_by, invited_by)
@@ -33,6 +24,6 @@ func (o *Onboarding) CreateMerchant(ctx context.Context, req CreateMerchantReque
 }
 
 // ExecCreateMerchant runs the activity as a local activity (options from ctx).
-func ExecCreateMerchant(ctx workflow.Context, req CreateMerchantRequest) error {
-	return workflow.ExecuteLocalActivity(ctx, CreateMerchantName, req).Get(ctx, nil)
+func ExecCreateMerchant(ctx workflow.Context, req schemas.CreateMerchantRequest) error {
+	return workflow.ExecuteLocalActivity(ctx, schemas.CreateMerchantName, req).Get(ctx, nil)
 }

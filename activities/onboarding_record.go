@@ -9,9 +9,6 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// RecordOnboardingName is the activity's registered name.
-const RecordOnboardingName = "onboarding.Record"
-
 // RecordOnboarding writes the onboarding's state on the merchant, for
 // GET /v1/merchants/{id}. The state only grows more complete, and a replay writes it again;
 // a merchant that reached a final status (active, rejected, expired) keeps it, whatever a
@@ -27,5 +24,5 @@ func (o *Onboarding) RecordOnboarding(ctx context.Context, st schemas.Onboarding
 
 // ExecRecordOnboarding runs the activity as a local activity (options from ctx).
 func ExecRecordOnboarding(ctx workflow.Context, st schemas.OnboardingState) error {
-	return workflow.ExecuteLocalActivity(ctx, RecordOnboardingName, st).Get(ctx, nil)
+	return workflow.ExecuteLocalActivity(ctx, schemas.RecordOnboardingName, st).Get(ctx, nil)
 }

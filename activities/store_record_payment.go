@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/temporal"
@@ -17,35 +16,11 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// RecordPaymentName is the activity's registered name.
-const RecordPaymentName = "store.RecordPayment"
-
-// ErrTypeLedgerConflict: a ledger transaction ID was already used for other postings. A
-// bug, never fixed by retrying.
-const ErrTypeLedgerConflict = "LedgerConflict"
-
-// RecordPaymentRequest is the payment after a state change.
-type RecordPaymentRequest struct {
-	Payment        schemas.Payment
-	IdempotencyKey string
-	RequestHash    string
-	WorkflowID     string
-	// Attention says why the payment waits for an operator; nil when it does not.
-	Attention *schemas.Attention
-	// StripeChargeID is the charge behind a capture, which the ledger records for
-	// reconciliation with Stripe's balance transactions.
-	StripeChargeID string
-	// Version orders the workflow's state changes; an older or repeated version is a no-op.
-	Version int64
-	// At is the workflow time of the change.
-	At time.Time
-}
-
 // RecordPayment writes the payment's read-model row and, once funds are captured, the
 // ledger's capture transaction and Durapay's fee, in one database transaction: the read
 // model never shows a capture the ledger lacks. Running it twice changes nothing (version check, deterministic
 // ledger transaction ID).
-func (s *Store) RecordPayment(ctx context.Context, req RecordPaymentRequest) error {
+func (s *Store) RecordPayment(ctx context.Context, req schemas.RecordPaymentRequest) error {
 	p := req.Payment
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := payments.Save(ctx, tx, payments.Record{Payment: p, IdempotencyKey: req.IdempotencyKey,
@@ -60,7 +35,7 @@ func (s *Store) RecordPayment(ctx context.Context, req RecordPaymentRequest) err
 		return fees.PostCapture(ctx, tx, p.ID, p.Merchant, req.StripeChargeID, captured, req.At)
 	})
 	if errors.Is(err, ledger.ErrConflict) {
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeLedgerConflict, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), schemas.ErrTypeLedgerConflict, err)
 	}
 	if err != nil {
 		return fmt.Errorf("record payment %s version %d: %w", p.ID, req.Version, err)
@@ -70,6 +45,6 @@ func (s *Store) RecordPayment(ctx context.Context, req RecordPaymentRequest) err
 
 // ExecRecordPayment runs the activity from workflow code as a local activity: a single
 // short transaction that the synchronous answer waits for.
-func ExecRecordPayment(ctx workflow.Context, req RecordPaymentRequest) error {
-	return workflow.ExecuteLocalActivity(ctx, RecordPaymentName, req).Get(ctx, nil)
+func ExecRecordPayment(ctx workflow.Context, req schemas.RecordPaymentRequest) error {
+	return workflow.ExecuteLocalActivity(ctx, schemas.RecordPaymentName, req).Get(ctx, nil)
 }

@@ -24,7 +24,7 @@ func TestRecordPaymentTwiceIsOneRecord(t *testing.T) {
 	env.RegisterActivity(activities.NewStore(pool))
 
 	at := time.Unix(1_700_000_100, 0).UTC()
-	succeeded := activities.RecordPaymentRequest{
+	succeeded := schemas.RecordPaymentRequest{
 		Payment: schemas.Payment{ID: "pay_store", Object: "payment", Merchant: "mer_store", Amount: 2500, Currency: "eur",
 			Status: schemas.PaymentSucceeded, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_visa",
 			Metadata: map[string]string{}, AmountCaptured: 2500, StripePaymentIntentID: "pi_1", Created: 1_700_000_000},
@@ -67,7 +67,7 @@ func TestRecordFailedPaymentPostsNothing(t *testing.T) {
 	}
 	env := newActivityEnv()
 	env.RegisterActivity(activities.NewStore(pool))
-	failed := activities.RecordPaymentRequest{
+	failed := schemas.RecordPaymentRequest{
 		Payment: schemas.Payment{ID: "pay_failed", Object: "payment", Merchant: "mer_store", Amount: 2500, Currency: "usd",
 			Status: schemas.PaymentFailed, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_chargeDeclined",
 			Metadata: map[string]string{}, Failure: &schemas.PaymentFailure{Type: "card_error", Code: "card_declined", DeclineCode: "generic_decline", Message: "Your card was declined."},

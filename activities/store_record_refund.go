@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -14,23 +13,9 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// RecordRefundName is the activity's registered name.
-const RecordRefundName = "store.RecordRefund"
-
-// RecordRefundRequest is what Stripe said of a refund.
-type RecordRefundRequest struct {
-	RefundID string
-	// Status is pending or succeeded (Stripe accepted the refund: the ledger posts it), or
-	// failed (refused at creation, or failed later: the ledger reverses it, if posted).
-	Status         schemas.RefundStatus
-	StripeRefundID string
-	FailureReason  string
-	At             time.Time
-}
-
 // RecordRefund writes the refund's new state and its ledger transaction in one database
 // transaction. Running it twice changes nothing (deterministic ledger IDs, guarded status).
-func (s *Store) RecordRefund(ctx context.Context, req RecordRefundRequest) (schemas.Refund, error) {
+func (s *Store) RecordRefund(ctx context.Context, req schemas.RecordRefundRequest) (schemas.Refund, error) {
 	var r refunds.Record
 	var err error
 	if req.Status == schemas.RefundFailed {
@@ -39,7 +24,7 @@ func (s *Store) RecordRefund(ctx context.Context, req RecordRefundRequest) (sche
 		r, err = refunds.Accept(ctx, s.pool, req.RefundID, req.StripeRefundID, req.Status, req.At)
 	}
 	if errors.Is(err, ledger.ErrConflict) {
-		return schemas.Refund{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeLedgerConflict, err)
+		return schemas.Refund{}, temporal.NewNonRetryableApplicationError(err.Error(), schemas.ErrTypeLedgerConflict, err)
 	}
 	if err != nil {
 		return schemas.Refund{}, fmt.Errorf("record refund %s %s: %w", req.RefundID, req.Status, err)
@@ -48,8 +33,8 @@ func (s *Store) RecordRefund(ctx context.Context, req RecordRefundRequest) (sche
 }
 
 // ExecRecordRefund runs the activity as a local activity (options from ctx).
-func ExecRecordRefund(ctx workflow.Context, req RecordRefundRequest) (schemas.Refund, error) {
+func ExecRecordRefund(ctx workflow.Context, req schemas.RecordRefundRequest) (schemas.Refund, error) {
 	var r schemas.Refund
-	err := workflow.ExecuteLocalActivity(ctx, RecordRefundName, req).Get(ctx, &r)
+	err := workflow.ExecuteLocalActivity(ctx, schemas.RecordRefundName, req).Get(ctx, &r)
 	return r, err
 }

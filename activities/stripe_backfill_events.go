@@ -15,9 +15,6 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// BackfillStripeEventsName is the activity's registered name.
-const BackfillStripeEventsName = "stripe.BackfillEvents"
-
 // cursorStripeEvents names the backfill's saved position in sync_cursors.
 const cursorStripeEvents = "stripe_events"
 

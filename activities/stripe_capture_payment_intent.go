@@ -5,30 +5,20 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/schemas"
 )
 
-// CapturePaymentIntentName is the activity's registered name.
-const CapturePaymentIntentName = "stripe.CapturePaymentIntent"
-
-// CapturePaymentIntentRequest captures an authorized PaymentIntent.
-type CapturePaymentIntentRequest struct {
-	// IdempotencyKey is the workflow ID and step: a PaymentIntent is captured at most once.
-	IdempotencyKey string
-	ID             string
-	// AmountToCapture is at most the capturable amount; 0 captures all of it.
-	AmountToCapture int64
-}
-
 // CapturePaymentIntent captures funds held by an authorization; Stripe releases the rest.
-func (s *Stripe) CapturePaymentIntent(ctx context.Context, req CapturePaymentIntentRequest) (PaymentIntent, error) {
+func (s *Stripe) CapturePaymentIntent(ctx context.Context, req schemas.CapturePaymentIntentRequest) (schemas.PaymentIntent, error) {
 	pi, err := s.api.PaymentIntents.Capture(req.ID, captureParams(ctx, req))
 	if err != nil {
-		return PaymentIntent{}, ClassifyStripeError(err)
+		return schemas.PaymentIntent{}, ClassifyStripeError(err)
 	}
 	return fromStripe(pi), nil
 }
 
-func captureParams(ctx context.Context, req CapturePaymentIntentRequest) *stripe.PaymentIntentCaptureParams {
+func captureParams(ctx context.Context, req schemas.CapturePaymentIntentRequest) *stripe.PaymentIntentCaptureParams {
 	p := &stripe.PaymentIntentCaptureParams{}
 	if req.AmountToCapture > 0 {
 		p.AmountToCapture = stripe.Int64(req.AmountToCapture)
@@ -39,8 +29,8 @@ func captureParams(ctx context.Context, req CapturePaymentIntentRequest) *stripe
 }
 
 // ExecCapturePaymentIntent runs the activity as a local activity (options from ctx).
-func ExecCapturePaymentIntent(ctx workflow.Context, req CapturePaymentIntentRequest) (PaymentIntent, error) {
-	var pi PaymentIntent
-	err := workflow.ExecuteLocalActivity(ctx, CapturePaymentIntentName, req).Get(ctx, &pi)
+func ExecCapturePaymentIntent(ctx workflow.Context, req schemas.CapturePaymentIntentRequest) (schemas.PaymentIntent, error) {
+	var pi schemas.PaymentIntent
+	err := workflow.ExecuteLocalActivity(ctx, schemas.CapturePaymentIntentName, req).Get(ctx, &pi)
 	return pi, err
 }

@@ -11,29 +11,6 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// Activity names of Stripe Connect onboarding.
-const (
-	CreateConnectAccountName = "stripe.CreateConnectAccount"
-	CreateAccountLinkName    = "stripe.CreateAccountLink"
-	RetrieveAccountName      = "stripe.RetrieveAccount"
-)
-
-// ConnectAccount is what Durapay keeps of a connected account.
-type ConnectAccount struct {
-	ID             string
-	ChargesEnabled bool
-	CurrentlyDue   []string
-}
-
-// CreateConnectAccountRequest creates the merchant's express account.
-type CreateConnectAccountRequest struct {
-	IdempotencyKey string
-	MerchantID     string
-	WorkflowID     string
-	Country        string
-	BusinessType   string
-}
-
 // CreateConnectAccount opens the merchant's sealed profile (Stripe needs its email and
 // name; nothing else does) and creates its Connect account, whose metadata leads Stripe's
 // account.updated events back to the onboarding workflow.
@@ -42,7 +19,7 @@ type CreateConnectAccountRequest struct {
 // is returned; and once the first attempt may be older than Stripe's memory of the
 // idempotency key (a run started again after Temporal's retention removed the first), the
 // account is looked for at Stripe by its metadata before one is created.
-func (o *Onboarding) CreateConnectAccount(ctx context.Context, req CreateConnectAccountRequest) (ConnectAccount, error) {
+func (o *Onboarding) CreateConnectAccount(ctx context.Context, req schemas.CreateConnectAccountRequest) (schemas.ConnectAccount, error) {
 	var (
 		sealed   []byte
 		recorded string
@@ -50,7 +27,7 @@ func (o *Onboarding) CreateConnectAccount(ctx context.Context, req CreateConnect
 	)
 	if err := o.pool.QueryRow(ctx, `SELECT profile, coalesce(stripe_account_id, ''), extract(epoch FROM now() - created_at)::float8
 		FROM merchants WHERE id = $1`, req.MerchantID).Scan(&sealed, &recorded, &age); err != nil {
-		return ConnectAccount{}, fmt.Errorf("read merchant %s: %w", req.MerchantID, err)
+		return schemas.ConnectAccount{}, fmt.Errorf("read merchant %s: %w", req.MerchantID, err)
 	}
 	if recorded != "" {
 		return o.RetrieveAccount(ctx, recorded)
@@ -61,8 +38,8 @@ func (o *Onboarding) CreateConnectAccount(ctx context.Context, req CreateConnect
 		}
 	}
 	var profile schemas.MerchantProfile
-	if err := envelope.Open(o.dataKeys, sealed, profilePurpose(req.MerchantID), &profile); err != nil {
-		return ConnectAccount{}, err
+	if err := envelope.Open(o.dataKeys, sealed, schemas.ProfilePurpose(req.MerchantID), &profile); err != nil {
+		return schemas.ConnectAccount{}, err
 	}
 	params := &stripe.AccountParams{
 		Type: stripe.String(string(stripe.AccountTypeExpress)), Country: stripe.String(req.Country),
@@ -79,14 +56,14 @@ func (o *Onboarding) CreateConnectAccount(ctx context.Context, req CreateConnect
 	params.Context = ctx
 	acct, err := o.stripe.Accounts.New(params)
 	if err != nil {
-		return ConnectAccount{}, ClassifyStripeError(err)
+		return schemas.ConnectAccount{}, ClassifyStripeError(err)
 	}
 	return fromStripeAccount(acct), nil
 }
 
 // findConnectAccount looks for the merchant's account among the platform's connected
 // accounts (Stripe offers no search on accounts' metadata: every page is read).
-func (o *Onboarding) findConnectAccount(ctx context.Context, merchantID string) (ConnectAccount, bool, error) {
+func (o *Onboarding) findConnectAccount(ctx context.Context, merchantID string) (schemas.ConnectAccount, bool, error) {
 	params := &stripe.AccountListParams{}
 	params.Context = ctx
 	params.Limit = stripe.Int64(100)
@@ -96,47 +73,34 @@ func (o *Onboarding) findConnectAccount(ctx context.Context, merchantID string) 
 			return fromStripeAccount(a), true, nil
 		}
 	}
-	return ConnectAccount{}, false, ClassifyStripeError(it.Err())
-}
-
-// CreateAccountLinkRequest asks for a KYC link for the account.
-type CreateAccountLinkRequest struct {
-	IdempotencyKey        string
-	AccountID             string
-	RefreshURL, ReturnURL string
-}
-
-// AccountLink is a KYC link and when it stops working.
-type AccountLink struct {
-	URL       string
-	ExpiresAt int64
+	return schemas.ConnectAccount{}, false, ClassifyStripeError(it.Err())
 }
 
 // CreateAccountLink creates an account_onboarding link for the merchant.
-func (o *Onboarding) CreateAccountLink(ctx context.Context, req CreateAccountLinkRequest) (AccountLink, error) {
+func (o *Onboarding) CreateAccountLink(ctx context.Context, req schemas.CreateAccountLinkRequest) (schemas.AccountLink, error) {
 	params := &stripe.AccountLinkParams{Account: stripe.String(req.AccountID), Type: stripe.String("account_onboarding"),
 		RefreshURL: stripe.String(req.RefreshURL), ReturnURL: stripe.String(req.ReturnURL)}
 	params.SetIdempotencyKey(req.IdempotencyKey)
 	params.Context = ctx
 	link, err := o.stripe.AccountLinks.New(params)
 	if err != nil {
-		return AccountLink{}, ClassifyStripeError(err)
+		return schemas.AccountLink{}, ClassifyStripeError(err)
 	}
-	return AccountLink{URL: link.URL, ExpiresAt: link.ExpiresAt}, nil
+	return schemas.AccountLink{URL: link.URL, ExpiresAt: link.ExpiresAt}, nil
 }
 
 // RetrieveAccount reads the account's current state, which the workflow follows rather
 // than a webhook's snapshot.
-func (o *Onboarding) RetrieveAccount(ctx context.Context, id string) (ConnectAccount, error) {
+func (o *Onboarding) RetrieveAccount(ctx context.Context, id string) (schemas.ConnectAccount, error) {
 	acct, err := o.stripe.Accounts.GetByID(id, &stripe.AccountParams{Params: stripe.Params{Context: ctx}})
 	if err != nil {
-		return ConnectAccount{}, ClassifyStripeError(err)
+		return schemas.ConnectAccount{}, ClassifyStripeError(err)
 	}
 	return fromStripeAccount(acct), nil
 }
 
-func fromStripeAccount(a *stripe.Account) ConnectAccount {
-	out := ConnectAccount{ID: a.ID, ChargesEnabled: a.ChargesEnabled, CurrentlyDue: []string{}}
+func fromStripeAccount(a *stripe.Account) schemas.ConnectAccount {
+	out := schemas.ConnectAccount{ID: a.ID, ChargesEnabled: a.ChargesEnabled, CurrentlyDue: []string{}}
 	if a.Requirements != nil && a.Requirements.CurrentlyDue != nil {
 		out.CurrentlyDue = a.Requirements.CurrentlyDue
 	}
@@ -145,20 +109,20 @@ func fromStripeAccount(a *stripe.Account) ConnectAccount {
 
 // ExecCreateConnectAccount, ExecCreateAccountLink and ExecRetrieveAccount run the
 // activities as local activities (options from ctx).
-func ExecCreateConnectAccount(ctx workflow.Context, req CreateConnectAccountRequest) (ConnectAccount, error) {
-	var a ConnectAccount
-	err := workflow.ExecuteLocalActivity(ctx, CreateConnectAccountName, req).Get(ctx, &a)
+func ExecCreateConnectAccount(ctx workflow.Context, req schemas.CreateConnectAccountRequest) (schemas.ConnectAccount, error) {
+	var a schemas.ConnectAccount
+	err := workflow.ExecuteLocalActivity(ctx, schemas.CreateConnectAccountName, req).Get(ctx, &a)
 	return a, err
 }
 
-func ExecCreateAccountLink(ctx workflow.Context, req CreateAccountLinkRequest) (AccountLink, error) {
-	var l AccountLink
-	err := workflow.ExecuteLocalActivity(ctx, CreateAccountLinkName, req).Get(ctx, &l)
+func ExecCreateAccountLink(ctx workflow.Context, req schemas.CreateAccountLinkRequest) (schemas.AccountLink, error) {
+	var l schemas.AccountLink
+	err := workflow.ExecuteLocalActivity(ctx, schemas.CreateAccountLinkName, req).Get(ctx, &l)
 	return l, err
 }
 
-func ExecRetrieveAccount(ctx workflow.Context, id string) (ConnectAccount, error) {
-	var a ConnectAccount
-	err := workflow.ExecuteLocalActivity(ctx, RetrieveAccountName, id).Get(ctx, &a)
+func ExecRetrieveAccount(ctx workflow.Context, id string) (schemas.ConnectAccount, error) {
+	var a schemas.ConnectAccount
+	err := workflow.ExecuteLocalActivity(ctx, schemas.RetrieveAccountName, id).Get(ctx, &a)
 	return a, err
 }

@@ -36,9 +36,9 @@ func TestStripeRequestsMatchStripesAPI(t *testing.T) {
 	backfill := activities.NewStripeEvents(api, stripeevents.NewRouter(pgtest.NewPool(t), refuseSignals{t}), pgtest.NewPool(t))
 	env := newActivityEnv()
 	registerStripe(env, stripe)
-	env.RegisterActivityWithOptions(backfill.BackfillStripeEvents, activity.RegisterOptions{Name: activities.BackfillStripeEventsName})
+	env.RegisterActivityWithOptions(backfill.BackfillStripeEvents, activity.RegisterOptions{Name: schemas.BackfillStripeEventsName})
 
-	create := activities.CreatePaymentIntentRequest{
+	create := schemas.CreatePaymentIntentRequest{
 		IdempotencyKey: "payment/mer_c/pay_c/create_payment_intent", PaymentID: "pay_c", MerchantID: "mer_c",
 		WorkflowID: "payment/mer_c/pay_c", Amount: 2000, Currency: "usd", PaymentMethod: "pm_card_visa",
 		CaptureMethod: "automatic", Description: "Order 42", Metadata: map[string]string{"order": "42"}}
@@ -49,18 +49,18 @@ func TestStripeRequestsMatchStripesAPI(t *testing.T) {
 		activity string
 		input    any
 	}{
-		{"create and confirm a PaymentIntent", activities.CreatePaymentIntentName, create},
-		{"create for a manual capture", activities.CreatePaymentIntentName, manual},
-		{"retrieve a PaymentIntent", activities.RetrievePaymentIntentName, activities.RetrievePaymentIntentRequest{ID: "pi_123"}},
-		{"search PaymentIntents by metadata", activities.FindPaymentIntentName, activities.FindPaymentIntentRequest{PaymentID: "pay_c"}},
-		{"capture all", activities.CapturePaymentIntentName, activities.CapturePaymentIntentRequest{IdempotencyKey: "k1", ID: "pi_123"}},
-		{"capture part", activities.CapturePaymentIntentName, activities.CapturePaymentIntentRequest{IdempotencyKey: "k2", ID: "pi_123", AmountToCapture: 500}},
-		{"cancel", activities.CancelPaymentIntentName, activities.CancelPaymentIntentRequest{IdempotencyKey: "k3", ID: "pi_123", Reason: "abandoned"}},
-		{"refund part of a PaymentIntent", activities.CreateRefundName, activities.CreateRefundRequest{IdempotencyKey: "k4", PaymentIntentID: "pi_123",
+		{"create and confirm a schemas.PaymentIntent", schemas.CreatePaymentIntentName, create},
+		{"create for a manual capture", schemas.CreatePaymentIntentName, manual},
+		{"retrieve a schemas.PaymentIntent", schemas.RetrievePaymentIntentName, schemas.RetrievePaymentIntentRequest{ID: "pi_123"}},
+		{"search PaymentIntents by metadata", schemas.FindPaymentIntentName, schemas.FindPaymentIntentRequest{PaymentID: "pay_c"}},
+		{"capture all", schemas.CapturePaymentIntentName, schemas.CapturePaymentIntentRequest{IdempotencyKey: "k1", ID: "pi_123"}},
+		{"capture part", schemas.CapturePaymentIntentName, schemas.CapturePaymentIntentRequest{IdempotencyKey: "k2", ID: "pi_123", AmountToCapture: 500}},
+		{"cancel", schemas.CancelPaymentIntentName, schemas.CancelPaymentIntentRequest{IdempotencyKey: "k3", ID: "pi_123", Reason: "abandoned"}},
+		{"refund part of a schemas.PaymentIntent", schemas.CreateRefundName, schemas.CreateStripeRefundRequest{IdempotencyKey: "k4", PaymentIntentID: "pi_123",
 			Amount: 500, Reason: "requested_by_customer", Metadata: map[string]string{"order": "42"}, RefundID: "rfd_1", WorkflowID: "refund/mer_c/rfd_1"}},
-		{"retrieve a refund", activities.RetrieveRefundName, activities.RetrieveRefundRequest{ID: "re_123"}},
-		{"list a PaymentIntent's refunds", activities.FindRefundName, activities.FindRefundRequest{PaymentIntentID: "pi_123", RefundID: "rfd_1"}},
-		{"list events", activities.BackfillStripeEventsName, schemas.StripeEventsBackfillInput{Lookback: time.Hour, Overlap: time.Minute}},
+		{"retrieve a refund", schemas.RetrieveRefundName, schemas.RetrieveRefundRequest{ID: "re_123"}},
+		{"list a schemas.PaymentIntent's refunds", schemas.FindRefundName, schemas.FindRefundRequest{PaymentIntentID: "pi_123", RefundID: "rfd_1"}},
+		{"list events", schemas.BackfillStripeEventsName, schemas.StripeEventsBackfillInput{Lookback: time.Hour, Overlap: time.Minute}},
 	}
 	for _, r := range requests {
 		if _, err := env.ExecuteActivity(r.activity, r.input); err != nil {

@@ -10,63 +10,19 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// CreatePaymentIntentName is the activity's registered name.
-const CreatePaymentIntentName = "stripe.CreatePaymentIntent"
-
-// Metadata keys Durapay sets on every PaymentIntent (see schemas).
-const (
-	MetadataPaymentID  = schemas.StripeMetadataPaymentID
-	MetadataMerchantID = schemas.StripeMetadataMerchantID
-	MetadataWorkflowID = schemas.StripeMetadataWorkflowID
-)
-
-// CreatePaymentIntentRequest creates and confirms a PaymentIntent in one call.
-type CreatePaymentIntentRequest struct {
-	// IdempotencyKey is the workflow ID and step: every attempt of this step, in any run, is
-	// the same request to Stripe.
-	IdempotencyKey string
-	PaymentID      string
-	MerchantID     string
-	WorkflowID     string
-	Amount         int64
-	Currency       string
-	PaymentMethod  string
-	CaptureMethod  string
-	Description    string
-	Metadata       map[string]string
-	// Customer is the Stripe Customer (cus_...), or empty.
-	Customer string
-}
-
-// PaymentIntent is what Durapay keeps of a Stripe PaymentIntent.
-type PaymentIntent struct {
-	ID               string
-	Status           string
-	AmountCapturable int64
-	AmountReceived   int64
-	NextAction       json.RawMessage
-	// LatestCharge is the charge of the last confirmation (ch_...).
-	LatestCharge string
-	// CancellationReason is Stripe's, for a canceled PaymentIntent.
-	CancellationReason string
-	// LastPaymentError explains why the last confirmation failed (status
-	// requires_payment_method): a decline, or failed authentication.
-	LastPaymentError *StripeFailure
-}
-
 // CreatePaymentIntent creates the PaymentIntent with confirm=true: one round trip both
 // creates and attempts the payment.
-func (s *Stripe) CreatePaymentIntent(ctx context.Context, req CreatePaymentIntentRequest) (PaymentIntent, error) {
+func (s *Stripe) CreatePaymentIntent(ctx context.Context, req schemas.CreatePaymentIntentRequest) (schemas.PaymentIntent, error) {
 	pi, err := s.api.PaymentIntents.New(paymentIntentParams(ctx, req))
 	if err != nil {
-		return PaymentIntent{}, ClassifyStripeError(err)
+		return schemas.PaymentIntent{}, ClassifyStripeError(err)
 	}
 	return fromStripe(pi), nil
 }
 
 // paymentIntentParams is the exact request Durapay sends; the contract test sends it to
 // stripe-mock to prove it valid against Stripe's API.
-func paymentIntentParams(ctx context.Context, req CreatePaymentIntentRequest) *stripe.PaymentIntentParams {
+func paymentIntentParams(ctx context.Context, req schemas.CreatePaymentIntentRequest) *stripe.PaymentIntentParams {
 	p := &stripe.PaymentIntentParams{
 		Amount:             stripe.Int64(req.Amount),
 		Currency:           stripe.String(req.Currency),
@@ -84,22 +40,22 @@ func paymentIntentParams(ctx context.Context, req CreatePaymentIntentRequest) *s
 	for k, v := range req.Metadata {
 		p.AddMetadata(k, v)
 	}
-	p.AddMetadata(MetadataPaymentID, req.PaymentID)
-	p.AddMetadata(MetadataMerchantID, req.MerchantID)
-	p.AddMetadata(MetadataWorkflowID, req.WorkflowID)
+	p.AddMetadata(schemas.StripeMetadataPaymentID, req.PaymentID)
+	p.AddMetadata(schemas.StripeMetadataMerchantID, req.MerchantID)
+	p.AddMetadata(schemas.StripeMetadataWorkflowID, req.WorkflowID)
 	p.SetIdempotencyKey(req.IdempotencyKey)
 	p.Context = ctx
 	return p
 }
 
-func fromStripe(pi *stripe.PaymentIntent) PaymentIntent {
-	out := PaymentIntent{ID: pi.ID, Status: string(pi.Status), AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived,
+func fromStripe(pi *stripe.PaymentIntent) schemas.PaymentIntent {
+	out := schemas.PaymentIntent{ID: pi.ID, Status: string(pi.Status), AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived,
 		CancellationReason: string(pi.CancellationReason)}
 	if pi.LatestCharge != nil {
 		out.LatestCharge = pi.LatestCharge.ID
 	}
 	if e := pi.LastPaymentError; e != nil {
-		out.LastPaymentError = &StripeFailure{Type: string(e.Type), Code: string(e.Code), DeclineCode: string(e.DeclineCode),
+		out.LastPaymentError = &schemas.StripeFailure{Type: string(e.Type), Code: string(e.Code), DeclineCode: string(e.DeclineCode),
 			Message: e.Msg, PaymentIntentID: pi.ID}
 	}
 	// next_action is passed on exactly as Stripe wrote it (the client's Stripe.js reads it),
@@ -118,8 +74,8 @@ func fromStripe(pi *stripe.PaymentIntent) PaymentIntent {
 // ExecCreatePaymentIntent runs the activity from workflow code as a local activity: the
 // customer waits for it, and a local activity saves the task-queue round trip. Options come
 // from ctx (workflows' StripeCall preset).
-func ExecCreatePaymentIntent(ctx workflow.Context, req CreatePaymentIntentRequest) (PaymentIntent, error) {
-	var pi PaymentIntent
-	err := workflow.ExecuteLocalActivity(ctx, CreatePaymentIntentName, req).Get(ctx, &pi)
+func ExecCreatePaymentIntent(ctx workflow.Context, req schemas.CreatePaymentIntentRequest) (schemas.PaymentIntent, error) {
+	var pi schemas.PaymentIntent
+	err := workflow.ExecuteLocalActivity(ctx, schemas.CreatePaymentIntentName, req).Get(ctx, &pi)
 	return pi, err
 }

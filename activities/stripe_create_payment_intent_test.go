@@ -12,6 +12,7 @@ import (
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/schemas"
 )
 
 type stripeFixture struct {
@@ -28,12 +29,12 @@ func newStripeFixture(t *testing.T) *stripeFixture {
 	return &stripeFixture{sandbox: sb, env: env, client: &cfg}
 }
 
-func (f *stripeFixture) create(req activities.CreatePaymentIntentRequest) (activities.PaymentIntent, error) {
-	v, err := f.env.ExecuteActivity(activities.CreatePaymentIntentName, req)
+func (f *stripeFixture) create(req schemas.CreatePaymentIntentRequest) (schemas.PaymentIntent, error) {
+	v, err := f.env.ExecuteActivity(schemas.CreatePaymentIntentName, req)
 	if err != nil {
-		return activities.PaymentIntent{}, err
+		return schemas.PaymentIntent{}, err
 	}
-	var pi activities.PaymentIntent
+	var pi schemas.PaymentIntent
 	return pi, v.Get(&pi)
 }
 
@@ -41,7 +42,7 @@ func (f *stripeFixture) create(req activities.CreatePaymentIntentRequest) (activ
 func (f *stripeFixture) paymentIntentsFor(t *testing.T, paymentID string) int {
 	t.Helper()
 	it := stripeclient.New(*f.client).PaymentIntents.Search(&stripe.PaymentIntentSearchParams{
-		SearchParams: stripe.SearchParams{Query: "metadata['" + activities.MetadataPaymentID + "']:'" + paymentID + "'"}})
+		SearchParams: stripe.SearchParams{Query: "metadata['" + schemas.StripeMetadataPaymentID + "']:'" + paymentID + "'"}})
 	n := 0
 	for it.Next() {
 		n++
@@ -55,21 +56,21 @@ func (f *stripeFixture) paymentIntentsFor(t *testing.T, paymentID string) int {
 // registerStripe registers the Stripe activities under their names, as the worker does.
 func registerStripe(env *testsuite.TestActivityEnvironment, s *activities.Stripe) {
 	for name, fn := range map[string]any{
-		activities.CreatePaymentIntentName:   s.CreatePaymentIntent,
-		activities.RetrievePaymentIntentName: s.RetrievePaymentIntent,
-		activities.FindPaymentIntentName:     s.FindPaymentIntent,
-		activities.CapturePaymentIntentName:  s.CapturePaymentIntent,
-		activities.CancelPaymentIntentName:   s.CancelPaymentIntent,
-		activities.CreateRefundName:          s.CreateRefund,
-		activities.RetrieveRefundName:        s.RetrieveRefund,
-		activities.FindRefundName:            s.FindRefund,
+		schemas.CreatePaymentIntentName:   s.CreatePaymentIntent,
+		schemas.RetrievePaymentIntentName: s.RetrievePaymentIntent,
+		schemas.FindPaymentIntentName:     s.FindPaymentIntent,
+		schemas.CapturePaymentIntentName:  s.CapturePaymentIntent,
+		schemas.CancelPaymentIntentName:   s.CancelPaymentIntent,
+		schemas.CreateRefundName:          s.CreateRefund,
+		schemas.RetrieveRefundName:        s.RetrieveRefund,
+		schemas.FindRefundName:            s.FindRefund,
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
 }
 
-func createRequest(paymentID, pm string) activities.CreatePaymentIntentRequest {
-	return activities.CreatePaymentIntentRequest{
+func createRequest(paymentID, pm string) schemas.CreatePaymentIntentRequest {
+	return schemas.CreatePaymentIntentRequest{
 		IdempotencyKey: "payment/mer_a/" + paymentID + "/create_payment_intent", PaymentID: paymentID, MerchantID: "mer_a",
 		WorkflowID: "payment/mer_a/" + paymentID, Amount: 2000, Currency: "usd", PaymentMethod: pm, CaptureMethod: "automatic",
 		Metadata: map[string]string{"order": "42"},
@@ -89,7 +90,7 @@ func TestCreatePaymentIntentTwiceIsOnePayment(t *testing.T) {
 		t.Fatal(err)
 	}
 	if first.Status != "succeeded" || first.AmountReceived != 2000 || second.ID != first.ID {
-		t.Fatalf("first %+v, second %+v: want one succeeded PaymentIntent", first, second)
+		t.Fatalf("first %+v, second %+v: want one succeeded schemas.PaymentIntent", first, second)
 	}
 	if n := f.paymentIntentsFor(t, "pay_twice"); n != 1 {
 		t.Fatalf("Stripe holds %d PaymentIntents for the payment, want 1", n)
@@ -101,8 +102,8 @@ func TestCreatePaymentIntentDecline(t *testing.T) {
 	f := newStripeFixture(t)
 	_, err := f.create(createRequest("pay_declined", "pm_card_chargeDeclinedInsufficientFunds"))
 	failure, errType, ok := activities.StripeFailureOf(err)
-	if !ok || errType != activities.ErrTypeStripeCard {
-		t.Fatalf("err = %v, want a %s with details", err, activities.ErrTypeStripeCard)
+	if !ok || errType != schemas.ErrTypeStripeCard {
+		t.Fatalf("err = %v, want a %s with details", err, schemas.ErrTypeStripeCard)
 	}
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() {

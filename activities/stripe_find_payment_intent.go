@@ -2,22 +2,12 @@ package activities
 
 import (
 	"context"
-	"time"
 
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/schemas"
 )
-
-// FindPaymentIntentName is the activity's registered name.
-const FindPaymentIntentName = "stripe.FindPaymentIntent"
-
-// FindPaymentIntentRequest names the payment whose PaymentIntent to look for.
-type FindPaymentIntentRequest struct {
-	PaymentID string
-	// CreatedSince bounds the search: no attempt for the payment is older (its workflow's
-	// start, less a margin for clocks).
-	CreatedSince time.Time
-}
 
 // FindPaymentIntent looks for a PaymentIntent Durapay created for the payment, by the
 // metadata every one carries. Before an operator's retry creates a PaymentIntent under a new
@@ -27,22 +17,22 @@ type FindPaymentIntentRequest struct {
 // search index lags, by a minute normally and more during incidents). The newest match wins:
 // a later attempt supersedes an earlier one. It returns a zero PaymentIntent when there is
 // none.
-func (s *Stripe) FindPaymentIntent(ctx context.Context, req FindPaymentIntentRequest) (PaymentIntent, error) {
+func (s *Stripe) FindPaymentIntent(ctx context.Context, req schemas.FindPaymentIntentRequest) (schemas.PaymentIntent, error) {
 	params := &stripe.PaymentIntentListParams{CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: req.CreatedSince.Unix()}}
 	params.Context = ctx
 	params.Limit = stripe.Int64(100)
 	it := s.api.PaymentIntents.List(params)
 	for it.Next() {
-		if pi := it.PaymentIntent(); pi.Metadata[MetadataPaymentID] == req.PaymentID {
+		if pi := it.PaymentIntent(); pi.Metadata[schemas.StripeMetadataPaymentID] == req.PaymentID {
 			return fromStripe(pi), nil
 		}
 	}
-	return PaymentIntent{}, ClassifyStripeError(it.Err())
+	return schemas.PaymentIntent{}, ClassifyStripeError(it.Err())
 }
 
 // ExecFindPaymentIntent runs the activity as a local activity (options from ctx).
-func ExecFindPaymentIntent(ctx workflow.Context, req FindPaymentIntentRequest) (PaymentIntent, error) {
-	var pi PaymentIntent
-	err := workflow.ExecuteLocalActivity(ctx, FindPaymentIntentName, req).Get(ctx, &pi)
+func ExecFindPaymentIntent(ctx workflow.Context, req schemas.FindPaymentIntentRequest) (schemas.PaymentIntent, error) {
+	var pi schemas.PaymentIntent
+	err := workflow.ExecuteLocalActivity(ctx, schemas.FindPaymentIntentName, req).Get(ctx, &pi)
 	return pi, err
 }

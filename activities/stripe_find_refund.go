@@ -9,20 +9,11 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// FindRefundName is the activity's registered name.
-const FindRefundName = "stripe.FindRefund"
-
-// FindRefundRequest looks for the Stripe refund of one Durapay refund.
-type FindRefundRequest struct {
-	PaymentIntentID string
-	RefundID        string
-}
-
 // FindRefund lists the PaymentIntent's refunds and returns the one carrying the Durapay
 // refund's ID in its metadata, or a zero StripeRefund. A refund whose Stripe calls kept
 // failing past their retry budget runs this before it tries again under a new idempotency
 // key, so that it never refunds twice.
-func (s *Stripe) FindRefund(ctx context.Context, req FindRefundRequest) (StripeRefund, error) {
+func (s *Stripe) FindRefund(ctx context.Context, req schemas.FindRefundRequest) (schemas.StripeRefund, error) {
 	params := &stripe.RefundListParams{PaymentIntent: stripe.String(req.PaymentIntentID)}
 	params.Context = ctx
 	it := s.api.Refunds.List(params)
@@ -31,12 +22,12 @@ func (s *Stripe) FindRefund(ctx context.Context, req FindRefundRequest) (StripeR
 			return fromStripeRefund(re), nil
 		}
 	}
-	return StripeRefund{}, ClassifyStripeError(it.Err())
+	return schemas.StripeRefund{}, ClassifyStripeError(it.Err())
 }
 
 // ExecFindRefund runs the activity as a local activity (options from ctx).
-func ExecFindRefund(ctx workflow.Context, req FindRefundRequest) (StripeRefund, error) {
-	var re StripeRefund
-	err := workflow.ExecuteLocalActivity(ctx, FindRefundName, req).Get(ctx, &re)
+func ExecFindRefund(ctx workflow.Context, req schemas.FindRefundRequest) (schemas.StripeRefund, error) {
+	var re schemas.StripeRefund
+	err := workflow.ExecuteLocalActivity(ctx, schemas.FindRefundName, req).Get(ctx, &re)
 	return re, err
 }

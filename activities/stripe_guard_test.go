@@ -36,9 +36,9 @@ func newGuardedFixture(t *testing.T, limiter *rate.Limiter, br *breaker.Breaker)
 	pool := pgtest.NewPool(t)
 	env := newActivityEnv()
 	registerStripe(env, activities.NewStripe(api))
-	env.RegisterActivityWithOptions(activities.NewFinance(pool, nil, api).Reconcile, activity.RegisterOptions{Name: activities.ReconcileName})
+	env.RegisterActivityWithOptions(activities.NewFinance(pool, nil, api).Reconcile, activity.RegisterOptions{Name: schemas.ReconcileName})
 	env.RegisterActivityWithOptions(activities.NewStripeEvents(api, stripeevents.NewRouter(pool, refuseSignals{t}), pool).BackfillStripeEvents,
-		activity.RegisterOptions{Name: activities.BackfillStripeEventsName})
+		activity.RegisterOptions{Name: schemas.BackfillStripeEventsName})
 	return &guardedFixture{sandbox: sb, env: env}
 }
 
@@ -48,8 +48,8 @@ func (f *guardedFixture) reconcileAndBackfill(t *testing.T, want string, maxDela
 	t.Helper()
 	sent := len(f.sandbox.Requests())
 	for name, input := range map[string]any{
-		activities.ReconcileName:            "2024-03-01",
-		activities.BackfillStripeEventsName: schemas.StripeEventsBackfillInput{Lookback: time.Hour, Overlap: time.Minute},
+		schemas.ReconcileName:            "2024-03-01",
+		schemas.BackfillStripeEventsName: schemas.StripeEventsBackfillInput{Lookback: time.Hour, Overlap: time.Minute},
 	} {
 		_, err := f.env.ExecuteActivity(name, input)
 		var appErr *temporal.ApplicationError
@@ -74,19 +74,19 @@ func TestEveryStripeCallPassesTheGuard(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 0; i < 2; i++ { // two 500s of two calls: the breaker opens
-			_, err := f.env.ExecuteActivity(activities.RetrievePaymentIntentName, activities.RetrievePaymentIntentRequest{ID: "pi_1"})
-			if !isType(err, activities.ErrTypeStripeUnavailable) {
+			_, err := f.env.ExecuteActivity(schemas.RetrievePaymentIntentName, schemas.RetrievePaymentIntentRequest{ID: "pi_1"})
+			if !isType(err, schemas.ErrTypeStripeUnavailable) {
 				t.Fatalf("failing call %d: %v", i, err)
 			}
 		}
-		f.reconcileAndBackfill(t, activities.ErrTypeStripeCircuitOpen, time.Minute)
+		f.reconcileAndBackfill(t, schemas.ErrTypeStripeCircuitOpen, time.Minute)
 	})
 	t.Run("rate limit spent", func(t *testing.T) {
 		t.Parallel()
 		limiter := rate.NewLimiter(rate.Every(time.Hour), 1)
 		limiter.Allow() // the next call may go in an hour, past the activities' deadline
 		f := newGuardedFixture(t, limiter, nil)
-		f.reconcileAndBackfill(t, activities.ErrTypeStripeRateLimited, time.Second)
+		f.reconcileAndBackfill(t, schemas.ErrTypeStripeRateLimited, time.Second)
 	})
 }
 

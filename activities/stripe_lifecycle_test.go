@@ -19,13 +19,13 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-func (f *stripeFixture) run(t *testing.T, name string, req any) (activities.PaymentIntent, error) {
+func (f *stripeFixture) run(t *testing.T, name string, req any) (schemas.PaymentIntent, error) {
 	t.Helper()
 	v, err := f.env.ExecuteActivity(name, req)
 	if err != nil {
-		return activities.PaymentIntent{}, err
+		return schemas.PaymentIntent{}, err
 	}
-	var pi activities.PaymentIntent
+	var pi schemas.PaymentIntent
 	return pi, v.Get(&pi)
 }
 
@@ -38,26 +38,26 @@ func TestManualCaptureOfPart(t *testing.T) {
 	if err != nil || pi.Status != "requires_capture" || pi.AmountCapturable != 2000 {
 		t.Fatalf("create: %+v %v", pi, err)
 	}
-	capture := activities.CapturePaymentIntentRequest{IdempotencyKey: "payment/mer_a/pay_manual/capture_payment_intent", ID: pi.ID, AmountToCapture: 1500}
+	capture := schemas.CapturePaymentIntentRequest{IdempotencyKey: "payment/mer_a/pay_manual/capture_payment_intent", ID: pi.ID, AmountToCapture: 1500}
 	for i := 0; i < 2; i++ { // a retried capture replays, it does not capture twice
-		got, err := f.run(t, activities.CapturePaymentIntentName, capture)
+		got, err := f.run(t, schemas.CapturePaymentIntentName, capture)
 		if err != nil || got.Status != "succeeded" || got.AmountReceived != 1500 || got.AmountCapturable != 0 {
 			t.Fatalf("capture %d: %+v %v", i+1, got, err)
 		}
 	}
 	again := capture
 	again.IdempotencyKey = "another-key"
-	_, err = f.run(t, activities.CapturePaymentIntentName, again)
-	if _, refused := refusalType(err); refused != activities.ErrTypeStripeInvalidRequest {
+	_, err = f.run(t, schemas.CapturePaymentIntentName, again)
+	if _, refused := refusalType(err); refused != schemas.ErrTypeStripeInvalidRequest {
 		t.Fatalf("second capture under another key: %v, want a refusal", err)
 	}
-	found, err := f.run(t, activities.FindPaymentIntentName, activities.FindPaymentIntentRequest{PaymentID: "pay_manual"})
+	found, err := f.run(t, schemas.FindPaymentIntentName, schemas.FindPaymentIntentRequest{PaymentID: "pay_manual"})
 	if err != nil || found.ID != pi.ID || found.Status != "succeeded" {
 		t.Fatalf("find: %+v %v", found, err)
 	}
-	none, err := f.run(t, activities.FindPaymentIntentName, activities.FindPaymentIntentRequest{PaymentID: "pay_none"})
+	none, err := f.run(t, schemas.FindPaymentIntentName, schemas.FindPaymentIntentRequest{PaymentID: "pay_none"})
 	if err != nil || none.ID != "" {
-		t.Fatalf("find without a PaymentIntent: %+v %v", none, err)
+		t.Fatalf("find without a schemas.PaymentIntent: %+v %v", none, err)
 	}
 }
 
@@ -71,12 +71,12 @@ func TestCancelAndAuthenticationOutcomes(t *testing.T) {
 	if err := f.sandbox.Authenticate(pi.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.run(t, activities.RetrievePaymentIntentName, activities.RetrievePaymentIntentRequest{ID: pi.ID})
+	got, err := f.run(t, schemas.RetrievePaymentIntentName, schemas.RetrievePaymentIntentRequest{ID: pi.ID})
 	if err != nil || got.Status != "requires_payment_method" || got.LastPaymentError == nil ||
 		got.LastPaymentError.Code != "payment_intent_authentication_failure" {
 		t.Fatalf("after failed authentication: %+v %v", got, err)
 	}
-	canceled, err := f.run(t, activities.CancelPaymentIntentName, activities.CancelPaymentIntentRequest{IdempotencyKey: "c1", ID: pi.ID, Reason: "abandoned"})
+	canceled, err := f.run(t, schemas.CancelPaymentIntentName, schemas.CancelPaymentIntentRequest{IdempotencyKey: "c1", ID: pi.ID, Reason: "abandoned"})
 	if err != nil || canceled.Status != "canceled" || canceled.CancellationReason != "abandoned" {
 		t.Fatalf("cancel: %+v %v", canceled, err)
 	}
@@ -85,13 +85,13 @@ func TestCancelAndAuthenticationOutcomes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.run(t, activities.CancelPaymentIntentName, activities.CancelPaymentIntentRequest{IdempotencyKey: "c2", ID: succeeded.ID})
-	if failure, refused := refusalType(err); refused != activities.ErrTypeStripeInvalidRequest || failure.Code != "payment_intent_unexpected_state" {
-		t.Fatalf("canceling a succeeded PaymentIntent: %v, want payment_intent_unexpected_state", err)
+	_, err = f.run(t, schemas.CancelPaymentIntentName, schemas.CancelPaymentIntentRequest{IdempotencyKey: "c2", ID: succeeded.ID})
+	if failure, refused := refusalType(err); refused != schemas.ErrTypeStripeInvalidRequest || failure.Code != "payment_intent_unexpected_state" {
+		t.Fatalf("canceling a succeeded schemas.PaymentIntent: %v, want payment_intent_unexpected_state", err)
 	}
 }
 
-func refusalType(err error) (activities.StripeFailure, string) {
+func refusalType(err error) (schemas.StripeFailure, string) {
 	f, typ, _ := activities.StripeFailureOf(err)
 	return f, typ
 }
@@ -105,12 +105,12 @@ func TestCircuitBreaker(t *testing.T) {
 	env := newActivityEnv()
 	registerStripe(env, activities.NewStripe(stripeclient.New(cfg)))
 	retrieve := func() error {
-		_, err := env.ExecuteActivity(activities.RetrievePaymentIntentName, activities.RetrievePaymentIntentRequest{ID: "pi_missing"})
+		_, err := env.ExecuteActivity(schemas.RetrievePaymentIntentName, schemas.RetrievePaymentIntentRequest{ID: "pi_missing"})
 		return err
 	}
 	// Declines and missing objects are answers, not outages: they never open the breaker.
 	for i := 0; i < 6; i++ {
-		if err := retrieve(); !isType(err, activities.ErrTypeStripeInvalidRequest) {
+		if err := retrieve(); !isType(err, schemas.ErrTypeStripeInvalidRequest) {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
@@ -120,25 +120,25 @@ func TestCircuitBreaker(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 6; i++ {
-		if err := retrieve(); !isType(err, activities.ErrTypeStripeUnavailable) {
+		if err := retrieve(); !isType(err, schemas.ErrTypeStripeUnavailable) {
 			t.Fatalf("failing call %d: %v", i, err)
 		}
 	}
 	sent := len(sb.Requests())
 	err := retrieve()
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeStripeCircuitOpen || appErr.NonRetryable() ||
+	if !errors.As(err, &appErr) || appErr.Type() != schemas.ErrTypeStripeCircuitOpen || appErr.NonRetryable() ||
 		appErr.NextRetryDelay() <= 0 || appErr.NextRetryDelay() > 300*time.Millisecond {
-		t.Fatalf("with the breaker open: %v, want a retryable %s with a delay until it may close", err, activities.ErrTypeStripeCircuitOpen)
+		t.Fatalf("with the breaker open: %v, want a retryable %s with a delay until it may close", err, schemas.ErrTypeStripeCircuitOpen)
 	}
 	if len(sb.Requests()) != sent {
 		t.Fatal("a call reached Stripe while the breaker was open")
 	}
 	time.Sleep(350 * time.Millisecond)
-	if err := retrieve(); !isType(err, activities.ErrTypeStripeInvalidRequest) {
+	if err := retrieve(); !isType(err, schemas.ErrTypeStripeInvalidRequest) {
 		t.Fatalf("trial call after the open period: %v", err)
 	}
-	if err := retrieve(); !isType(err, activities.ErrTypeStripeInvalidRequest) {
+	if err := retrieve(); !isType(err, schemas.ErrTypeStripeInvalidRequest) {
 		t.Fatalf("after the breaker closed: %v", err)
 	}
 }
@@ -170,7 +170,7 @@ func TestBackfillDeliversMissedEventsOnce(t *testing.T) {
 	rec := &signalRecorder{sent: map[string][]string{}}
 	router := stripeevents.NewRouter(pool, rec)
 	b := activities.NewStripeEvents(stripeclient.New(*f.client), router, pool)
-	f.env.RegisterActivityWithOptions(b.BackfillStripeEvents, activity.RegisterOptions{Name: activities.BackfillStripeEventsName})
+	f.env.RegisterActivityWithOptions(b.BackfillStripeEvents, activity.RegisterOptions{Name: schemas.BackfillStripeEventsName})
 
 	pi, err := f.create(createRequest("pay_missed", "pm_card_threeDSecure2Required"))
 	if err != nil {
@@ -189,7 +189,7 @@ func TestBackfillDeliversMissedEventsOnce(t *testing.T) {
 	}
 	var results []schemas.StripeEventsBackfillResult
 	for i := 0; i < 2; i++ {
-		v, err := f.env.ExecuteActivity(activities.BackfillStripeEventsName, schemas.StripeEventsBackfillInput{Lookback: time.Hour, Overlap: time.Minute})
+		v, err := f.env.ExecuteActivity(schemas.BackfillStripeEventsName, schemas.StripeEventsBackfillInput{Lookback: time.Hour, Overlap: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,30 +232,30 @@ func TestRefundAtStripe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := activities.CreateRefundRequest{IdempotencyKey: "refund/mer_a/rfd_1/create_refund", PaymentIntentID: pi.ID, Amount: 800,
+	req := schemas.CreateStripeRefundRequest{IdempotencyKey: "refund/mer_a/rfd_1/create_refund", PaymentIntentID: pi.ID, Amount: 800,
 		Reason: "requested_by_customer", RefundID: "rfd_1", WorkflowID: "refund/mer_a/rfd_1"}
-	var first activities.StripeRefund
+	var first schemas.StripeRefund
 	for i := 0; i < 2; i++ { // a retried create is one refund
-		v, err := f.env.ExecuteActivity(activities.CreateRefundName, req)
+		v, err := f.env.ExecuteActivity(schemas.CreateRefundName, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var re activities.StripeRefund
+		var re schemas.StripeRefund
 		if err := v.Get(&re); err != nil || re.Status != "succeeded" || re.Amount != 800 || (i == 1 && re.ID != first.ID) {
 			t.Fatalf("create %d: %+v %v", i+1, re, err)
 		}
 		first = re
 	}
-	v, err := f.env.ExecuteActivity(activities.FindRefundName, activities.FindRefundRequest{PaymentIntentID: pi.ID, RefundID: "rfd_1"})
-	var found activities.StripeRefund
+	v, err := f.env.ExecuteActivity(schemas.FindRefundName, schemas.FindRefundRequest{PaymentIntentID: pi.ID, RefundID: "rfd_1"})
+	var found schemas.StripeRefund
 	if err != nil || v.Get(&found) != nil || found.ID != first.ID {
 		t.Fatalf("find: %+v %v", found, err)
 	}
 	// pm_card_refundFail: the refund fails a moment later, as Stripe's test card does.
 	eventually := time.Now().Add(10 * time.Second)
 	for {
-		v, err := f.env.ExecuteActivity(activities.RetrieveRefundName, activities.RetrieveRefundRequest{ID: first.ID})
-		var re activities.StripeRefund
+		v, err := f.env.ExecuteActivity(schemas.RetrieveRefundName, schemas.RetrieveRefundRequest{ID: first.ID})
+		var re schemas.StripeRefund
 		if err != nil || v.Get(&re) != nil {
 			t.Fatal(err)
 		}
@@ -269,8 +269,8 @@ func TestRefundAtStripe(t *testing.T) {
 	}
 	too := req
 	too.IdempotencyKey, too.Amount = "other", 5000
-	_, err = f.env.ExecuteActivity(activities.CreateRefundName, too)
-	if _, typ := refusalType(err); typ != activities.ErrTypeStripeInvalidRequest {
+	_, err = f.env.ExecuteActivity(schemas.CreateRefundName, too)
+	if _, typ := refusalType(err); typ != schemas.ErrTypeStripeInvalidRequest {
 		t.Fatalf("refund above the charge: %v", err)
 	}
 }
@@ -286,7 +286,7 @@ func TestFindPaymentIntentSeesWhatSearchDoesNotYet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found, err := f.run(t, activities.FindPaymentIntentName, activities.FindPaymentIntentRequest{PaymentID: "pay_fresh", CreatedSince: startedAt})
+	found, err := f.run(t, schemas.FindPaymentIntentName, schemas.FindPaymentIntentRequest{PaymentID: "pay_fresh", CreatedSince: startedAt})
 	if err != nil || found.ID != pi.ID {
 		t.Fatalf("find right after the create: %+v %v; want %s", found, err, pi.ID)
 	}

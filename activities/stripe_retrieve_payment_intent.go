@@ -5,30 +5,24 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/durapay/durapay/schemas"
 )
-
-// RetrievePaymentIntentName is the activity's registered name.
-const RetrievePaymentIntentName = "stripe.RetrievePaymentIntent"
-
-// RetrievePaymentIntentRequest names the PaymentIntent to read.
-type RetrievePaymentIntentRequest struct {
-	ID string
-}
 
 // RetrievePaymentIntent reads a PaymentIntent's current state. Workflows apply what it says,
 // not a webhook's snapshot, so that duplicate and reordered events cannot move a payment
 // backwards. A read has no side effect: retrying it is always safe.
-func (s *Stripe) RetrievePaymentIntent(ctx context.Context, req RetrievePaymentIntentRequest) (PaymentIntent, error) {
+func (s *Stripe) RetrievePaymentIntent(ctx context.Context, req schemas.RetrievePaymentIntentRequest) (schemas.PaymentIntent, error) {
 	pi, err := s.api.PaymentIntents.Get(req.ID, &stripe.PaymentIntentParams{Params: stripe.Params{Context: ctx}})
 	if err != nil {
-		return PaymentIntent{}, ClassifyStripeError(err)
+		return schemas.PaymentIntent{}, ClassifyStripeError(err)
 	}
 	return fromStripe(pi), nil
 }
 
 // ExecRetrievePaymentIntent runs the activity as a local activity (options from ctx).
-func ExecRetrievePaymentIntent(ctx workflow.Context, req RetrievePaymentIntentRequest) (PaymentIntent, error) {
-	var pi PaymentIntent
-	err := workflow.ExecuteLocalActivity(ctx, RetrievePaymentIntentName, req).Get(ctx, &pi)
+func ExecRetrievePaymentIntent(ctx workflow.Context, req schemas.RetrievePaymentIntentRequest) (schemas.PaymentIntent, error) {
+	var pi schemas.PaymentIntent
+	err := workflow.ExecuteLocalActivity(ctx, schemas.RetrievePaymentIntentName, req).Get(ctx, &pi)
 	return pi, err
 }

@@ -16,13 +16,6 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// Registered names of the webhook activities.
-const (
-	DeliverWebhookName       = "webhooks.Deliver"
-	RecordWebhookAttemptName = "webhooks.RecordAttempt"
-	FailWebhookDeliveryName  = "webhooks.FailDelivery"
-)
-
 // Webhooks delivers events to merchants' endpoints.
 type Webhooks struct {
 	store *webhooks.Store
@@ -88,16 +81,16 @@ func (w *Webhooks) FailDelivery(ctx context.Context, f schemas.WebhookDeliveryFa
 // a merchant's server, which must not hold a workflow task.
 func ExecDeliverWebhook(ctx workflow.Context, deliveryID string, attempt int) (schemas.WebhookAttemptResult, error) {
 	var res schemas.WebhookAttemptResult
-	err := workflow.ExecuteActivity(ctx, DeliverWebhookName, deliveryID, attempt).Get(ctx, &res)
+	err := workflow.ExecuteActivity(ctx, schemas.DeliverWebhookName, deliveryID, attempt).Get(ctx, &res)
 	return res, err
 }
 
 // ExecRecordWebhookAttempt runs RecordAttempt as a local activity (options from ctx).
 func ExecRecordWebhookAttempt(ctx workflow.Context, a schemas.WebhookAttemptResult) error {
-	return workflow.ExecuteLocalActivity(ctx, RecordWebhookAttemptName, a).Get(ctx, nil)
+	return workflow.ExecuteLocalActivity(ctx, schemas.RecordWebhookAttemptName, a).Get(ctx, nil)
 }
 
 // ExecFailWebhookDelivery runs FailDelivery as a local activity (options from ctx).
 func ExecFailWebhookDelivery(ctx workflow.Context, f schemas.WebhookDeliveryFailure) error {
-	return workflow.ExecuteLocalActivity(ctx, FailWebhookDeliveryName, f).Get(ctx, nil)
+	return workflow.ExecuteLocalActivity(ctx, schemas.FailWebhookDeliveryName, f).Get(ctx, nil)
 }

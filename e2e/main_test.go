@@ -24,7 +24,6 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/client"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack"
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/keyring"
@@ -427,7 +426,7 @@ func (e *stackEnv) paymentIntentsFor(t *testing.T, paymentID string) int {
 	t.Helper()
 	sc := stripeclient.New(stripeclient.Config{SecretKey: "sk_test_e2e", APIBase: e.stack.SandboxURL, Timeout: 5 * time.Second})
 	it := sc.PaymentIntents.Search(&stripe.PaymentIntentSearchParams{SearchParams: stripe.SearchParams{
-		Query: "metadata['" + activities.MetadataPaymentID + "']:'" + paymentID + "'"}})
+		Query: "metadata['" + schemas.StripeMetadataPaymentID + "']:'" + paymentID + "'"}})
 	n := 0
 	for it.Next() {
 		n++

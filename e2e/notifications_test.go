@@ -16,7 +16,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack"
 	"github.com/durapay/durapay/internal/envelope"
 	"github.com/durapay/durapay/internal/eventlog"
@@ -35,7 +34,7 @@ func (e *stackEnv) newMerchant(t *testing.T, name string) merchant {
 		t.Fatal(err)
 	}
 	profile, err := envelope.Seal(e.dataKeys, schemas.MerchantProfile{LegalName: name, ContactEmail: "ops@" + strings.ToLower(m.ID) + ".test",
-		ContactPhone: "+15550100200"}, activities.ProfilePurpose(m.ID))
+		ContactPhone: "+15550100200"}, schemas.ProfilePurpose(m.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,7 +514,7 @@ func TestDeadLetterReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	profile, _ := envelope.Seal(e.dataKeys, schemas.MerchantProfile{LegalName: name, ContactEmail: "late@" + strings.ToLower(merchantID) + ".test"},
-		activities.ProfilePurpose(merchantID))
+		schemas.ProfilePurpose(merchantID))
 	if _, err := e.pool.Exec(ctx, `UPDATE merchants SET profile = $2 WHERE id = $1`, merchantID, profile); err != nil {
 		t.Fatal(err)
 	}

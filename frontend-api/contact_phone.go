@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/envelope"
 	"github.com/durapay/durapay/internal/merchants"
@@ -83,7 +82,7 @@ func (s *server) contactPhone(r *http.Request) (string, error) {
 	}
 	var profile schemas.MerchantProfile
 	if sealed != nil {
-		if err := envelope.Open(s.dataKeys, sealed, activities.ProfilePurpose(id), &profile); err != nil {
+		if err := envelope.Open(s.dataKeys, sealed, schemas.ProfilePurpose(id), &profile); err != nil {
 			return "", err
 		}
 	}

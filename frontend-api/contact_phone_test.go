@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/envelope"
 	"github.com/durapay/durapay/internal/merchants"
 	"github.com/durapay/durapay/schemas"
@@ -19,7 +18,7 @@ func TestContactPhoneVerification(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	const phone = "+44 20 7946 0003"
-	profile, err := envelope.Seal(f.srv.dataKeys, schemas.MerchantProfile{LegalName: "Shop", ContactPhone: phone}, activities.ProfilePurpose(f.merchant))
+	profile, err := envelope.Seal(f.srv.dataKeys, schemas.MerchantProfile{LegalName: "Shop", ContactPhone: phone}, schemas.ProfilePurpose(f.merchant))
 	if err != nil {
 		t.Fatal(err)
 	}

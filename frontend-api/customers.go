@@ -12,7 +12,6 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/envelope"
 	"github.com/durapay/durapay/schemas"
 )
@@ -52,7 +51,7 @@ func (s *server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := schemas.CustomerID(merchantID, key)
-	sealed, err := envelope.Seal(s.dataKeys, schemas.CustomerProfile{Email: body.Email, Name: body.Name}, activities.CustomerPurpose(id))
+	sealed, err := envelope.Seal(s.dataKeys, schemas.CustomerProfile{Email: body.Email, Name: body.Name}, schemas.CustomerPurpose(id))
 	if err != nil {
 		return err
 	}

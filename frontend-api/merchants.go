@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/envelope"
 	"github.com/durapay/durapay/internal/pg"
@@ -85,7 +84,7 @@ func (s *server) createMerchant(w http.ResponseWriter, r *http.Request) error {
 	who := principalFrom(ctx)
 	id := schemas.MerchantID(who.id(), key)
 	sealed, err := envelope.Seal(s.dataKeys, schemas.MerchantProfile{LegalName: body.LegalName, ContactEmail: body.ContactEmail,
-		ContactPhone: body.ContactPhone}, activities.ProfilePurpose(id))
+		ContactPhone: body.ContactPhone}, schemas.ProfilePurpose(id))
 	if err != nil {
 		return err
 	}

@@ -4,11 +4,12 @@ import (
 	"context"
 
 	"errors"
-	"github.com/go-redis/redis_rate/v10"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-redis/redis_rate/v10"
 
 	"go.temporal.io/sdk/temporal"
 

@@ -8,7 +8,6 @@ import (
 	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/internal/objectstore"
 	"github.com/durapay/durapay/internal/process"
-	"github.com/durapay/durapay/internal/retention"
 	"github.com/durapay/durapay/internal/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
@@ -93,12 +92,12 @@ type workerConfig struct {
 
 func (c workerConfig) retentionRules() []schemas.RetentionRule {
 	return []schemas.RetentionRule{
-		{Table: retention.IdempotencyRecords, Keep: c.RetentionIdempotencyRecords},
-		{Table: retention.StripeEvents, Keep: c.RetentionStripeEvents},
-		{Table: retention.NotificationSends, Keep: c.RetentionNotificationSends},
-		{Table: retention.WebhookDeliveries, Keep: c.RetentionWebhookDeliveries},
-		{Table: retention.ConsumerInbox, Keep: c.RetentionConsumerInbox},
-		{Table: retention.Events, Keep: c.RetentionEvents},
+		{Table: schemas.PrunableIdempotencyRecords, Keep: c.RetentionIdempotencyRecords},
+		{Table: schemas.PrunableStripeEvents, Keep: c.RetentionStripeEvents},
+		{Table: schemas.PrunableNotificationSends, Keep: c.RetentionNotificationSends},
+		{Table: schemas.PrunableWebhookDeliveries, Keep: c.RetentionWebhookDeliveries},
+		{Table: schemas.PrunableConsumerInbox, Keep: c.RetentionConsumerInbox},
+		{Table: schemas.PrunableEvents, Keep: c.RetentionEvents},
 	}
 }
 
@@ -124,8 +123,8 @@ func (c workerConfig) validate(known []string) error {
 		return fmt.Errorf("AUDIT_ANCHOR_EVERY must not be negative, AUDIT_ANCHOR_RETAIN must be positive")
 	}
 	for _, r := range c.retentionRules() {
-		if r.Keep < retention.MinKeep {
-			return fmt.Errorf("the retention of %s is %s; it must be at least %s", r.Table, r.Keep, retention.MinKeep)
+		if r.Keep < schemas.MinRetention {
+			return fmt.Errorf("the retention of %s is %s; it must be at least %s", r.Table, r.Keep, schemas.MinRetention)
 		}
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -18,7 +17,7 @@ func AuditAnchorWorkflow(ctx workflow.Context, in schemas.AuditAnchorInput) (sch
 			"an audit anchor must be locked for a positive time", "InvalidAuditAnchorInput", nil)
 	}
 	var res schemas.AuditAnchorResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, anchorWrite), activities.AnchorAuditLogName, in).Get(ctx, &res)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, anchorWrite), schemas.AnchorAuditLogName, in).Get(ctx, &res)
 	if err == nil && res.Seq > 0 {
 		workflow.GetLogger(ctx).Info("Anchored the audit log", "Seq", res.Seq, "Object", res.Object)
 	}

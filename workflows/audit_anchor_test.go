@@ -28,9 +28,9 @@ func TestAuditAnchorPassesTheLockTime(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var suite testsuite.WorkflowTestSuite
 			env := suite.NewTestWorkflowEnvironment()
-			env.RegisterActivityWithOptions((&activities.Audit{}).AnchorAuditLog, activity.RegisterOptions{Name: activities.AnchorAuditLogName})
+			env.RegisterActivityWithOptions((&activities.Audit{}).AnchorAuditLog, activity.RegisterOptions{Name: schemas.AnchorAuditLogName})
 			var got []schemas.AuditAnchorInput
-			env.OnActivity(activities.AnchorAuditLogName, mock.Anything, mock.Anything).Return(
+			env.OnActivity(schemas.AnchorAuditLogName, mock.Anything, mock.Anything).Return(
 				func(_ context.Context, in schemas.AuditAnchorInput) (schemas.AuditAnchorResult, error) {
 					got = append(got, in)
 					return schemas.AuditAnchorResult{Seq: 7, Object: "audit-anchors/x-7.json"}, nil

@@ -16,6 +16,6 @@ const stepCreateCustomer = "create_customer"
 func CustomerWorkflow(ctx workflow.Context, in schemas.CustomerInput) (schemas.Customer, error) {
 	opts := stripeCall
 	opts.ScheduleToCloseTimeout = schemas.DefaultStripeRetryBudget
-	return activities.ExecCreateCustomer(workflow.WithLocalActivityOptions(ctx, opts), activities.CreateCustomerRequest{
+	return activities.ExecCreateCustomer(workflow.WithLocalActivityOptions(ctx, opts), schemas.CreateCustomerRequest{
 		IdempotencyKey: workflow.GetInfo(ctx).WorkflowExecution.ID + "/" + stepCreateCustomer, Input: in})
 }

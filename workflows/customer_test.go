@@ -24,12 +24,12 @@ func TestCustomerWorkflowGivesTheStripeKey(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(workflows.CustomerWorkflow, workflow.RegisterOptions{Name: schemas.CustomerWorkflowName})
-	env.RegisterActivityWithOptions((&activities.Onboarding{}).CreateCustomer, activity.RegisterOptions{Name: activities.CreateCustomerName})
+	env.RegisterActivityWithOptions((&activities.Onboarding{}).CreateCustomer, activity.RegisterOptions{Name: schemas.CreateCustomerName})
 	in := schemas.CustomerInput{CustomerID: "cust_1", MerchantID: "mer_a", SealedProfile: []byte("sealed"), IdempotencyKey: "k1", RequestHash: "h1"}
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: schemas.CustomerWorkflowID(in.MerchantID, in.CustomerID)})
-	var got []activities.CreateCustomerRequest
-	env.OnActivity(activities.CreateCustomerName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.CreateCustomerRequest) (schemas.Customer, error) {
+	var got []schemas.CreateCustomerRequest
+	env.OnActivity(schemas.CreateCustomerName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.CreateCustomerRequest) (schemas.Customer, error) {
 			got = append(got, req)
 			return schemas.Customer{ID: req.Input.CustomerID, Object: "customer"}, nil
 		})
@@ -37,7 +37,7 @@ func TestCustomerWorkflowGivesTheStripeKey(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	want := []activities.CreateCustomerRequest{{IdempotencyKey: "customer/mer_a/cust_1/create_customer", Input: in}}
+	want := []schemas.CreateCustomerRequest{{IdempotencyKey: "customer/mer_a/cust_1/create_customer", Input: in}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("CreateCustomer's requests (-want +got):\n%s", diff)
 	}

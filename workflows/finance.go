@@ -19,14 +19,14 @@ func DailyReportWorkflow(ctx workflow.Context, in schemas.FinanceDayInput) (sche
 	day := financeDay(ctx, in)
 	actx := workflow.WithActivityOptions(ctx, financeWork)
 	var merchants []string
-	if err := workflow.ExecuteActivity(actx, activities.ListReportMerchantsName, day).Get(ctx, &merchants); err != nil {
+	if err := workflow.ExecuteActivity(actx, schemas.ListReportMerchantsName, day).Get(ctx, &merchants); err != nil {
 		return schemas.DailyReportResult{}, err
 	}
 	res := schemas.DailyReportResult{Day: day}
 	for _, m := range merchants {
 		var r schemas.ReportReady
-		if err := workflow.ExecuteActivity(actx, activities.WriteDailyReportName,
-			activities.WriteDailyReportRequest{Merchant: m, Day: day}).Get(ctx, &r); err != nil {
+		if err := workflow.ExecuteActivity(actx, schemas.WriteDailyReportName,
+			schemas.WriteDailyReportRequest{Merchant: m, Day: day}).Get(ctx, &r); err != nil {
 			return res, err
 		}
 		res.Reports = append(res.Reports, r)
@@ -43,7 +43,7 @@ func DailyReportWorkflow(ctx workflow.Context, in schemas.FinanceDayInput) (sche
 func ReconciliationWorkflow(ctx workflow.Context, in schemas.FinanceDayInput) (schemas.ReconciliationResult, error) {
 	day := financeDay(ctx, in)
 	var res schemas.ReconciliationResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, financeWork), activities.ReconcileName, day).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, financeWork), schemas.ReconcileName, day).Get(ctx, &res); err != nil {
 		return res, err
 	}
 	for _, m := range res.New {
@@ -78,5 +78,5 @@ func publishFinance(ctx workflow.Context, typ, merchant, key string, data any, i
 	ev := schemas.Event{ID: schemas.EventID(append([]string{typ}, idParts...)...), Type: typ, Created: workflow.Now(ctx).Unix(),
 		Merchant: merchant, SchemaVersion: schemas.FinanceEventSchemaVersion, Data: raw}
 	return activities.ExecPublishEvent(workflow.WithActivityOptions(ctx, eventPublish),
-		activities.PublishEventRequest{Topic: schemas.TopicFinance, Key: key, Event: ev})
+		schemas.PublishEventRequest{Topic: schemas.TopicFinance, Key: key, Event: ev})
 }

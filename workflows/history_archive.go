@@ -3,7 +3,6 @@ package workflows
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -13,7 +12,7 @@ import (
 // beside the scheduled one, archives nothing twice.
 func HistoryArchiveWorkflow(ctx workflow.Context, in schemas.HistoryArchiveInput) (schemas.HistoryArchiveResult, error) {
 	var res schemas.HistoryArchiveResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, providerSync), activities.ArchiveHistoriesName, in).Get(ctx, &res)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, providerSync), schemas.ArchiveHistoriesName, in).Get(ctx, &res)
 	if err == nil && res.Gone > 0 {
 		// Those histories are lost: the namespace's retention is shorter than it must be, or
 		// someone deleted closed payments.

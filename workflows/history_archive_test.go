@@ -20,9 +20,9 @@ import (
 func TestHistoryArchiveRetriesItsActivity(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
-	env.RegisterActivityWithOptions((&activities.HistoryArchive{}).ArchiveHistories, activity.RegisterOptions{Name: activities.ArchiveHistoriesName})
+	env.RegisterActivityWithOptions((&activities.HistoryArchive{}).ArchiveHistories, activity.RegisterOptions{Name: schemas.ArchiveHistoriesName})
 	attempts := 0
-	env.OnActivity(activities.ArchiveHistoriesName, mock.Anything, mock.Anything).Return(
+	env.OnActivity(schemas.ArchiveHistoriesName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in schemas.HistoryArchiveInput) (schemas.HistoryArchiveResult, error) {
 			attempts++
 			if in.Overlap != 5*time.Minute {

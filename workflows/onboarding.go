@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -151,13 +150,13 @@ func (o *onboarding) start(ctx workflow.Context) error {
 	o.state = schemas.OnboardingState{Merchant: o.in.MerchantID, Status: schemas.MerchantOnboarding, CurrentlyDue: []string{},
 		Started: now.Unix(), ExpiresAt: now.Add(o.in.Policy.Expiry).Unix()}
 	if err := activities.ExecCreateMerchant(workflow.WithLocalActivityOptions(ctx, dbWrite),
-		activities.CreateMerchantRequest{Input: o.in, WorkflowID: o.workflowID}); err != nil {
+		schemas.CreateMerchantRequest{Input: o.in, WorkflowID: o.workflowID}); err != nil {
 		return err
 	}
-	var acct activities.ConnectAccount
+	var acct schemas.ConnectAccount
 	// The same key on an operator's retry: a new one could open a second Connect account.
 	err := o.stripe("create_account").run(ctx, func(ctx workflow.Context, _ int) (err error) {
-		acct, err = activities.ExecCreateConnectAccount(ctx, activities.CreateConnectAccountRequest{
+		acct, err = activities.ExecCreateConnectAccount(ctx, schemas.CreateConnectAccountRequest{
 			IdempotencyKey: o.workflowID + "/create_account", MerchantID: o.in.MerchantID, WorkflowID: o.workflowID,
 			Country: o.in.Country, BusinessType: o.in.BusinessType})
 		return err
@@ -171,14 +170,14 @@ func (o *onboarding) start(ctx workflow.Context) error {
 
 // sendLink creates a fresh KYC link (Stripe's expire within minutes) and announces it.
 func (o *onboarding) sendLink(ctx workflow.Context, eventType string) error {
-	var link activities.AccountLink
+	var link schemas.AccountLink
 	// A link is cheap and expires within minutes: an operator's retry takes a fresh key.
 	err := o.stripe("create_account_link").run(ctx, func(ctx workflow.Context, retries int) (err error) {
 		key := o.workflowID + "/account_link/" + strconv.Itoa(o.state.Links+1)
 		if retries > 0 {
 			key += "/retry/" + strconv.Itoa(retries)
 		}
-		link, err = activities.ExecCreateAccountLink(ctx, activities.CreateAccountLinkRequest{
+		link, err = activities.ExecCreateAccountLink(ctx, schemas.CreateAccountLinkRequest{
 			IdempotencyKey: key, AccountID: o.state.StripeAccountID,
 			RefreshURL: o.in.Policy.RefreshURL, ReturnURL: o.in.Policy.ReturnURL})
 		return err
@@ -199,7 +198,7 @@ func (o *onboarding) applyStripeEvent(ctx workflow.Context, ev schemas.StripeEve
 		return nil
 	}
 	o.seenEvents[ev.EventID] = true
-	var acct activities.ConnectAccount
+	var acct schemas.ConnectAccount
 	err := o.stripe("retrieve_account").run(ctx, func(ctx workflow.Context, _ int) (err error) {
 		acct, err = activities.ExecRetrieveAccount(ctx, o.state.StripeAccountID)
 		return err
@@ -285,8 +284,8 @@ func (o *onboarding) decide(ctx workflow.Context) error {
 	o.decision, o.applying = nil, true
 	defer func() { o.applying = false }()
 	now := workflow.Now(ctx)
-	if err := activities.ExecRecordAudit(workflow.WithLocalActivityOptions(ctx, dbWrite), audit.Entry{At: now, Actor: d.Operator,
-		Action: "merchant." + d.Decision, Resource: o.in.MerchantID, Outcome: audit.Success, Remote: "workflow " + o.workflowID,
+	if err := activities.ExecRecordAudit(workflow.WithLocalActivityOptions(ctx, dbWrite), schemas.AuditRecord{At: now, Actor: d.Operator,
+		Action: "merchant." + d.Decision, Resource: o.in.MerchantID, Outcome: schemas.AuditSuccess, Remote: "workflow " + o.workflowID,
 		Details: map[string]string{"reason": d.Reason}}); err != nil {
 		return err
 	}
@@ -299,7 +298,7 @@ func (o *onboarding) decide(ctx workflow.Context) error {
 		})
 	}
 	keyID, err := activities.ExecActivateMerchant(workflow.WithLocalActivityOptions(ctx, dbWrite),
-		activities.ActivateMerchantRequest{MerchantID: o.in.MerchantID, Country: o.in.Country})
+		schemas.ActivateMerchantRequest{MerchantID: o.in.MerchantID, Country: o.in.Country})
 	if err != nil {
 		return err
 	}
@@ -334,7 +333,7 @@ func (o *onboarding) publish(ctx workflow.Context) error {
 	actx := workflow.WithActivityOptions(ctx, eventPublish)
 	for len(o.unpublished) > 0 {
 		ev := o.unpublished[0]
-		if err := activities.ExecPublishEvent(actx, activities.PublishEventRequest{Topic: schemas.TopicMerchants, Key: o.in.MerchantID, Event: ev}); err != nil {
+		if err := activities.ExecPublishEvent(actx, schemas.PublishEventRequest{Topic: schemas.TopicMerchants, Key: o.in.MerchantID, Event: ev}); err != nil {
 			return fmt.Errorf("publish %s: %w", ev.Type, err)
 		}
 		o.unpublished = o.unpublished[1:]

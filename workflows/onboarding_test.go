@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/schemas"
 	"github.com/durapay/durapay/workflows"
 )
@@ -28,10 +27,10 @@ const onboardingMerchant = "mer_onboard"
 // activities.
 type onboardingHarness struct {
 	*testsuite.TestWorkflowEnvironment
-	account   activities.ConnectAccount
-	links     []activities.CreateAccountLinkRequest
+	account   schemas.ConnectAccount
+	links     []schemas.CreateAccountLinkRequest
 	events    []string
-	audits    []audit.Entry
+	audits    []schemas.AuditRecord
 	activated int
 	// failures makes the next Stripe calls fail with a non-retryable idempotency error;
 	// linkFailures the next account links only.
@@ -43,7 +42,7 @@ func (h *onboardingHarness) stripeFailure() error {
 		return nil
 	}
 	h.failures--
-	return temporal.NewNonRetryableApplicationError("Keys for idempotent requests can only be used with the same parameters", activities.ErrTypeStripeIdempotency, nil)
+	return temporal.NewNonRetryableApplicationError("Keys for idempotent requests can only be used with the same parameters", schemas.ErrTypeStripeIdempotency, nil)
 }
 
 func newOnboardingHarness(t *testing.T) *onboardingHarness {
@@ -53,45 +52,45 @@ func newOnboardingHarness(t *testing.T) *onboardingHarness {
 	env.RegisterWorkflowWithOptions(workflows.OnboardingWorkflow, workflow.RegisterOptions{Name: schemas.OnboardingWorkflowName})
 	o, a, e := &activities.Onboarding{}, &activities.Audit{}, &activities.Events{}
 	for name, fn := range map[string]any{
-		activities.CreateMerchantName: o.CreateMerchant, activities.RecordOnboardingName: o.RecordOnboarding,
-		activities.CreateConnectAccountName: o.CreateConnectAccount, activities.CreateAccountLinkName: o.CreateAccountLink,
-		activities.RetrieveAccountName: o.RetrieveAccount, activities.ActivateMerchantName: o.ActivateMerchant,
-		activities.RecordAuditName: a.RecordAudit, activities.PublishEventName: e.PublishEvent,
+		schemas.CreateMerchantName: o.CreateMerchant, schemas.RecordOnboardingName: o.RecordOnboarding,
+		schemas.CreateConnectAccountName: o.CreateConnectAccount, schemas.CreateAccountLinkName: o.CreateAccountLink,
+		schemas.RetrieveAccountName: o.RetrieveAccount, schemas.ActivateMerchantName: o.ActivateMerchant,
+		schemas.RecordAuditName: a.RecordAudit, schemas.PublishEventName: e.PublishEvent,
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: schemas.OnboardingWorkflowID(onboardingMerchant)})
 	h := &onboardingHarness{TestWorkflowEnvironment: env,
-		account: activities.ConnectAccount{ID: "acct_1", CurrentlyDue: []string{"external_account", "tos_acceptance.date"}}}
-	env.OnActivity(activities.CreateMerchantName, mock.Anything, mock.Anything).Return(nil).Maybe()
-	env.OnActivity(activities.RecordOnboardingName, mock.Anything, mock.Anything).Return(nil).Maybe()
-	env.OnActivity(activities.CreateConnectAccountName, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.CreateConnectAccountRequest) (activities.ConnectAccount, error) {
+		account: schemas.ConnectAccount{ID: "acct_1", CurrentlyDue: []string{"external_account", "tos_acceptance.date"}}}
+	env.OnActivity(schemas.CreateMerchantName, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(schemas.RecordOnboardingName, mock.Anything, mock.Anything).Return(nil).Maybe()
+	env.OnActivity(schemas.CreateConnectAccountName, mock.Anything, mock.Anything).Return(
+		func(context.Context, schemas.CreateConnectAccountRequest) (schemas.ConnectAccount, error) {
 			return h.account, h.stripeFailure()
 		}).Maybe()
-	env.OnActivity(activities.RetrieveAccountName, mock.Anything, mock.Anything).Return(
-		func(context.Context, string) (activities.ConnectAccount, error) { return h.account, nil }).Maybe()
-	env.OnActivity(activities.CreateAccountLinkName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.CreateAccountLinkRequest) (activities.AccountLink, error) {
+	env.OnActivity(schemas.RetrieveAccountName, mock.Anything, mock.Anything).Return(
+		func(context.Context, string) (schemas.ConnectAccount, error) { return h.account, nil }).Maybe()
+	env.OnActivity(schemas.CreateAccountLinkName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.CreateAccountLinkRequest) (schemas.AccountLink, error) {
 			if err := h.stripeFailure(); err != nil {
-				return activities.AccountLink{}, err
+				return schemas.AccountLink{}, err
 			}
 			if h.linkFailures > 0 {
 				h.linkFailures--
-				return activities.AccountLink{}, temporal.NewNonRetryableApplicationError("same key, other parameters", activities.ErrTypeStripeIdempotency, nil)
+				return schemas.AccountLink{}, temporal.NewNonRetryableApplicationError("same key, other parameters", schemas.ErrTypeStripeIdempotency, nil)
 			}
 			h.links = append(h.links, req)
-			return activities.AccountLink{URL: "https://connect.example/link", ExpiresAt: 1}, nil
+			return schemas.AccountLink{URL: "https://connect.example/link", ExpiresAt: 1}, nil
 		}).Maybe()
-	env.OnActivity(activities.ActivateMerchantName, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.ActivateMerchantRequest) (string, error) {
+	env.OnActivity(schemas.ActivateMerchantName, mock.Anything, mock.Anything).Return(
+		func(context.Context, schemas.ActivateMerchantRequest) (string, error) {
 			h.activated++
 			return "key_new", nil
 		}).Maybe()
-	env.OnActivity(activities.RecordAuditName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, e audit.Entry) error { h.audits = append(h.audits, e); return nil }).Maybe()
-	env.OnActivity(activities.PublishEventName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.PublishEventRequest) error {
+	env.OnActivity(schemas.RecordAuditName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e schemas.AuditRecord) error { h.audits = append(h.audits, e); return nil }).Maybe()
+	env.OnActivity(schemas.PublishEventName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.PublishEventRequest) error {
 			raw, _ := json.Marshal(req.Event)
 			if err := schemas.ValidateEvent(raw); err != nil {
 				t.Errorf("%s does not match its schema: %v", req.Event.Type, err)
@@ -108,7 +107,7 @@ func onboardingInput() schemas.OnboardingInput {
 }
 
 // accountUpdated makes Stripe's account change at a time, and signals it.
-func (h *onboardingHarness) accountUpdated(at time.Duration, id string, acct activities.ConnectAccount) {
+func (h *onboardingHarness) accountUpdated(at time.Duration, id string, acct schemas.ConnectAccount) {
 	h.RegisterDelayedCallback(func() {
 		h.account = acct
 		h.SignalWorkflow(schemas.SignalStripeEvent, schemas.StripeEventSignal{EventID: id, Type: "account.updated", ObjectID: "acct_1"})
@@ -150,7 +149,7 @@ func (h *onboardingHarness) final(t *testing.T) schemas.OnboardingState {
 // (a decision from the Temporal UI declares who sends it); another operator can.
 func TestOnboardingApprovedByAnotherOperator(t *testing.T) {
 	h := newOnboardingHarness(t)
-	h.accountUpdated(time.Hour, "evt_done", activities.ConnectAccount{ID: "acct_1", ChargesEnabled: true, CurrentlyDue: []string{}})
+	h.accountUpdated(time.Hour, "evt_done", schemas.ConnectAccount{ID: "acct_1", ChargesEnabled: true, CurrentlyDue: []string{}})
 	byCreator := h.decide(2*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "staff:key_creator (Ann)"})
 	byInviter := h.decide(3*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "oidc:inviter"})
 	byOther := h.decide(4*time.Hour, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "staff:key_other (Bob)"})
@@ -173,10 +172,10 @@ func TestOnboardingApprovedByAnotherOperator(t *testing.T) {
 func TestOnboardingToActivation(t *testing.T) {
 	h := newOnboardingHarness(t)
 	day := 24 * time.Hour
-	h.accountUpdated(2*day, "evt_more", activities.ConnectAccount{ID: "acct_1", CurrentlyDue: []string{"external_account", "company.tax_id"}})
-	h.accountUpdated(2*day+time.Hour, "evt_more", activities.ConnectAccount{ID: "acct_1", CurrentlyDue: []string{"external_account", "company.tax_id"}}) // a duplicate
+	h.accountUpdated(2*day, "evt_more", schemas.ConnectAccount{ID: "acct_1", CurrentlyDue: []string{"external_account", "company.tax_id"}})
+	h.accountUpdated(2*day+time.Hour, "evt_more", schemas.ConnectAccount{ID: "acct_1", CurrentlyDue: []string{"external_account", "company.tax_id"}}) // a duplicate
 	early := h.decide(4*day, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "ops@durapay"})
-	h.accountUpdated(5*day, "evt_done", activities.ConnectAccount{ID: "acct_1", ChargesEnabled: true, CurrentlyDue: []string{}})
+	h.accountUpdated(5*day, "evt_done", schemas.ConnectAccount{ID: "acct_1", ChargesEnabled: true, CurrentlyDue: []string{}})
 	approved := h.decide(6*day, schemas.ReviewDecision{Decision: schemas.DecisionApprove, Operator: "oidc:ada", Reason: "KYC reviewed"})
 	h.ExecuteWorkflow(workflows.OnboardingWorkflow, onboardingInput())
 	final := h.final(t)
@@ -250,7 +249,7 @@ func TestOnboardingParksUntilAnOperatorRetries(t *testing.T) {
 	h.ExecuteWorkflow(workflows.OnboardingWorkflow, onboardingInput())
 	final := h.final(t) // expires after 30 days, with no workflow failure on the way
 
-	if a := firstPark.Attention; a == nil || a.Step != "create_account" || a.ErrorType != activities.ErrTypeStripeIdempotency || firstPark.Status != schemas.MerchantOnboarding {
+	if a := firstPark.Attention; a == nil || a.Step != "create_account" || a.ErrorType != schemas.ErrTypeStripeIdempotency || firstPark.Status != schemas.MerchantOnboarding {
 		t.Errorf("parked state %+v, attention %+v", firstPark, a)
 	}
 	var appErr *temporal.ApplicationError

@@ -230,7 +230,7 @@ func (p *payment) authorize(ctx workflow.Context) error {
 	key := p.idempotencyKey(stepCreatePaymentIntent)
 	for {
 		stripeCtx := workflow.WithLocalActivityOptions(ctx, stripeOptions(p.policy.StripeRetryBudget))
-		pi, err := activities.ExecCreatePaymentIntent(stripeCtx, activities.CreatePaymentIntentRequest{
+		pi, err := activities.ExecCreatePaymentIntent(stripeCtx, schemas.CreatePaymentIntentRequest{
 			IdempotencyKey: key,
 			PaymentID:      p.in.PaymentID, MerchantID: p.in.MerchantID, WorkflowID: p.workflowID,
 			Amount: p.in.Amount, Currency: p.in.Currency, PaymentMethod: p.in.PaymentMethod,
@@ -276,7 +276,7 @@ func (p *payment) authorize(ctx workflow.Context) error {
 // payment, and a status the payment already has, change nothing: this is what makes
 // duplicate and reordered Stripe events harmless. cancelReason overrides Stripe's own reason
 // for a canceled PaymentIntent.
-func (p *payment) applyPaymentIntent(ctx workflow.Context, pi activities.PaymentIntent, cancelReason string) error {
+func (p *payment) applyPaymentIntent(ctx workflow.Context, pi schemas.PaymentIntent, cancelReason string) error {
 	prev := p.state.Status
 	if prev.Terminal() {
 		return nil
@@ -342,7 +342,7 @@ func (p *payment) applyPaymentIntent(ctx workflow.Context, pi activities.Payment
 	return nil
 }
 
-func (p *payment) fail(ctx workflow.Context, f activities.StripeFailure) error {
+func (p *payment) fail(ctx workflow.Context, f schemas.StripeFailure) error {
 	return p.change(ctx, []string{schemas.EventPaymentFailed}, func(s *schemas.Payment) {
 		s.Status = schemas.PaymentFailed
 		s.Failure = &schemas.PaymentFailure{Type: f.Type, Code: f.Code, DeclineCode: f.DeclineCode, Message: f.Message}
@@ -393,9 +393,9 @@ func (p *payment) capture(ctx workflow.Context, req schemas.CaptureRequest) (ref
 	if err := p.checkCapture(req); err != nil { // the state may have changed since validation
 		return err, nil
 	}
-	var pi activities.PaymentIntent
+	var pi schemas.PaymentIntent
 	err = p.stripe(stepCapturePaymentIntent).run(ctx, func(ctx workflow.Context, _ int) (err error) {
-		pi, err = activities.ExecCapturePaymentIntent(ctx, activities.CapturePaymentIntentRequest{
+		pi, err = activities.ExecCapturePaymentIntent(ctx, schemas.CapturePaymentIntentRequest{
 			IdempotencyKey: p.idempotencyKey(stepCapturePaymentIntent), ID: p.state.StripePaymentIntentID,
 			AmountToCapture: req.AmountToCapture})
 		return err
@@ -459,7 +459,7 @@ func (p *payment) expireAction(ctx workflow.Context) error {
 	if pi.Status != "canceled" {
 		return p.applyPaymentIntent(ctx, pi, "")
 	}
-	return p.fail(ctx, activities.StripeFailure{Type: "invalid_request_error", Code: codeAuthenticationTimeout,
+	return p.fail(ctx, schemas.StripeFailure{Type: "invalid_request_error", Code: codeAuthenticationTimeout,
 		Message: fmt.Sprintf("The customer did not complete authentication within %s.", p.policy.ActionTimeout)})
 }
 
@@ -473,19 +473,19 @@ func (p *payment) resync(ctx workflow.Context) error {
 	return p.applyPaymentIntent(ctx, pi, "")
 }
 
-func (p *payment) retrievePaymentIntent(ctx workflow.Context) (activities.PaymentIntent, error) {
-	var pi activities.PaymentIntent
+func (p *payment) retrievePaymentIntent(ctx workflow.Context) (schemas.PaymentIntent, error) {
+	var pi schemas.PaymentIntent
 	err := p.stripe(stepRetrievePaymentIntent).run(ctx, func(ctx workflow.Context, _ int) (err error) {
-		pi, err = activities.ExecRetrievePaymentIntent(ctx, activities.RetrievePaymentIntentRequest{ID: p.state.StripePaymentIntentID})
+		pi, err = activities.ExecRetrievePaymentIntent(ctx, schemas.RetrievePaymentIntentRequest{ID: p.state.StripePaymentIntentID})
 		return err
 	})
 	return pi, err
 }
 
-func (p *payment) findPaymentIntent(ctx workflow.Context) (activities.PaymentIntent, error) {
-	var pi activities.PaymentIntent
+func (p *payment) findPaymentIntent(ctx workflow.Context) (schemas.PaymentIntent, error) {
+	var pi schemas.PaymentIntent
 	err := p.stripe(stepFindPaymentIntent).run(ctx, func(ctx workflow.Context, _ int) (err error) {
-		pi, err = activities.ExecFindPaymentIntent(ctx, activities.FindPaymentIntentRequest{PaymentID: p.in.PaymentID,
+		pi, err = activities.ExecFindPaymentIntent(ctx, schemas.FindPaymentIntentRequest{PaymentID: p.in.PaymentID,
 			CreatedSince: workflow.GetInfo(ctx).WorkflowStartTime.Add(-clockSkewMargin)})
 		return err
 	})
@@ -496,11 +496,11 @@ func (p *payment) findPaymentIntent(ctx workflow.Context) (activities.PaymentInt
 // cancel for another reason is a new request (Stripe then answers that it is canceled
 // already) rather than an idempotency error. An operator's cancel decision while this step
 // is parked means the same as a retry.
-func (p *payment) cancelPaymentIntent(ctx workflow.Context, reason string) (activities.PaymentIntent, error) {
-	var pi activities.PaymentIntent
+func (p *payment) cancelPaymentIntent(ctx workflow.Context, reason string) (schemas.PaymentIntent, error) {
+	var pi schemas.PaymentIntent
 	for {
 		err := p.stripe(stepCancelPaymentIntent).run(ctx, func(ctx workflow.Context, _ int) (err error) {
-			pi, err = activities.ExecCancelPaymentIntent(ctx, activities.CancelPaymentIntentRequest{
+			pi, err = activities.ExecCancelPaymentIntent(ctx, schemas.CancelPaymentIntentRequest{
 				IdempotencyKey: p.idempotencyKey(stepCancelPaymentIntent) + "/" + reason, ID: p.state.StripePaymentIntentID, Reason: reason})
 			return err
 		})
@@ -552,7 +552,7 @@ func (p *payment) change(ctx workflow.Context, eventTypes []string, mutate func(
 	); err != nil {
 		return fmt.Errorf("upsert search attributes: %w", err)
 	}
-	err := activities.ExecRecordPayment(workflow.WithLocalActivityOptions(ctx, dbWrite), activities.RecordPaymentRequest{
+	err := activities.ExecRecordPayment(workflow.WithLocalActivityOptions(ctx, dbWrite), schemas.RecordPaymentRequest{
 		Payment: p.state, IdempotencyKey: p.in.IdempotencyKey, RequestHash: p.in.RequestHash,
 		WorkflowID: p.workflowID, Attention: p.gate.attention, StripeChargeID: p.chargeID, Version: p.version, At: p.changedAt,
 	})
@@ -582,7 +582,7 @@ func (p *payment) publish(ctx workflow.Context) error {
 	actx := workflow.WithActivityOptions(ctx, eventPublish)
 	for len(p.unpublished) > 0 {
 		ev := p.unpublished[0]
-		err := activities.ExecPublishEvent(actx, activities.PublishEventRequest{Topic: schemas.TopicPayments, Key: p.in.PaymentID, Event: ev})
+		err := activities.ExecPublishEvent(actx, schemas.PublishEventRequest{Topic: schemas.TopicPayments, Key: p.in.PaymentID, Event: ev})
 		if err != nil {
 			return fmt.Errorf("publish %s: %w", ev.Type, err)
 		}

@@ -22,45 +22,45 @@ import (
 // fakeStripe is the PaymentIntent as Stripe holds it, behind the harness's Stripe
 // activities: tests move it (a customer authenticating) and the activities read and change it.
 type fakeStripe struct {
-	pi activities.PaymentIntent
+	pi schemas.PaymentIntent
 	// createErrs are returned by the first creates, in order.
 	createErrs []error
 	// cancelRefused makes cancel answer payment_intent_unexpected_state (it succeeded meanwhile).
 	cancelRefused bool
 	// existing is what a search by metadata finds.
-	existing activities.PaymentIntent
+	existing schemas.PaymentIntent
 
-	creates   []activities.CreatePaymentIntentRequest
-	captures  []activities.CapturePaymentIntentRequest
-	cancels   []activities.CancelPaymentIntentRequest
+	creates   []schemas.CreatePaymentIntentRequest
+	captures  []schemas.CapturePaymentIntentRequest
+	cancels   []schemas.CancelPaymentIntentRequest
 	retrieves int
 	finds     int
 }
 
 // withStripe backs the Stripe activities with f.
 func (h *harness) withStripe(f *fakeStripe) *fakeStripe {
-	h.OnActivity(activities.CreatePaymentIntentName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.CreatePaymentIntentRequest) (activities.PaymentIntent, error) {
+	h.OnActivity(schemas.CreatePaymentIntentName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.CreatePaymentIntentRequest) (schemas.PaymentIntent, error) {
 			f.creates = append(f.creates, req)
 			if len(f.createErrs) > 0 {
 				err := f.createErrs[0]
 				f.createErrs = f.createErrs[1:]
-				return activities.PaymentIntent{}, err
+				return schemas.PaymentIntent{}, err
 			}
 			return f.pi, nil
 		}).Maybe()
-	h.OnActivity(activities.RetrievePaymentIntentName, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.RetrievePaymentIntentRequest) (activities.PaymentIntent, error) {
+	h.OnActivity(schemas.RetrievePaymentIntentName, mock.Anything, mock.Anything).Return(
+		func(context.Context, schemas.RetrievePaymentIntentRequest) (schemas.PaymentIntent, error) {
 			f.retrieves++
 			return f.pi, nil
 		}).Maybe()
-	h.OnActivity(activities.FindPaymentIntentName, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.FindPaymentIntentRequest) (activities.PaymentIntent, error) {
+	h.OnActivity(schemas.FindPaymentIntentName, mock.Anything, mock.Anything).Return(
+		func(context.Context, schemas.FindPaymentIntentRequest) (schemas.PaymentIntent, error) {
 			f.finds++
 			return f.existing, nil
 		}).Maybe()
-	h.OnActivity(activities.CapturePaymentIntentName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.CapturePaymentIntentRequest) (activities.PaymentIntent, error) {
+	h.OnActivity(schemas.CapturePaymentIntentName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.CapturePaymentIntentRequest) (schemas.PaymentIntent, error) {
 			f.captures = append(f.captures, req)
 			amount := req.AmountToCapture
 			if amount == 0 {
@@ -69,11 +69,11 @@ func (h *harness) withStripe(f *fakeStripe) *fakeStripe {
 			f.pi.Status, f.pi.AmountReceived, f.pi.AmountCapturable = "succeeded", amount, 0
 			return f.pi, nil
 		}).Maybe()
-	h.OnActivity(activities.CancelPaymentIntentName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.CancelPaymentIntentRequest) (activities.PaymentIntent, error) {
+	h.OnActivity(schemas.CancelPaymentIntentName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.CancelPaymentIntentRequest) (schemas.PaymentIntent, error) {
 			f.cancels = append(f.cancels, req)
 			if f.cancelRefused {
-				return activities.PaymentIntent{}, activities.ClassifyStripeError(&stripe.Error{HTTPStatusCode: 400,
+				return schemas.PaymentIntent{}, activities.ClassifyStripeError(&stripe.Error{HTTPStatusCode: 400,
 					Type: stripe.ErrorTypeInvalidRequest, Code: stripe.ErrorCodePaymentIntentUnexpectedState, Msg: "already succeeded"})
 			}
 			f.pi.Status, f.pi.CancellationReason, f.pi.AmountCapturable, f.pi.NextAction = "canceled", req.Reason, 0, nil
@@ -138,7 +138,7 @@ func (h *harness) signalAt(at time.Duration, name string, arg any) {
 
 func TestManualCaptureOfPart(t *testing.T) {
 	h := newHarness(t, 0)
-	f := h.withStripe(&fakeStripe{pi: activities.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000}})
+	f := h.withStripe(&fakeStripe{pi: schemas.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000}})
 	created := h.sendCreate(0, "req-1", "hash-1")
 	tooMuch := h.sendUpdate(time.Hour, schemas.UpdateCapturePayment, "cap-0", schemas.CaptureRequest{AmountToCapture: 2001})
 	captured := h.sendUpdate(2*time.Hour, schemas.UpdateCapturePayment, "cap-1", schemas.CaptureRequest{AmountToCapture: 1500})
@@ -168,7 +168,7 @@ func TestManualCaptureOfPart(t *testing.T) {
 
 func TestMerchantCancelsAnAuthorization(t *testing.T) {
 	h := newHarness(t, 0)
-	f := h.withStripe(&fakeStripe{pi: activities.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000}})
+	f := h.withStripe(&fakeStripe{pi: schemas.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000}})
 	h.sendCreate(0, "req-1", "hash-1")
 	canceled := h.sendUpdate(time.Minute, schemas.UpdateCancelPayment, "cancel-1", schemas.CancelRequest{})
 	h.ExecuteWorkflow(workflows.PaymentWorkflow, manualInput())
@@ -188,7 +188,7 @@ func TestMerchantCancelsAnAuthorization(t *testing.T) {
 // network's.
 func TestAuthorizationExpires(t *testing.T) {
 	h := newHarness(t, 0)
-	f := h.withStripe(&fakeStripe{pi: activities.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000}})
+	f := h.withStripe(&fakeStripe{pi: schemas.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000}})
 	h.sendCreate(0, "req-1", "hash-1")
 	start := h.Now()
 	h.ExecuteWorkflow(workflows.PaymentWorkflow, manualInput())
@@ -212,10 +212,10 @@ func TestAuthorizationExpires(t *testing.T) {
 // event after it; the payment moves once, to the right state.
 func TestStripeEventsDuplicatedAndReordered(t *testing.T) {
 	h := newHarness(t, 0)
-	f := h.withStripe(&fakeStripe{pi: activities.PaymentIntent{ID: "pi_1", Status: "requires_action", NextAction: json.RawMessage(`{"type":"use_stripe_sdk"}`)}})
+	f := h.withStripe(&fakeStripe{pi: schemas.PaymentIntent{ID: "pi_1", Status: "requires_action", NextAction: json.RawMessage(`{"type":"use_stripe_sdk"}`)}})
 	created := h.sendCreate(0, "req-1", "hash-1")
 	h.RegisterDelayedCallback(func() {
-		f.pi = activities.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000}
+		f.pi = schemas.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000}
 	}, 30*time.Second)
 	authorized := schemas.StripeEventSignal{EventID: "evt_2", Type: "payment_intent.amount_capturable_updated", ObjectID: "pi_1"}
 	older := schemas.StripeEventSignal{EventID: "evt_1", Type: "payment_intent.requires_action", ObjectID: "pi_1"}
@@ -245,9 +245,9 @@ func TestStripeEventsDuplicatedAndReordered(t *testing.T) {
 
 func TestAuthenticationFails(t *testing.T) {
 	h := newHarness(t, 0)
-	f := h.withStripe(&fakeStripe{pi: activities.PaymentIntent{ID: "pi_1", Status: "requires_action"}})
+	f := h.withStripe(&fakeStripe{pi: schemas.PaymentIntent{ID: "pi_1", Status: "requires_action"}})
 	h.RegisterDelayedCallback(func() {
-		f.pi = activities.PaymentIntent{ID: "pi_1", Status: "requires_payment_method", LastPaymentError: &activities.StripeFailure{
+		f.pi = schemas.PaymentIntent{ID: "pi_1", Status: "requires_payment_method", LastPaymentError: &schemas.StripeFailure{
 			Type: "invalid_request_error", Code: "payment_intent_authentication_failure", Message: "failed authentication"}}
 	}, 30*time.Second)
 	h.sendCreate(0, "req-1", "hash-1")
@@ -265,9 +265,9 @@ func TestAuthenticationFails(t *testing.T) {
 func TestAuthenticationTimeout(t *testing.T) {
 	for _, succeededMeanwhile := range []bool{false, true} {
 		h := newHarness(t, 0)
-		f := h.withStripe(&fakeStripe{pi: activities.PaymentIntent{ID: "pi_1", Status: "requires_action"}, cancelRefused: succeededMeanwhile})
+		f := h.withStripe(&fakeStripe{pi: schemas.PaymentIntent{ID: "pi_1", Status: "requires_action"}, cancelRefused: succeededMeanwhile})
 		if succeededMeanwhile {
-			h.RegisterDelayedCallback(func() { f.pi = activities.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 2000} }, 50*time.Minute)
+			h.RegisterDelayedCallback(func() { f.pi = schemas.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 2000} }, 50*time.Minute)
 		}
 		h.sendCreate(0, "req-1", "hash-1")
 		in := input()
@@ -292,7 +292,7 @@ func TestAuthenticationTimeout(t *testing.T) {
 func TestIdempotencyErrorParksUntilAnOperatorRetries(t *testing.T) {
 	h := newHarness(t, 0)
 	idemErr := activities.ClassifyStripeError(&stripe.Error{HTTPStatusCode: 400, Type: stripe.ErrorTypeIdempotency, Msg: "Keys for idempotent requests..."})
-	f := h.withStripe(&fakeStripe{pi: activities.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 2000}, createErrs: []error{idemErr}})
+	f := h.withStripe(&fakeStripe{pi: schemas.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 2000}, createErrs: []error{idemErr}})
 	created := h.sendCreate(0, "req-1", "hash-1")
 	early := h.sendUpdate(time.Minute, schemas.UpdateCapturePayment, "cap", schemas.CaptureRequest{})
 	bad := h.sendUpdate(time.Hour, schemas.UpdateOperatorDecision, "d-0", schemas.OperatorDecision{Action: "ignore"})
@@ -304,7 +304,7 @@ func TestIdempotencyErrorParksUntilAnOperatorRetries(t *testing.T) {
 		t.Errorf("create answered %s, want processing while parked", created.result.Payment.Status)
 	}
 	parked := h.recorded[0]
-	if parked.Attention == nil || parked.Attention.Step != "create_payment_intent" || parked.Attention.ErrorType != activities.ErrTypeStripeIdempotency {
+	if parked.Attention == nil || parked.Attention.Step != "create_payment_intent" || parked.Attention.ErrorType != schemas.ErrTypeStripeIdempotency {
 		t.Fatalf("first record %+v, want the payment parked with its reason", parked.Attention)
 	}
 	if early.errType() != schemas.ErrTypePaymentUnexpectedState || bad.errType() != schemas.ErrTypeInvalidDecision {
@@ -332,8 +332,8 @@ func TestRetryBudgetSpentThenOperatorCancels(t *testing.T) {
 	for i := range errs {
 		errs[i] = down
 	}
-	f := h.withStripe(&fakeStripe{createErrs: errs, existing: activities.PaymentIntent{ID: "pi_late", Status: "requires_confirmation"},
-		pi: activities.PaymentIntent{ID: "pi_late", Status: "requires_confirmation"}})
+	f := h.withStripe(&fakeStripe{createErrs: errs, existing: schemas.PaymentIntent{ID: "pi_late", Status: "requires_confirmation"},
+		pi: schemas.PaymentIntent{ID: "pi_late", Status: "requires_confirmation"}})
 	h.sendCreate(0, "req-1", "hash-1")
 	h.signalAt(3*time.Hour, schemas.SignalOperatorDecision, schemas.OperatorDecision{Action: schemas.DecisionCancel, Operator: "ui"})
 	in := input()
@@ -341,7 +341,7 @@ func TestRetryBudgetSpentThenOperatorCancels(t *testing.T) {
 	h.ExecuteWorkflow(workflows.PaymentWorkflow, in)
 	final := h.result(t)
 
-	if a := h.recorded[0].Attention; a == nil || a.ErrorType != activities.ErrTypeStripeUnavailable || !strings.HasPrefix(a.Message, "retried for 1h0m0s") {
+	if a := h.recorded[0].Attention; a == nil || a.ErrorType != schemas.ErrTypeStripeUnavailable || !strings.HasPrefix(a.Message, "retried for 1h0m0s") {
 		t.Fatalf("parked with %+v, want the retry budget spent", h.recorded[0].Attention)
 	}
 	if final.Status != schemas.PaymentCanceled || final.CancellationReason != schemas.CancelByOperator || final.StripePaymentIntentID != "pi_late" {

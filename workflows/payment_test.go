@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/schemas"
 	"github.com/durapay/durapay/workflows"
 )
@@ -39,10 +38,10 @@ func input() schemas.PaymentInput {
 // that each test mocks exactly the calls it expects.
 type harness struct {
 	*testsuite.TestWorkflowEnvironment
-	created   []activities.CreatePaymentIntentRequest
-	recorded  []activities.RecordPaymentRequest
-	published []activities.PublishEventRequest
-	audited   []audit.Entry
+	created   []schemas.CreatePaymentIntentRequest
+	recorded  []schemas.RecordPaymentRequest
+	published []schemas.PublishEventRequest
+	audited   []schemas.AuditRecord
 }
 
 // newHarness's publishDelay is how long (in workflow time) each Kafka publish takes.
@@ -53,31 +52,31 @@ func newHarness(t *testing.T, publishDelay time.Duration) *harness {
 	env.RegisterWorkflowWithOptions(workflows.PaymentWorkflow, workflow.RegisterOptions{Name: schemas.PaymentWorkflowName})
 	stripe := &activities.Stripe{}
 	for name, fn := range map[string]any{
-		activities.CreatePaymentIntentName:   stripe.CreatePaymentIntent,
-		activities.RetrievePaymentIntentName: stripe.RetrievePaymentIntent,
-		activities.FindPaymentIntentName:     stripe.FindPaymentIntent,
-		activities.CapturePaymentIntentName:  stripe.CapturePaymentIntent,
-		activities.CancelPaymentIntentName:   stripe.CancelPaymentIntent,
+		schemas.CreatePaymentIntentName:   stripe.CreatePaymentIntent,
+		schemas.RetrievePaymentIntentName: stripe.RetrievePaymentIntent,
+		schemas.FindPaymentIntentName:     stripe.FindPaymentIntent,
+		schemas.CapturePaymentIntentName:  stripe.CapturePaymentIntent,
+		schemas.CancelPaymentIntentName:   stripe.CancelPaymentIntent,
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
-	env.RegisterActivityWithOptions((&activities.Store{}).RecordPayment, activity.RegisterOptions{Name: activities.RecordPaymentName})
-	env.RegisterActivityWithOptions((&activities.Events{}).PublishEvent, activity.RegisterOptions{Name: activities.PublishEventName})
-	env.RegisterActivityWithOptions((&activities.Audit{}).RecordAudit, activity.RegisterOptions{Name: activities.RecordAuditName})
+	env.RegisterActivityWithOptions((&activities.Store{}).RecordPayment, activity.RegisterOptions{Name: schemas.RecordPaymentName})
+	env.RegisterActivityWithOptions((&activities.Events{}).PublishEvent, activity.RegisterOptions{Name: schemas.PublishEventName})
+	env.RegisterActivityWithOptions((&activities.Audit{}).RecordAudit, activity.RegisterOptions{Name: schemas.RecordAuditName})
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflowID})
 	h := &harness{TestWorkflowEnvironment: env}
-	env.OnActivity(activities.RecordAuditName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, e audit.Entry) error {
+	env.OnActivity(schemas.RecordAuditName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e schemas.AuditRecord) error {
 			h.audited = append(h.audited, e)
 			return nil
 		}).Maybe()
-	env.OnActivity(activities.RecordPaymentName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.RecordPaymentRequest) error {
+	env.OnActivity(schemas.RecordPaymentName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.RecordPaymentRequest) error {
 			h.recorded = append(h.recorded, req)
 			return nil
 		})
-	env.OnActivity(activities.PublishEventName, mock.Anything, mock.Anything).After(publishDelay).Return(
-		func(_ context.Context, req activities.PublishEventRequest) error {
+	env.OnActivity(schemas.PublishEventName, mock.Anything, mock.Anything).After(publishDelay).Return(
+		func(_ context.Context, req schemas.PublishEventRequest) error {
 			h.published = append(h.published, req)
 			return nil
 		})
@@ -89,10 +88,10 @@ func newHarness(t *testing.T, publishDelay time.Duration) *harness {
 // or an error.
 func (h *harness) stripeReturns(outcomes ...any) {
 	for _, o := range outcomes {
-		pi, _ := o.(activities.PaymentIntent)
+		pi, _ := o.(schemas.PaymentIntent)
 		err, _ := o.(error)
-		h.OnActivity(activities.CreatePaymentIntentName, mock.Anything, mock.Anything).Return(
-			func(_ context.Context, req activities.CreatePaymentIntentRequest) (activities.PaymentIntent, error) {
+		h.OnActivity(schemas.CreatePaymentIntentName, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, req schemas.CreatePaymentIntentRequest) (schemas.PaymentIntent, error) {
 				h.created = append(h.created, req)
 				return pi, err
 			}).Once()
@@ -141,7 +140,7 @@ func (h *harness) result(t *testing.T) schemas.Payment {
 
 func TestPaymentSucceeds(t *testing.T) {
 	h := newHarness(t, 0)
-	h.stripeReturns(activities.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 2000})
+	h.stripeReturns(schemas.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 2000})
 	answer := h.sendCreate(0, "req-1", "hash-1")
 	h.ExecuteWorkflow(workflows.PaymentWorkflow, input())
 	final := h.result(t)
@@ -215,7 +214,7 @@ func TestDeclineFailsThePaymentWithoutRetry(t *testing.T) {
 func TestStripeOutageIsRetriedWithTheSameKey(t *testing.T) {
 	h := newHarness(t, 0)
 	unavailable := activities.ClassifyStripeError(&stripe.Error{HTTPStatusCode: 500, Type: stripe.ErrorTypeAPI, Msg: "boom"})
-	h.stripeReturns(unavailable, unavailable, activities.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 2000})
+	h.stripeReturns(unavailable, unavailable, schemas.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 2000})
 	h.sendCreate(0, "req-1", "hash-1")
 	h.ExecuteWorkflow(workflows.PaymentWorkflow, input())
 	if final := h.result(t); final.Status != schemas.PaymentSucceeded {
@@ -233,7 +232,7 @@ func TestStripeOutageIsRetriedWithTheSameKey(t *testing.T) {
 
 func TestDuplicateCreatesGetTheSameAnswer(t *testing.T) {
 	h := newHarness(t, time.Minute)
-	h.stripeReturns(activities.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 2000})
+	h.stripeReturns(schemas.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 2000})
 	first := h.sendCreate(0, "req-1", "hash-1")
 	// The client retries while the workflow still runs (publishing takes a minute here).
 	retry := h.sendCreate(time.Second, "req-2", "hash-1")

@@ -108,7 +108,7 @@ func (r *refund) answerCreate(ctx workflow.Context, _ schemas.CreateRefundReques
 }
 
 func (r *refund) run(ctx workflow.Context) (schemas.Refund, error) {
-	reserved, err := activities.ExecReserveRefund(workflow.WithLocalActivityOptions(ctx, dbWrite), activities.ReserveRefundRequest{
+	reserved, err := activities.ExecReserveRefund(workflow.WithLocalActivityOptions(ctx, dbWrite), schemas.ReserveRefundRequest{
 		Input: r.in, WorkflowID: r.workflowID, At: workflow.Now(ctx)})
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.NonRetryable() {
@@ -132,7 +132,7 @@ func (r *refund) run(ctx workflow.Context) (schemas.Refund, error) {
 	case err != nil:
 		return r.state, err
 	case failure != "":
-		err = r.record(ctx, activities.RecordRefundRequest{Status: schemas.RefundFailed, FailureReason: failure}, schemas.EventRefundFailed)
+		err = r.record(ctx, schemas.RecordRefundRequest{Status: schemas.RefundFailed, FailureReason: failure}, schemas.EventRefundFailed)
 	default:
 		err = r.follow(ctx, re, schemas.EventRefundCreated)
 	}
@@ -181,12 +181,12 @@ const failureCanceledByOperator = "canceled_by_operator"
 // made (the PaymentIntent's refunds, listed: consistent, unlike search) and follows it, or
 // creates one under a new key; a cancel fails the refund (its amount refundable again)
 // unless Stripe made it after all. A refund is never doubled.
-func (r *refund) createAtStripe(ctx workflow.Context) (re activities.StripeRefund, failure string, err error) {
+func (r *refund) createAtStripe(ctx workflow.Context) (re schemas.StripeRefund, failure string, err error) {
 	base := r.workflowID + "/" + stepCreateRefund
 	key := base
 	for attempt := 1; ; attempt++ {
 		re, err = activities.ExecCreateRefund(workflow.WithLocalActivityOptions(ctx, stripeOptions(r.in.Policy.StripeRetryBudget)),
-			activities.CreateRefundRequest{IdempotencyKey: key, PaymentIntentID: r.paymentIntentID, Amount: r.state.Amount,
+			schemas.CreateStripeRefundRequest{IdempotencyKey: key, PaymentIntentID: r.paymentIntentID, Amount: r.state.Amount,
 				Reason: r.in.Reason, Metadata: r.in.Metadata, RefundID: r.in.RefundID, WorkflowID: r.workflowID,
 				FindExisting: r.findAtStripeFirst})
 		if err == nil {
@@ -203,7 +203,7 @@ func (r *refund) createAtStripe(ctx workflow.Context) (re activities.StripeRefun
 			// Refunds that started before parking: look, then try again at once.
 			r.logger.Error("Stripe refund still failing after its retry budget; looking for it before trying again", "Attempt", attempt, "Error", err)
 			found, findErr := activities.ExecFindRefund(workflow.WithLocalActivityOptions(ctx, stripeOptions(r.in.Policy.StripeRetryBudget)),
-				activities.FindRefundRequest{PaymentIntentID: r.paymentIntentID, RefundID: r.in.RefundID})
+				schemas.FindRefundRequest{PaymentIntentID: r.paymentIntentID, RefundID: r.in.RefundID})
 			if findErr == nil && found.ID != "" {
 				return found, "", nil
 			}
@@ -216,9 +216,9 @@ func (r *refund) createAtStripe(ctx workflow.Context) (re activities.StripeRefun
 		if err != nil {
 			return re, "", err
 		}
-		var found activities.StripeRefund
+		var found schemas.StripeRefund
 		err = r.stripe(stepFindRefund).run(ctx, func(ctx workflow.Context, _ int) (err error) {
-			found, err = activities.ExecFindRefund(ctx, activities.FindRefundRequest{PaymentIntentID: r.paymentIntentID, RefundID: r.in.RefundID})
+			found, err = activities.ExecFindRefund(ctx, schemas.FindRefundRequest{PaymentIntentID: r.paymentIntentID, RefundID: r.in.RefundID})
 			return err
 		})
 		switch {
@@ -264,7 +264,7 @@ func (r *refund) recordAttention(ctx workflow.Context) error {
 		return err
 	}
 	return activities.ExecRecordRefundAttention(workflow.WithLocalActivityOptions(ctx, dbWrite),
-		activities.RecordRefundAttentionRequest{RefundID: r.in.RefundID, Attention: r.gate.attention})
+		schemas.RecordRefundAttentionRequest{RefundID: r.in.RefundID, Attention: r.gate.attention})
 }
 
 // upsertStatus keeps the RefundStatus search attribute of a refund that was ever parked
@@ -293,7 +293,7 @@ func (r *refund) decide(ctx workflow.Context, d schemas.OperatorDecision) (schem
 }
 
 // follow records the Stripe refund's state; an event names what the change means.
-func (r *refund) follow(ctx workflow.Context, re activities.StripeRefund, created string) error {
+func (r *refund) follow(ctx workflow.Context, re schemas.StripeRefund, created string) error {
 	switch re.Status {
 	case "failed", "canceled":
 		reason := re.FailureReason
@@ -303,11 +303,11 @@ func (r *refund) follow(ctx workflow.Context, re activities.StripeRefund, create
 		events := []string{schemas.EventRefundFailed}
 		if created != "" && r.state.StripeRefundID == "" {
 			// Stripe accepted it and it failed since: post it, then reverse it.
-			if err := r.record(ctx, activities.RecordRefundRequest{Status: schemas.RefundPending, StripeRefundID: re.ID}, created); err != nil {
+			if err := r.record(ctx, schemas.RecordRefundRequest{Status: schemas.RefundPending, StripeRefundID: re.ID}, created); err != nil {
 				return err
 			}
 		}
-		return r.record(ctx, activities.RecordRefundRequest{Status: schemas.RefundFailed, StripeRefundID: re.ID, FailureReason: reason}, events...)
+		return r.record(ctx, schemas.RecordRefundRequest{Status: schemas.RefundFailed, StripeRefundID: re.ID, FailureReason: reason}, events...)
 	case "succeeded":
 		if r.state.Status == schemas.RefundSucceeded {
 			return nil
@@ -316,12 +316,12 @@ func (r *refund) follow(ctx workflow.Context, re activities.StripeRefund, create
 		if created != "" {
 			events = []string{created, schemas.EventRefundSucceeded}
 		}
-		return r.record(ctx, activities.RecordRefundRequest{Status: schemas.RefundSucceeded, StripeRefundID: re.ID}, events...)
+		return r.record(ctx, schemas.RecordRefundRequest{Status: schemas.RefundSucceeded, StripeRefundID: re.ID}, events...)
 	default: // pending, requires_action: Stripe has it and the ledger posts it
 		if created == "" {
 			return nil
 		}
-		return r.record(ctx, activities.RecordRefundRequest{Status: schemas.RefundPending, StripeRefundID: re.ID}, created)
+		return r.record(ctx, schemas.RecordRefundRequest{Status: schemas.RefundPending, StripeRefundID: re.ID}, created)
 	}
 }
 
@@ -331,7 +331,7 @@ func (r *refund) applyStripeEvent(ctx workflow.Context, ev schemas.StripeEventSi
 		return nil
 	}
 	re, err := activities.ExecRetrieveRefund(workflow.WithLocalActivityOptions(ctx, stripeOptions(r.in.Policy.StripeRetryBudget)),
-		activities.RetrieveRefundRequest{ID: r.state.StripeRefundID})
+		schemas.RetrieveRefundRequest{ID: r.state.StripeRefundID})
 	if err != nil && !temporal.IsCanceledError(err) {
 		r.logger.Error("Could not read the refund from Stripe; trying again later", "EventID", ev.EventID, "Error", err)
 		r.stripeEvents = append(r.stripeEvents, ev)
@@ -345,7 +345,7 @@ func (r *refund) applyStripeEvent(ctx workflow.Context, ev schemas.StripeEventSi
 }
 
 // record writes the refund's new state (and ledger) and queues its events.
-func (r *refund) record(ctx workflow.Context, req activities.RecordRefundRequest, eventTypes ...string) error {
+func (r *refund) record(ctx workflow.Context, req schemas.RecordRefundRequest, eventTypes ...string) error {
 	req.RefundID, req.At = r.in.RefundID, workflow.Now(ctx)
 	state, err := activities.ExecRecordRefund(workflow.WithLocalActivityOptions(ctx, dbWrite), req)
 	if err != nil {
@@ -377,7 +377,7 @@ func (r *refund) publish(ctx workflow.Context) error {
 	actx := workflow.WithActivityOptions(ctx, eventPublish)
 	for len(r.unpublished) > 0 {
 		ev := r.unpublished[0]
-		if err := activities.ExecPublishEvent(actx, activities.PublishEventRequest{Topic: schemas.TopicPayments, Key: r.in.PaymentID, Event: ev}); err != nil {
+		if err := activities.ExecPublishEvent(actx, schemas.PublishEventRequest{Topic: schemas.TopicPayments, Key: r.in.PaymentID, Event: ev}); err != nil {
 			return fmt.Errorf("publish %s: %w", ev.Type, err)
 		}
 		r.unpublished = r.unpublished[1:]

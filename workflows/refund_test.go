@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/schemas"
 	"github.com/durapay/durapay/workflows"
 )
@@ -28,15 +27,15 @@ var refundID = schemas.RefundID("mer_test", "r1")
 type refundHarness struct {
 	*testsuite.TestWorkflowEnvironment
 	reserveErr error
-	stripe     activities.StripeRefund
+	stripe     schemas.StripeRefund
 	stripeErrs []error
-	found      activities.StripeRefund
-	creates    []activities.CreateRefundRequest
-	recorded   []activities.RecordRefundRequest
+	found      schemas.StripeRefund
+	creates    []schemas.CreateStripeRefundRequest
+	recorded   []schemas.RecordRefundRequest
 	published  []string
 	answer     *refundAnswer
 	attention  []*schemas.Attention
-	audited    []audit.Entry
+	audited    []schemas.AuditRecord
 }
 
 type refundAnswer struct {
@@ -52,10 +51,10 @@ func newRefundHarness(t *testing.T) *refundHarness {
 	env.RegisterWorkflowWithOptions(workflows.RefundWorkflow, workflow.RegisterOptions{Name: schemas.RefundWorkflowName})
 	stripe, store, events := &activities.Stripe{}, &activities.Store{}, &activities.Events{}
 	for name, fn := range map[string]any{
-		activities.CreateRefundName: stripe.CreateRefund, activities.RetrieveRefundName: stripe.RetrieveRefund,
-		activities.FindRefundName: stripe.FindRefund, activities.ReserveRefundName: store.ReserveRefund,
-		activities.RecordRefundName: store.RecordRefund, activities.PublishEventName: events.PublishEvent,
-		activities.RecordRefundAttentionName: store.RecordRefundAttention, activities.RecordAuditName: (&activities.Audit{}).RecordAudit,
+		schemas.CreateRefundName: stripe.CreateRefund, schemas.RetrieveRefundName: stripe.RetrieveRefund,
+		schemas.FindRefundName: stripe.FindRefund, schemas.ReserveRefundName: store.ReserveRefund,
+		schemas.RecordRefundName: store.RecordRefund, schemas.PublishEventName: events.PublishEvent,
+		schemas.RecordRefundAttentionName: store.RecordRefundAttention, schemas.RecordAuditName: (&activities.Audit{}).RecordAudit,
 	} {
 		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -63,47 +62,47 @@ func newRefundHarness(t *testing.T) *refundHarness {
 	h := &refundHarness{TestWorkflowEnvironment: env, answer: &refundAnswer{}}
 	pending := schemas.Refund{ID: refundID, Object: "refund", Merchant: "mer_test", Payment: paymentID, Amount: 700,
 		Currency: "usd", Status: schemas.RefundPending, Metadata: map[string]string{}, Created: 1_700_000_000}
-	env.OnActivity(activities.ReserveRefundName, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.ReserveRefundRequest) (activities.ReservedRefund, error) {
-			return activities.ReservedRefund{Refund: pending, PaymentIntentID: "pi_1"}, h.reserveErr
+	env.OnActivity(schemas.ReserveRefundName, mock.Anything, mock.Anything).Return(
+		func(context.Context, schemas.ReserveRefundRequest) (schemas.ReservedRefund, error) {
+			return schemas.ReservedRefund{Refund: pending, PaymentIntentID: "pi_1"}, h.reserveErr
 		})
-	env.OnActivity(activities.CreateRefundName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.CreateRefundRequest) (activities.StripeRefund, error) {
+	env.OnActivity(schemas.CreateRefundName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.CreateStripeRefundRequest) (schemas.StripeRefund, error) {
 			h.creates = append(h.creates, req)
 			if len(h.stripeErrs) > 0 {
 				err := h.stripeErrs[0]
 				h.stripeErrs = h.stripeErrs[1:]
-				return activities.StripeRefund{}, err
+				return schemas.StripeRefund{}, err
 			}
 			return h.stripe, nil
 		}).Maybe()
-	env.OnActivity(activities.RetrieveRefundName, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.RetrieveRefundRequest) (activities.StripeRefund, error) {
+	env.OnActivity(schemas.RetrieveRefundName, mock.Anything, mock.Anything).Return(
+		func(context.Context, schemas.RetrieveRefundRequest) (schemas.StripeRefund, error) {
 			return h.stripe, nil
 		}).Maybe()
-	env.OnActivity(activities.FindRefundName, mock.Anything, mock.Anything).Return(
-		func(context.Context, activities.FindRefundRequest) (activities.StripeRefund, error) {
+	env.OnActivity(schemas.FindRefundName, mock.Anything, mock.Anything).Return(
+		func(context.Context, schemas.FindRefundRequest) (schemas.StripeRefund, error) {
 			return h.found, nil
 		}).Maybe()
-	env.OnActivity(activities.RecordRefundName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.RecordRefundRequest) (schemas.Refund, error) {
+	env.OnActivity(schemas.RecordRefundName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.RecordRefundRequest) (schemas.Refund, error) {
 			h.recorded = append(h.recorded, req)
 			r := pending
 			r.Status, r.StripeRefundID, r.FailureReason = req.Status, req.StripeRefundID, req.FailureReason
 			return r, nil
 		}).Maybe()
-	env.OnActivity(activities.RecordRefundAttentionName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.RecordRefundAttentionRequest) error {
+	env.OnActivity(schemas.RecordRefundAttentionName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.RecordRefundAttentionRequest) error {
 			h.attention = append(h.attention, req.Attention)
 			return nil
 		}).Maybe()
-	env.OnActivity(activities.RecordAuditName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, e audit.Entry) error {
+	env.OnActivity(schemas.RecordAuditName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, e schemas.AuditRecord) error {
 			h.audited = append(h.audited, e)
 			return nil
 		}).Maybe()
-	env.OnActivity(activities.PublishEventName, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, req activities.PublishEventRequest) error {
+	env.OnActivity(schemas.PublishEventName, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, req schemas.PublishEventRequest) error {
 			raw, _ := json.Marshal(req.Event)
 			if err := schemas.ValidateEvent(raw); err != nil {
 				t.Errorf("event %s does not match its schema: %v", req.Event.Type, err)
@@ -136,7 +135,7 @@ func refundInput() schemas.RefundInput {
 
 func TestRefundSucceeds(t *testing.T) {
 	h := newRefundHarness(t)
-	h.stripe = activities.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 700}
+	h.stripe = schemas.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 700}
 	h.ExecuteWorkflow(workflows.RefundWorkflow, refundInput())
 	if err := h.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -172,9 +171,9 @@ func TestRefundRefused(t *testing.T) {
 // refund, and reverses it.
 func TestRefundFailsLater(t *testing.T) {
 	h := newRefundHarness(t)
-	h.stripe = activities.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 700}
+	h.stripe = schemas.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 700}
 	h.RegisterDelayedCallback(func() {
-		h.stripe = activities.StripeRefund{ID: "re_1", Status: "failed", Amount: 700, FailureReason: "expired_or_canceled_card"}
+		h.stripe = schemas.StripeRefund{ID: "re_1", Status: "failed", Amount: 700, FailureReason: "expired_or_canceled_card"}
 	}, time.Minute)
 	for _, evt := range []string{"evt_a", "evt_a", "evt_b"} {
 		h.RegisterDelayedCallback(func() {
@@ -221,7 +220,7 @@ func TestRefundFoundAfterRetryBudget(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		h.stripeErrs = append(h.stripeErrs, down)
 	}
-	h.found = activities.StripeRefund{ID: "re_found", Status: "succeeded", Amount: 700}
+	h.found = schemas.StripeRefund{ID: "re_found", Status: "succeeded", Amount: 700}
 	h.signalDecision(3*time.Hour, schemas.DecisionRetry)
 	in := refundInput()
 	in.Policy.StripeRetryBudget = 30 * time.Minute
@@ -244,7 +243,7 @@ func TestRefundParksUntilAnOperatorRetries(t *testing.T) {
 	h := newRefundHarness(t)
 	unauthorized := activities.ClassifyStripeError(&stripe.Error{HTTPStatusCode: 401, Type: stripe.ErrorTypeInvalidRequest, Msg: "Invalid API Key provided"})
 	h.stripeErrs = []error{unauthorized, unauthorized, unauthorized}
-	h.stripe = activities.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 700}
+	h.stripe = schemas.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 700}
 	var createsWhenDecided int
 	h.RegisterDelayedCallback(func() { createsWhenDecided = len(h.creates) }, 2*time.Hour-time.Second)
 	h.signalDecision(2*time.Hour, schemas.DecisionRetry)
@@ -260,7 +259,7 @@ func TestRefundParksUntilAnOperatorRetries(t *testing.T) {
 	if h.answer.err != nil || h.answer.result.Refund.Status != schemas.RefundPending {
 		t.Errorf("create answered %+v %v, want pending while parked", h.answer.result.Refund, h.answer.err)
 	}
-	if len(h.attention) != 2 || h.attention[0] == nil || h.attention[0].ErrorType != activities.ErrTypeStripeAuthentication || h.attention[1] != nil {
+	if len(h.attention) != 2 || h.attention[0] == nil || h.attention[0].ErrorType != schemas.ErrTypeStripeAuthentication || h.attention[1] != nil {
 		t.Errorf("attention recorded %+v, want the reason then cleared", h.attention)
 	}
 	if last := h.creates[len(h.creates)-1]; last.IdempotencyKey != schemas.RefundWorkflowID("mer_test", refundID)+"/create_refund/retry-1" {

@@ -6,8 +6,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/retention"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -16,9 +14,9 @@ import (
 // before anything is deleted: an unknown table or a retention under a day fails the run.
 func RetentionWorkflow(ctx workflow.Context, in schemas.RetentionInput) (schemas.RetentionResult, error) {
 	for _, r := range in.Rules {
-		if !retention.Known(r.Table) || r.Keep < retention.MinKeep {
+		if !schemas.Prunable(r.Table) || r.Keep < schemas.MinRetention {
 			return schemas.RetentionResult{}, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("retention rule %s for %s: want a prunable table, kept at least %s", r.Table, r.Keep, retention.MinKeep),
+				fmt.Sprintf("retention rule %s for %s: want a prunable table, kept at least %s", r.Table, r.Keep, schemas.MinRetention),
 				"InvalidRetentionRule", nil)
 		}
 	}
@@ -27,8 +25,8 @@ func RetentionWorkflow(ctx workflow.Context, in schemas.RetentionInput) (schemas
 	res := schemas.RetentionResult{Deleted: map[string]int64{}}
 	for _, r := range in.Rules {
 		var n int64
-		req := activities.PruneTableRequest{Table: r.Table, Before: now.Add(-r.Keep)}
-		if err := workflow.ExecuteActivity(actx, activities.PruneTableName, req).Get(ctx, &n); err != nil {
+		req := schemas.PruneTableRequest{Table: r.Table, Before: now.Add(-r.Keep)}
+		if err := workflow.ExecuteActivity(actx, schemas.PruneTableName, req).Get(ctx, &n); err != nil {
 			return res, fmt.Errorf("prune %s: %w", r.Table, err)
 		}
 		res.Deleted[r.Table] = n

@@ -3,7 +3,6 @@ package workflows
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -12,7 +11,7 @@ import (
 // runs it every minute; each run is one activity that reads Stripe's Events list.
 func StripeEventsBackfillWorkflow(ctx workflow.Context, in schemas.StripeEventsBackfillInput) (schemas.StripeEventsBackfillResult, error) {
 	var res schemas.StripeEventsBackfillResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, providerSync), activities.BackfillStripeEventsName, in).Get(ctx, &res)
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, providerSync), schemas.BackfillStripeEventsName, in).Get(ctx, &res)
 	if err == nil && res.Delivered > 0 {
 		workflow.GetLogger(ctx).Info("Delivered Stripe events that no webhook brought", "Delivered", res.Delivered, "Listed", res.Listed)
 	}

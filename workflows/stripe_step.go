@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/audit"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -152,16 +151,16 @@ func (g *operatorGate) park(ctx workflow.Context, attention *schemas.Attention, 
 // who the decision says it is: the API authenticated it, the Temporal UI and CLI did not.
 func auditDecision(ctx workflow.Context, operator, action, resource, reason string) error {
 	info := workflow.GetInfo(ctx).WorkflowExecution
-	return activities.ExecRecordAudit(workflow.WithLocalActivityOptions(ctx, dbWrite), audit.Entry{
-		At: workflow.Now(ctx), Actor: operator, Action: action, Resource: resource, Outcome: audit.Success,
+	return activities.ExecRecordAudit(workflow.WithLocalActivityOptions(ctx, dbWrite), schemas.AuditRecord{
+		At: workflow.Now(ctx), Actor: operator, Action: action, Resource: resource, Outcome: schemas.AuditSuccess,
 		Remote: "workflow " + info.ID, Details: map[string]string{"reason": reason, "identity": "declared"}})
 }
 
 // refusal reports Stripe refusing a request (a decline, an invalid request): an answer
 // retries cannot change.
-func refusal(err error) (activities.StripeFailure, bool) {
+func refusal(err error) (schemas.StripeFailure, bool) {
 	failure, errType, ok := activities.StripeFailureOf(err)
-	return failure, ok && (errType == activities.ErrTypeStripeCard || errType == activities.ErrTypeStripeInvalidRequest)
+	return failure, ok && (errType == schemas.ErrTypeStripeCard || errType == schemas.ErrTypeStripeInvalidRequest)
 }
 
 // attentionFor says why a step waits for an operator: its failure's type and message, and

@@ -33,11 +33,11 @@ func newWebhookHarness(t *testing.T, answers ...schemas.WebhookAttemptResult) *w
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(workflows.WebhookDeliveryWorkflow, workflow.RegisterOptions{Name: schemas.WebhookDeliveryWorkflowName})
 	w := &activities.Webhooks{}
-	env.RegisterActivityWithOptions(w.Deliver, activity.RegisterOptions{Name: activities.DeliverWebhookName})
-	env.RegisterActivityWithOptions(w.RecordAttempt, activity.RegisterOptions{Name: activities.RecordWebhookAttemptName})
-	env.RegisterActivityWithOptions(w.FailDelivery, activity.RegisterOptions{Name: activities.FailWebhookDeliveryName})
+	env.RegisterActivityWithOptions(w.Deliver, activity.RegisterOptions{Name: schemas.DeliverWebhookName})
+	env.RegisterActivityWithOptions(w.RecordAttempt, activity.RegisterOptions{Name: schemas.RecordWebhookAttemptName})
+	env.RegisterActivityWithOptions(w.FailDelivery, activity.RegisterOptions{Name: schemas.FailWebhookDeliveryName})
 	h := &webhookHarness{TestWorkflowEnvironment: env, answers: answers}
-	env.OnActivity(activities.DeliverWebhookName, mock.Anything, mock.Anything, mock.Anything).Return(
+	env.OnActivity(schemas.DeliverWebhookName, mock.Anything, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, id string, attempt int) (schemas.WebhookAttemptResult, error) {
 			h.attempts = append(h.attempts, attempt)
 			h.at = append(h.at, env.Now())
@@ -45,12 +45,12 @@ func newWebhookHarness(t *testing.T, answers ...schemas.WebhookAttemptResult) *w
 			res.DeliveryID, res.Attempt = id, attempt
 			return res, nil
 		})
-	env.OnActivity(activities.RecordWebhookAttemptName, mock.Anything, mock.Anything).Return(
+	env.OnActivity(schemas.RecordWebhookAttemptName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, a schemas.WebhookAttemptResult) error {
 			h.recorded = append(h.recorded, a)
 			return nil
 		}).Maybe()
-	env.OnActivity(activities.FailWebhookDeliveryName, mock.Anything, mock.Anything).Return(
+	env.OnActivity(schemas.FailWebhookDeliveryName, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, f schemas.WebhookDeliveryFailure) error {
 			h.failed = append(h.failed, f)
 			return nil

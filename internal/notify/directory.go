@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/envelope"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/pg"
@@ -33,7 +32,7 @@ func (d directory) customer(ctx context.Context, customerID string) (p schemas.C
 	if err != nil {
 		return p, false, fmt.Errorf("read customer %s: %w", customerID, err)
 	}
-	if err := envelope.Open(d.keys, sealed, activities.CustomerPurpose(customerID), &p); err != nil {
+	if err := envelope.Open(d.keys, sealed, schemas.CustomerPurpose(customerID), &p); err != nil {
 		return p, false, fmt.Errorf("open customer %s: %w", customerID, err)
 	}
 	return p, true, nil
@@ -50,7 +49,7 @@ func (d directory) merchant(ctx context.Context, merchantID string) (schemas.Mer
 		return p, fmt.Errorf("read merchant %s: %w", merchantID, err)
 	}
 	if sealed != nil {
-		if err := envelope.Open(d.keys, sealed, activities.ProfilePurpose(merchantID), &p); err != nil {
+		if err := envelope.Open(d.keys, sealed, schemas.ProfilePurpose(merchantID), &p); err != nil {
 			return p, fmt.Errorf("open merchant %s: %w", merchantID, err)
 		}
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/sirupsen/logrus"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/envelope"
 	"github.com/durapay/durapay/internal/eventbus"
 	"github.com/durapay/durapay/internal/keyring"
@@ -104,8 +103,8 @@ func newFixture(t *testing.T) *fixture {
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano())
 	merchantID := "mer_n" + suffix
 	customerID := schemas.CustomerID(merchantID, "c1")
-	mp, _ := envelope.Seal(keys, schemas.MerchantProfile{LegalName: "Acme & Co", ContactEmail: "ops@acme.test", ContactPhone: "+15550001111"}, activities.ProfilePurpose(merchantID))
-	cp, _ := envelope.Seal(keys, schemas.CustomerProfile{Email: "ada@example.test", Name: "Ada"}, activities.CustomerPurpose(customerID))
+	mp, _ := envelope.Seal(keys, schemas.MerchantProfile{LegalName: "Acme & Co", ContactEmail: "ops@acme.test", ContactPhone: "+15550001111"}, schemas.ProfilePurpose(merchantID))
+	cp, _ := envelope.Seal(keys, schemas.CustomerProfile{Email: "ada@example.test", Name: "Ada"}, schemas.CustomerPurpose(customerID))
 	for _, q := range []struct {
 		sql  string
 		args []any

@@ -15,48 +15,32 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-)
 
-// Tables that can be pruned.
-const (
-	IdempotencyRecords = "idempotency_records"
-	StripeEvents       = "stripe_events"
-	NotificationSends  = "notification_sends"
-	WebhookDeliveries  = "webhook_deliveries" // with their attempts
-	// ConsumerInbox: an event whose row is gone would be applied again if Kafka redelivered
-	// it, so its retention must exceed the topics' (plus a margin).
-	ConsumerInbox = "consumer_inbox"
-	// Events: the event log. Consumers refuse an event that is not in it, so it must outlive
-	// any replay of an event (Kafka's retention, dead letters).
-	Events = "events"
+	"github.com/durapay/durapay/schemas"
 )
-
-// MinKeep is the shortest retention accepted: a misconfigured zero must not empty the
-// tables that make retries safe.
-const MinKeep = 24 * time.Hour
 
 // statements delete at most $2 rows older than $1 each.
 var statements = map[string]string{
 	// A claim (status 0) is pruned only once abandoned: a day after its last claimant, when
 	// no request can still be answering it.
-	IdempotencyRecords: `
+	schemas.PrunableIdempotencyRecords: `
 		DELETE FROM idempotency_records WHERE (principal, key) IN (
 			SELECT principal, key FROM idempotency_records
 			WHERE (status <> 0 AND created_at < $1) OR (status = 0 AND claimed_at < now() - interval '1 day') LIMIT $2)`,
-	StripeEvents: `
+	schemas.PrunableStripeEvents: `
 		DELETE FROM stripe_events WHERE id IN (
 			SELECT id FROM stripe_events WHERE received_at < $1 AND delivered_at IS NOT NULL LIMIT $2)`,
-	NotificationSends: `
+	schemas.PrunableNotificationSends: `
 		DELETE FROM notification_sends WHERE (event_id, channel, recipient_hash) IN (
 			SELECT event_id, channel, recipient_hash FROM notification_sends
 			WHERE created_at < $1 AND status <> 'sending' LIMIT $2)`,
-	Events: `
+	schemas.PrunableEvents: `
 		DELETE FROM events WHERE id IN (SELECT id FROM events WHERE recorded_at < $1 LIMIT $2)`,
-	ConsumerInbox: `
+	schemas.PrunableConsumerInbox: `
 		DELETE FROM consumer_inbox WHERE (consumer, event_id) IN (
 			SELECT consumer, event_id FROM consumer_inbox WHERE processed_at < $1 LIMIT $2)`,
 	// A delivery goes with its attempts; one that a redelivery names goes after it.
-	WebhookDeliveries: `
+	schemas.PrunableWebhookDeliveries: `
 		WITH doomed AS (
 			SELECT id FROM webhook_deliveries d
 			WHERE completed_at < $1
@@ -66,12 +50,6 @@ var statements = map[string]string{
 			DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM doomed)
 		)
 		DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM doomed)`,
-}
-
-// Known reports whether Prune has a rule for table.
-func Known(table string) bool {
-	_, ok := statements[table]
-	return ok
 }
 
 // Batch bounds the rows one statement deletes, so that pruning a backlog holds no long

@@ -9,6 +9,7 @@ import (
 
 	"github.com/durapay/durapay/internal/pgtest"
 	"github.com/durapay/durapay/internal/retention"
+	"github.com/durapay/durapay/schemas"
 )
 
 // Each table loses its old rows and keeps the young ones, and the rows that must never go
@@ -49,12 +50,12 @@ func TestPrune(t *testing.T) {
 		deleted int64
 		left    int
 	}{
-		retention.IdempotencyRecords: {2, 2},
-		retention.StripeEvents:       {1, 2},
-		retention.NotificationSends:  {1, 2},
-		retention.WebhookDeliveries:  {1, 4},
-		retention.ConsumerInbox:      {1, 1},
-		retention.Events:             {1, 1},
+		schemas.PrunableIdempotencyRecords: {2, 2},
+		schemas.PrunableStripeEvents:       {1, 2},
+		schemas.PrunableNotificationSends:  {1, 2},
+		schemas.PrunableWebhookDeliveries:  {1, 4},
+		schemas.PrunableConsumerInbox:      {1, 1},
+		schemas.PrunableEvents:             {1, 1},
 	} {
 		var heartbeats int
 		n, err := retention.Prune(ctx, pool, table, before, func(int64) { heartbeats++ })
@@ -78,7 +79,7 @@ func TestPrune(t *testing.T) {
 		t.Errorf("webhook attempts left: %d %v; want the young delivery's only", attempts, err)
 	}
 	// Once the redelivery is old too, it goes, and then its original.
-	if _, err := retention.Prune(ctx, pool, retention.WebhookDeliveries, now.Add(time.Minute), func(int64) {}); err != nil {
+	if _, err := retention.Prune(ctx, pool, schemas.PrunableWebhookDeliveries, now.Add(time.Minute), func(int64) {}); err != nil {
 		t.Fatal(err)
 	}
 	var deliveries int

@@ -12,50 +12,6 @@ import (
 	"github.com/durapay/durapay/schemas"
 )
 
-// Names of the activities a timeline describes, as package activities registers them. They
-// are stored in every history and never change; timeline_test checks them against package
-// activities, which is not imported here so that a process showing timelines (the admin API)
-// does not link the Stripe, Kafka and Postgres clients.
-const (
-	createPaymentIntent   = "stripe.CreatePaymentIntent"
-	capturePaymentIntent  = "stripe.CapturePaymentIntent"
-	cancelPaymentIntent   = "stripe.CancelPaymentIntent"
-	retrievePaymentIntent = "stripe.RetrievePaymentIntent"
-	findPaymentIntent     = "stripe.FindPaymentIntent"
-	createRefund          = "stripe.CreateRefund"
-	retrieveRefund        = "stripe.RetrieveRefund"
-	findRefund            = "stripe.FindRefund"
-	recordPayment         = "store.RecordPayment"
-	recordRefund          = "store.RecordRefund"
-	reserveRefund         = "store.ReserveRefund"
-	publishEvent          = "events.Publish"
-)
-
-// The fields a timeline shows of the activities' requests and results (mirroring
-// activities.PaymentIntent, StripeRefund, ReservedRefund and PublishEventRequest).
-type (
-	paymentIntent struct {
-		ID                 string
-		Status             string
-		AmountCapturable   int64
-		AmountReceived     int64
-		CancellationReason string
-		LastPaymentError   *struct{ Code, DeclineCode, Message string }
-	}
-	stripeRefund struct {
-		ID            string
-		Status        string
-		Amount        int64
-		FailureReason string
-	}
-	reservedRefund struct {
-		Refund schemas.Refund
-	}
-	publishEventRequest struct {
-		Event schemas.Event
-	}
-)
-
 // The SDK records each local activity's outcome in a marker named "LocalActivity": its
 // "data" detail says which activity and attempt, "result" holds the result of a success,
 // and the marker's failure the error of a failure.
@@ -116,8 +72,8 @@ func (r *renderer) localResult(activityType string, result *commonpb.Payloads) (
 	succeeded := label(activityType) + " succeeded"
 	cannot := func(err error) (string, string) { return succeeded, "cannot decode result: " + err.Error() }
 	switch activityType {
-	case createPaymentIntent, capturePaymentIntent, cancelPaymentIntent, retrievePaymentIntent, findPaymentIntent:
-		var pi paymentIntent
+	case schemas.CreatePaymentIntentName, schemas.CapturePaymentIntentName, schemas.CancelPaymentIntentName, schemas.RetrievePaymentIntentName, schemas.FindPaymentIntentName:
+		var pi schemas.PaymentIntent
 		if err := decode(result, &pi); err != nil {
 			return cannot(err)
 		}
@@ -125,8 +81,8 @@ func (r *renderer) localResult(activityType string, result *commonpb.Payloads) (
 			return succeeded + " (none found)", ""
 		}
 		return fmt.Sprintf("%s (status %s)", succeeded, pi.Status), r.paymentIntentDetail(pi)
-	case createRefund, retrieveRefund, findRefund:
-		var re stripeRefund
+	case schemas.CreateRefundName, schemas.RetrieveRefundName, schemas.FindRefundName:
+		var re schemas.StripeRefund
 		if err := decode(result, &re); err != nil {
 			return cannot(err)
 		}
@@ -138,16 +94,16 @@ func (r *renderer) localResult(activityType string, result *commonpb.Payloads) (
 			status += ": " + re.FailureReason
 		}
 		return fmt.Sprintf("%s (refund %s)", succeeded, status), fmt.Sprintf("refund %s, %s", re.ID, amount(re.Amount, r.currency))
-	case recordPayment:
+	case schemas.RecordPaymentName:
 		return "payment recorded in Postgres", activityType
-	case recordRefund:
+	case schemas.RecordRefundName:
 		var rf schemas.Refund
 		if err := decode(result, &rf); err != nil {
 			return cannot(err)
 		}
 		return fmt.Sprintf("refund recorded in Postgres (status %s)", rf.Status), activityType
-	case reserveRefund:
-		var rr reservedRefund
+	case schemas.ReserveRefundName:
+		var rr schemas.ReservedRefund
 		if err := decode(result, &rr); err != nil {
 			return cannot(err)
 		}
@@ -157,7 +113,7 @@ func (r *renderer) localResult(activityType string, result *commonpb.Payloads) (
 	}
 }
 
-func (r *renderer) paymentIntentDetail(pi paymentIntent) string {
+func (r *renderer) paymentIntentDetail(pi schemas.PaymentIntent) string {
 	parts := []string{"PaymentIntent " + pi.ID}
 	if pi.AmountCapturable != 0 {
 		parts = append(parts, "capturable "+amount(pi.AmountCapturable, r.currency))
@@ -187,8 +143,8 @@ type activityTask struct {
 func (r *renderer) activityScheduled(ev *historypb.HistoryEvent) {
 	a := ev.GetActivityTaskScheduledEventAttributes()
 	t := &activityTask{name: a.GetActivityType().GetName()}
-	if t.name == publishEvent {
-		var req publishEventRequest
+	if t.name == schemas.PublishEventName {
+		var req schemas.PublishEventRequest
 		t.decodeErr = decode(a.GetInput(), &req)
 		t.eventType, t.eventID = req.Event.Type, req.Event.ID
 	}
@@ -229,9 +185,9 @@ func (r *renderer) activityClosed(ev *historypb.HistoryEvent) Entry {
 	}
 	e := Entry{Actor: actorSystem, Attempt: t.attempt, Detail: failure.GetMessage()}
 	switch {
-	case t.name == publishEvent && outcome == "":
+	case t.name == schemas.PublishEventName && outcome == "":
 		e.What, e.Detail = fmt.Sprintf("event %s published to Kafka", t.eventType), t.eventID
-	case t.name == publishEvent:
+	case t.name == schemas.PublishEventName:
 		e.What = fmt.Sprintf("publishing event %s to Kafka %s", t.eventType, outcome)
 	case outcome == "":
 		e.What = fmt.Sprintf("activity %s completed", t.name)
@@ -254,11 +210,11 @@ func refundCurrency(events []*historypb.HistoryEvent) string {
 			var m localActivityMarker
 			_ = decode(a.GetDetails()[markerDataKey], &m)
 			switch m.ActivityType {
-			case reserveRefund:
-				var rr reservedRefund
+			case schemas.ReserveRefundName:
+				var rr schemas.ReservedRefund
 				_ = decode(a.GetDetails()[markerResultKey], &rr)
 				rf = rr.Refund
-			case recordRefund:
+			case schemas.RecordRefundName:
 				_ = decode(a.GetDetails()[markerResultKey], &rf)
 			}
 		}

@@ -24,7 +24,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/internal/keyring"
 	"github.com/durapay/durapay/internal/payloadcodec"
 	"github.com/durapay/durapay/internal/timeline"
@@ -230,28 +229,28 @@ func TestRenderLocalActivities(t *testing.T) {
 		detail   string
 		actor    string
 	}{
-		{activities.CreatePaymentIntentName, activities.PaymentIntent{ID: "pi_1", Status: "requires_payment_method",
-			LastPaymentError: &activities.StripeFailure{Code: "card_declined", DeclineCode: "insufficient_funds", Message: "Your card has insufficient funds."}},
+		{schemas.CreatePaymentIntentName, schemas.PaymentIntent{ID: "pi_1", Status: "requires_payment_method",
+			LastPaymentError: &schemas.StripeFailure{Code: "card_declined", DeclineCode: "insufficient_funds", Message: "Your card has insufficient funds."}},
 			"Stripe: stripe.CreatePaymentIntent succeeded (status requires_payment_method)",
 			"PaymentIntent pi_1, last payment error card_declined (insufficient_funds): Your card has insufficient funds.", "stripe"},
-		{activities.CapturePaymentIntentName, activities.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 1500},
+		{schemas.CapturePaymentIntentName, schemas.PaymentIntent{ID: "pi_1", Status: "succeeded", AmountReceived: 1500},
 			"Stripe: stripe.CapturePaymentIntent succeeded (status succeeded)", "PaymentIntent pi_1, received 15.00 USD", "stripe"},
-		{activities.CancelPaymentIntentName, activities.PaymentIntent{ID: "pi_1", Status: "canceled", CancellationReason: "abandoned"},
+		{schemas.CancelPaymentIntentName, schemas.PaymentIntent{ID: "pi_1", Status: "canceled", CancellationReason: "abandoned"},
 			"Stripe: stripe.CancelPaymentIntent succeeded (status canceled)", "PaymentIntent pi_1, cancellation reason abandoned", "stripe"},
-		{activities.RetrievePaymentIntentName, activities.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000},
+		{schemas.RetrievePaymentIntentName, schemas.PaymentIntent{ID: "pi_1", Status: "requires_capture", AmountCapturable: 2000},
 			"Stripe: stripe.RetrievePaymentIntent succeeded (status requires_capture)", "PaymentIntent pi_1, capturable 20.00 USD", "stripe"},
-		{activities.FindPaymentIntentName, activities.PaymentIntent{},
+		{schemas.FindPaymentIntentName, schemas.PaymentIntent{},
 			"Stripe: stripe.FindPaymentIntent succeeded (none found)", "", "stripe"},
-		{activities.CreateRefundName, activities.StripeRefund{ID: "re_1", Status: "pending", Amount: 700},
+		{schemas.CreateRefundName, schemas.StripeRefund{ID: "re_1", Status: "pending", Amount: 700},
 			"Stripe: stripe.CreateRefund succeeded (refund pending)", "refund re_1, 7.00 USD", "stripe"},
-		{activities.RetrieveRefundName, activities.StripeRefund{ID: "re_1", Status: "failed", Amount: 700, FailureReason: "lost_or_stolen_card"},
+		{schemas.RetrieveRefundName, schemas.StripeRefund{ID: "re_1", Status: "failed", Amount: 700, FailureReason: "lost_or_stolen_card"},
 			"Stripe: stripe.RetrieveRefund succeeded (refund failed: lost_or_stolen_card)", "refund re_1, 7.00 USD", "stripe"},
-		{activities.FindRefundName, activities.StripeRefund{},
+		{schemas.FindRefundName, schemas.StripeRefund{},
 			"Stripe: stripe.FindRefund succeeded (none found)", "", "stripe"},
-		{activities.RecordPaymentName, nil, "payment recorded in Postgres", "store.RecordPayment", "system"},
-		{activities.RecordRefundName, schemas.Refund{Status: schemas.RefundSucceeded},
+		{schemas.RecordPaymentName, nil, "payment recorded in Postgres", "store.RecordPayment", "system"},
+		{schemas.RecordRefundName, schemas.Refund{Status: schemas.RefundSucceeded},
 			"refund recorded in Postgres (status succeeded)", "store.RecordRefund", "system"},
-		{activities.ReserveRefundName, activities.ReservedRefund{Refund: schemas.Refund{Amount: 700, Currency: "usd"}},
+		{schemas.ReserveRefundName, schemas.ReservedRefund{Refund: schemas.Refund{Amount: 700, Currency: "usd"}},
 			"refund reserved in Postgres: 7.00 USD", "store.ReserveRefund", "system"},
 	}
 	for _, tt := range tests {
@@ -279,8 +278,8 @@ func TestRenderRefundShowsAmountsInItsPaymentsCurrency(t *testing.T) {
 			WorkflowType: &commonpb.WorkflowType{Name: schemas.RefundWorkflowName},
 			Input:        payloadsOf(t, schemas.RefundInput{RefundID: "rfd_1", PaymentID: "pay_1", Amount: 500}),
 		}}})
-	h.localActivity(t, activities.ReserveRefundName, 1, 0, activities.ReservedRefund{Refund: schemas.Refund{Amount: 500, Currency: "jpy"}}, nil)
-	h.localActivity(t, activities.CreateRefundName, 1, 0, activities.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 500}, nil)
+	h.localActivity(t, schemas.ReserveRefundName, 1, 0, schemas.ReservedRefund{Refund: schemas.Refund{Amount: 500, Currency: "jpy"}}, nil)
+	h.localActivity(t, schemas.CreateRefundName, 1, 0, schemas.StripeRefund{ID: "re_1", Status: "succeeded", Amount: 500}, nil)
 	entries := h.render()
 	for _, want := range []timeline.Entry{
 		{What: "refund requested: 500 JPY of payment pay_1", Detail: "refund rfd_1"},
@@ -320,7 +319,7 @@ func TestRenderFailuresAndDecisions(t *testing.T) {
 	h.startPayment(t, schemas.PaymentInput{PaymentID: "pay_1", Amount: 2000, Currency: "usd", PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureManual})
 	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, Attributes: &historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes{
 		WorkflowTaskScheduledEventAttributes: &historypb.WorkflowTaskScheduledEventAttributes{}}})
-	h.localActivity(t, activities.CapturePaymentIntentName, 7, time.Minute, nil, &failurepb.Failure{Message: "Stripe unreachable: EOF"})
+	h.localActivity(t, schemas.CapturePaymentIntentName, 7, time.Minute, nil, &failurepb.Failure{Message: "Stripe unreachable: EOF"})
 	accepted := h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED, Attributes: &historypb.HistoryEvent_WorkflowExecutionUpdateAcceptedEventAttributes{
 		WorkflowExecutionUpdateAcceptedEventAttributes: &historypb.WorkflowExecutionUpdateAcceptedEventAttributes{
 			AcceptedRequest: &updatepb.Request{Input: &updatepb.Input{Name: schemas.UpdateCapturePayment, Args: payloadsOf(t, schemas.CaptureRequest{})}},
@@ -341,8 +340,8 @@ func TestRenderFailuresAndDecisions(t *testing.T) {
 		}}})
 	scheduled := h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, Attributes: &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{
 		ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
-			ActivityType: &commonpb.ActivityType{Name: activities.PublishEventName},
-			Input: payloadsOf(t, activities.PublishEventRequest{Topic: schemas.TopicPayments, Key: "pay_1",
+			ActivityType: &commonpb.ActivityType{Name: schemas.PublishEventName},
+			Input: payloadsOf(t, schemas.PublishEventRequest{Topic: schemas.TopicPayments, Key: "pay_1",
 				Event: schemas.Event{ID: "evt_1", Type: schemas.EventPaymentCanceled}}),
 		}}})
 	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED, Attributes: &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{
@@ -397,7 +396,7 @@ func TestRenderEncryptedHistory(t *testing.T) {
 	fc := temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{EncodeCommonAttributes: true})
 	h := newHistory()
 	h.startPayment(t, schemas.PaymentInput{PaymentID: "pay_1", Amount: 2000, Currency: "usd", PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureAutomatic})
-	h.localActivity(t, activities.CapturePaymentIntentName, 7, time.Minute, nil, fc.ErrorToFailure(errors.New("Stripe unreachable: EOF")))
+	h.localActivity(t, schemas.CapturePaymentIntentName, 7, time.Minute, nil, fc.ErrorToFailure(errors.New("Stripe unreachable: EOF")))
 	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, Attributes: &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{
 		WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{
 			Failure: fc.ErrorToFailure(errors.New("record payment version 3: connection refused"))}}})
@@ -451,7 +450,7 @@ func TestRenderSurvivesUnexpectedEvents(t *testing.T) {
 			MarkerName: "LocalActivity", Details: map[string]*commonpb.Payloads{"data": garbage}}}})
 	scheduled := h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, Attributes: &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{
 		ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
-			ActivityType: &commonpb.ActivityType{Name: activities.PublishEventName}, Input: garbage}}})
+			ActivityType: &commonpb.ActivityType{Name: schemas.PublishEventName}, Input: garbage}}})
 	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, Attributes: &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{
 		ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{ScheduledEventId: scheduled}}})
 	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, Attributes: &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{
