@@ -7,8 +7,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/durapay/durapay/internal/archive"
-	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/domain/archive"
+	"github.com/durapay/durapay/internal/platform/pg"
 )
 
 // TemporalHistories is what the history archive reads from Temporal: closed executions from

@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 
-	"github.com/durapay/durapay/internal/archive"
-	"github.com/durapay/durapay/internal/cursors"
+	"github.com/durapay/durapay/internal/domain/archive"
+	"github.com/durapay/durapay/internal/domain/cursors"
 	"github.com/durapay/durapay/schemas"
 )
 

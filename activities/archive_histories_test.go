@@ -18,10 +18,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/archive"
-	"github.com/durapay/durapay/internal/archive/archivetest"
-	"github.com/durapay/durapay/internal/cursors"
-	"github.com/durapay/durapay/internal/objectstore"
+	"github.com/durapay/durapay/internal/domain/archive"
+	"github.com/durapay/durapay/internal/domain/archive/archivetest"
+	"github.com/durapay/durapay/internal/domain/cursors"
+	"github.com/durapay/durapay/internal/platform/objectstore"
 	"github.com/durapay/durapay/schemas"
 )
 

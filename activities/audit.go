@@ -1,6 +1,6 @@
 package activities
 
-import "github.com/durapay/durapay/internal/audit"
+import "github.com/durapay/durapay/internal/domain/audit"
 
 // Audit appends to the audit log, keyed with the audit keys, and anchors its head in S3.
 type Audit struct {

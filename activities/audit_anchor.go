@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/domain/audit"
 	"github.com/durapay/durapay/schemas"
 )
 

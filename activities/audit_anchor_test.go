@@ -10,10 +10,10 @@ import (
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack"
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/objectstore"
-	"github.com/durapay/durapay/internal/pgtest"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/platform/keyring"
+	"github.com/durapay/durapay/internal/platform/objectstore"
+	"github.com/durapay/durapay/internal/platform/pgtest"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -19,11 +19,11 @@ import (
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/envelope"
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/pgtest"
-	"github.com/durapay/durapay/internal/stripeclient"
-	"github.com/durapay/durapay/internal/stripeevents"
+	"github.com/durapay/durapay/internal/domain/stripeevents"
+	"github.com/durapay/durapay/internal/platform/envelope"
+	"github.com/durapay/durapay/internal/platform/keyring"
+	"github.com/durapay/durapay/internal/platform/pgtest"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/internal/envelope"
+	"github.com/durapay/durapay/internal/platform/envelope"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -9,9 +9,9 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/pgtest"
-	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/platform/pgtest"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
 	"github.com/durapay/durapay/schemas"
 )
 

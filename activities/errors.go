@@ -9,8 +9,8 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/durapay/durapay/internal/breaker"
-	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/platform/breaker"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -20,7 +20,7 @@ import (
 const rateLimitRetryDelay = time.Second
 
 // ClassifyStripeError turns an error from a Stripe client (stripe-go's, or the guard's that
-// internal/stripeclient puts around every call) into the Temporal error that says whether
+// internal/platform/stripeclient puts around every call) into the Temporal error that says whether
 // and when to retry. It is the one place that decides, row by row:
 //
 //	Stripe answer                              retried   error type

@@ -8,7 +8,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/internal/eventlog"
+	"github.com/durapay/durapay/internal/domain/eventlog"
 	"github.com/durapay/durapay/schemas"
 )
 

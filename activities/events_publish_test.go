@@ -11,9 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/eventbus"
-	"github.com/durapay/durapay/internal/eventlog"
-	"github.com/durapay/durapay/internal/pgtest"
+	"github.com/durapay/durapay/internal/domain/eventlog"
+	"github.com/durapay/durapay/internal/platform/eventbus"
+	"github.com/durapay/durapay/internal/platform/pgtest"
 	"github.com/durapay/durapay/schemas"
 )
 

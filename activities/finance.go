@@ -4,7 +4,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stripe/stripe-go/v76/client"
 
-	"github.com/durapay/durapay/internal/objectstore"
+	"github.com/durapay/durapay/internal/platform/objectstore"
 )
 
 // Finance produces finance's reports and reconciliations from the ledger.

@@ -8,8 +8,8 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/activity"
 
-	"github.com/durapay/durapay/internal/reconcile"
-	"github.com/durapay/durapay/internal/reports"
+	"github.com/durapay/durapay/internal/domain/reconcile"
+	"github.com/durapay/durapay/internal/domain/reports"
 	"github.com/durapay/durapay/schemas"
 )
 

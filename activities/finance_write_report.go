@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/durapay/durapay/internal/reports"
+	"github.com/durapay/durapay/internal/domain/reports"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -4,7 +4,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stripe/stripe-go/v76/client"
 
-	"github.com/durapay/durapay/internal/keyring"
+	"github.com/durapay/durapay/internal/platform/keyring"
 )
 
 // Onboarding creates merchants and their Stripe Connect accounts, and activates them.

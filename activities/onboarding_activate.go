@@ -8,9 +8,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/internal/ledger"
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/money"
+	"github.com/durapay/durapay/internal/domain/ledger"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/durapay/durapay/internal/retention"
+	"github.com/durapay/durapay/internal/domain/retention"
 	"github.com/durapay/durapay/schemas"
 )
 

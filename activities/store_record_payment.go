@@ -9,10 +9,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/internal/fees"
-	"github.com/durapay/durapay/internal/ledger"
-	"github.com/durapay/durapay/internal/money"
-	"github.com/durapay/durapay/internal/payments"
+	"github.com/durapay/durapay/internal/domain/fees"
+	"github.com/durapay/durapay/internal/domain/ledger"
+	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/internal/domain/payments"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/ledger"
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/payments"
-	"github.com/durapay/durapay/internal/pgtest"
+	"github.com/durapay/durapay/internal/domain/ledger"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/domain/payments"
+	"github.com/durapay/durapay/internal/platform/pgtest"
 	"github.com/durapay/durapay/schemas"
 )
 

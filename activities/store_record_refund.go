@@ -8,8 +8,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/internal/ledger"
-	"github.com/durapay/durapay/internal/refunds"
+	"github.com/durapay/durapay/internal/domain/ledger"
+	"github.com/durapay/durapay/internal/domain/refunds"
 	"github.com/durapay/durapay/schemas"
 )
 

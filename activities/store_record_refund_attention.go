@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/internal/refunds"
+	"github.com/durapay/durapay/internal/domain/refunds"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -8,14 +8,14 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/internal/payments"
-	"github.com/durapay/durapay/internal/pg"
-	"github.com/durapay/durapay/internal/refunds"
+	"github.com/durapay/durapay/internal/domain/payments"
+	"github.com/durapay/durapay/internal/domain/refunds"
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 
 // ReserveRefund records the refund as pending under its payment's row lock (see
-// internal/refunds), or refuses it: PaymentNotCaptured, RefundExceedsRemaining, both
+// internal/domain/refunds), or refuses it: PaymentNotCaptured, RefundExceedsRemaining, both
 // non-retryable answers for the client. Running it twice reserves once.
 func (s *Store) ReserveRefund(ctx context.Context, req schemas.ReserveRefundRequest) (schemas.ReservedRefund, error) {
 	in := req.Input

@@ -10,8 +10,8 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/activity"
 
-	"github.com/durapay/durapay/internal/cursors"
-	"github.com/durapay/durapay/internal/stripeevents"
+	"github.com/durapay/durapay/internal/domain/cursors"
+	"github.com/durapay/durapay/internal/domain/stripeevents"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -11,10 +11,10 @@ import (
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack"
-	"github.com/durapay/durapay/internal/pgtest"
-	"github.com/durapay/durapay/internal/stripeclient"
-	"github.com/durapay/durapay/internal/stripeevents"
-	"github.com/durapay/durapay/internal/testenv"
+	"github.com/durapay/durapay/internal/domain/stripeevents"
+	"github.com/durapay/durapay/internal/platform/pgtest"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
+	"github.com/durapay/durapay/internal/platform/testenv"
 	"github.com/durapay/durapay/schemas"
 )
 

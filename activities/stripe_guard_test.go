@@ -14,10 +14,10 @@ import (
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/breaker"
-	"github.com/durapay/durapay/internal/pgtest"
-	"github.com/durapay/durapay/internal/stripeclient"
-	"github.com/durapay/durapay/internal/stripeevents"
+	"github.com/durapay/durapay/internal/domain/stripeevents"
+	"github.com/durapay/durapay/internal/platform/breaker"
+	"github.com/durapay/durapay/internal/platform/pgtest"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
 	"github.com/durapay/durapay/schemas"
 )
 

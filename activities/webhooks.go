@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/internal/domain/webhooks"
+	"github.com/durapay/durapay/internal/platform/keyring"
 	"github.com/durapay/durapay/schemas"
 )
 

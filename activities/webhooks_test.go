@@ -15,10 +15,10 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/pgtest"
-	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/domain/webhooks"
+	"github.com/durapay/durapay/internal/platform/keyring"
+	"github.com/durapay/durapay/internal/platform/pgtest"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -20,7 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/durapay/durapay/internal/testenv"
+	"github.com/durapay/durapay/internal/platform/testenv"
 )
 
 // emulatorBinDir is ./bin, where `make tools` installs the emulators; the test skips (fails

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/platform/pg"
 )
 
 // DevMerchant is the merchant `make dev` creates, with its secret key in clear, and a staff

@@ -14,8 +14,8 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/durapay/durapay/internal/awsconf"
-	"github.com/durapay/durapay/internal/objectstore"
+	"github.com/durapay/durapay/internal/platform/awsconf"
+	"github.com/durapay/durapay/internal/platform/objectstore"
 )
 
 // Local S3 credentials: any pair works with the local server; these name it.

@@ -26,12 +26,12 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/config"
-	"github.com/durapay/durapay/internal/eventbus"
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/objectstore"
-	"github.com/durapay/durapay/internal/pg"
-	"github.com/durapay/durapay/internal/testenv"
+	"github.com/durapay/durapay/internal/platform/config"
+	"github.com/durapay/durapay/internal/platform/eventbus"
+	"github.com/durapay/durapay/internal/platform/keyring"
+	"github.com/durapay/durapay/internal/platform/objectstore"
+	"github.com/durapay/durapay/internal/platform/pg"
+	"github.com/durapay/durapay/internal/platform/testenv"
 	"github.com/durapay/durapay/schemas"
 )
 

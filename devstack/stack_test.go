@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/durapay/durapay/internal/pgtest"
-	"github.com/durapay/durapay/internal/testenv"
+	"github.com/durapay/durapay/internal/platform/pgtest"
+	"github.com/durapay/durapay/internal/platform/testenv"
 )
 
 // `make dev` names the missing service and the command that starts it.

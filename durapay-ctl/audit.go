@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/keyring"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/platform/keyring"
 )
 
 // auditPage is the largest page the API serves.

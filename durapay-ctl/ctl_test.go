@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durapay/durapay/internal/eventbus"
+	"github.com/durapay/durapay/internal/platform/eventbus"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/durapay/durapay/internal/eventbus"
+	"github.com/durapay/durapay/internal/platform/eventbus"
 )
 
 // maxDeadLetters bounds one listing or replay.

@@ -23,7 +23,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/payloadcodec"
+	"github.com/durapay/durapay/internal/platform/payloadcodec"
 	"github.com/durapay/durapay/schemas"
 )
 

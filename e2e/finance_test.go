@@ -17,8 +17,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/audit/audittest"
-	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/domain/audit/audittest"
+	"github.com/durapay/durapay/internal/domain/merchants"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
-	"github.com/durapay/durapay/internal/payloadcodec"
-	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/platform/payloadcodec"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -11,7 +11,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/durapay/durapay/internal/payloadcodec"
+	"github.com/durapay/durapay/internal/platform/payloadcodec"
 )
 
 // historiesDir holds the replay fixtures that workflows/replay_test.go replays.

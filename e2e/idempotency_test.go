@@ -12,7 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/breaker"
+	"github.com/durapay/durapay/internal/platform/breaker"
 	"github.com/durapay/durapay/schemas"
 )
 

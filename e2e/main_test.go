@@ -26,13 +26,13 @@ import (
 
 	"github.com/durapay/durapay/devstack"
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/pg"
-	"github.com/durapay/durapay/internal/pgtest"
-	"github.com/durapay/durapay/internal/stripeclient"
-	"github.com/durapay/durapay/internal/temporalx"
-	"github.com/durapay/durapay/internal/testenv"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/platform/keyring"
+	"github.com/durapay/durapay/internal/platform/pg"
+	"github.com/durapay/durapay/internal/platform/pgtest"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
+	"github.com/durapay/durapay/internal/platform/temporalx"
+	"github.com/durapay/durapay/internal/platform/testenv"
 	"github.com/durapay/durapay/schemas"
 )
 

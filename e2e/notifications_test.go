@@ -17,10 +17,10 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/durapay/durapay/devstack"
-	"github.com/durapay/durapay/internal/envelope"
-	"github.com/durapay/durapay/internal/eventlog"
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/internal/domain/eventlog"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/domain/webhooks"
+	"github.com/durapay/durapay/internal/platform/envelope"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -39,7 +39,7 @@ func (e *stackEnv) newMerchant(t *testing.T, name string) merchant {
 		t.Fatal(err)
 	}
 	// Its phone verified, as a merchant does with the code texted to it (its own tests:
-	// internal/notify, frontend-api), so that texts may go to it.
+	// internal/domain/notify, frontend-api), so that texts may go to it.
 	if _, err := e.pool.Exec(ctx, `UPDATE merchants SET profile = $2, phone_verified_hash = $3 WHERE id = $1`,
 		m.ID, profile, merchants.PhoneHash("+15550100200")); err != nil {
 		t.Fatal(err)

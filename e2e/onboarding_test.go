@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/api/enums/v1"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/merchants"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/domain/audit"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -9,10 +9,10 @@ import (
 	"github.com/gorilla/mux"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/payments"
-	"github.com/durapay/durapay/internal/pg"
-	"github.com/durapay/durapay/internal/refunds"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/payments"
+	"github.com/durapay/durapay/internal/domain/refunds"
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 

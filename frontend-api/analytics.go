@@ -5,14 +5,14 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/durapay/durapay/internal/analytics"
+	"github.com/durapay/durapay/internal/domain/analytics"
 )
 
 // defaultAnalyticsWindow is the range of an analytics query that names none.
 const defaultAnalyticsWindow = time.Hour
 
 // merchantAnalytics is GET /v1/analytics/minutes: the merchant's live figures per currency
-// and minute (see internal/analytics for what is counted).
+// and minute (see internal/domain/analytics for what is counted).
 func (s *server) merchantAnalytics(w http.ResponseWriter, r *http.Request) error {
 	return s.analyticsMinutes(w, r, merchantFrom(r.Context()))
 }

@@ -8,9 +8,9 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/platform/pg"
 )
 
 // A merchant manages its keys with its secret key: restricted keys with scopes, rolling a

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/domain/merchants"
 )
 
 // issueKeys gives the fixture's merchant n more restricted keys, oldest first.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/merchants"
 )
 
 // Admins list the audit log's anchors from their bucket, oldest first, in pages, for

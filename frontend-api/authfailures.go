@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 
-	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/domain/audit"
 )
 
 // A failed authentication (a bad or missing key or token, a bad invitation) costs its

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/domain/audit"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/durapay/durapay/internal/payloadcodec"
+	"github.com/durapay/durapay/internal/platform/payloadcodec"
 )
 
 // codecServer is the Temporal codec server at /codec/encode and /codec/decode: the Temporal

@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"regexp"
 
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/envelope"
-	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/platform/envelope"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durapay/durapay/internal/envelope"
-	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/platform/envelope"
 	"github.com/durapay/durapay/schemas"
 )
 

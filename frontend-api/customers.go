@@ -12,7 +12,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/durapay/durapay/internal/envelope"
+	"github.com/durapay/durapay/internal/platform/envelope"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -14,12 +14,12 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/durapay/durapay/internal/ledger"
-	"github.com/durapay/durapay/internal/money"
-	"github.com/durapay/durapay/internal/reconcile"
-	"github.com/durapay/durapay/internal/refunds"
-	"github.com/durapay/durapay/internal/reports"
-	"github.com/durapay/durapay/internal/timeline"
+	"github.com/durapay/durapay/internal/domain/ledger"
+	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/internal/domain/reconcile"
+	"github.com/durapay/durapay/internal/domain/refunds"
+	"github.com/durapay/durapay/internal/domain/reports"
+	"github.com/durapay/durapay/internal/domain/timeline"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 
-	"github.com/durapay/durapay/internal/audit"
+	"github.com/durapay/durapay/internal/domain/audit"
 	"github.com/durapay/durapay/schemas"
 )
 

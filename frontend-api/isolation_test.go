@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/domain/merchants"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -7,14 +7,14 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 
 // A merchant's secret key reaches the merchant by a single-use link emailed to its contact
-// address (internal/merchants, key links): approval requests the first link, an operator may
+// address (internal/domain/merchants, key links): approval requests the first link, an operator may
 // request a new one, and the merchant's browser (or a script) spends it here once.
 
 // revealedKey answers a spent link: the merchant's new secret key, shown this once.

@@ -11,9 +11,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/payments"
-	"github.com/durapay/durapay/internal/refunds"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/domain/payments"
+	"github.com/durapay/durapay/internal/domain/refunds"
 	"github.com/durapay/durapay/schemas"
 )
 

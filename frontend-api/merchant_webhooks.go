@@ -11,9 +11,9 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/notify"
-	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/notify"
+	"github.com/durapay/durapay/internal/domain/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/domain/webhooks"
 	"github.com/durapay/durapay/schemas"
 )
 

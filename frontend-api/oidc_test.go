@@ -10,7 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 
-	"github.com/durapay/durapay/internal/oidcauth"
+	"github.com/durapay/durapay/internal/platform/oidcauth"
 )
 
 // People sign in with OIDC: frontend-api verifies their bearer tokens against a real

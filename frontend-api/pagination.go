@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/platform/pg"
 )
 
 // Stripe's list parameters: limit 1 to 100, 10 by default.

@@ -16,10 +16,10 @@ import (
 	"github.com/gorilla/mux"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/durapay/durapay/internal/breaker"
-	"github.com/durapay/durapay/internal/money"
-	"github.com/durapay/durapay/internal/payments"
-	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/internal/domain/payments"
+	"github.com/durapay/durapay/internal/platform/breaker"
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 

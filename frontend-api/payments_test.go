@@ -13,8 +13,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/payments"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/domain/payments"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -18,14 +18,14 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 
 	"github.com/durapay/durapay/devstack"
-	"github.com/durapay/durapay/internal/analytics"
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/merchants"
-	"github.com/durapay/durapay/internal/objectstore"
-	"github.com/durapay/durapay/internal/pgtest"
-	"github.com/durapay/durapay/internal/stripeevents"
-	"github.com/durapay/durapay/internal/testenv"
+	"github.com/durapay/durapay/internal/domain/analytics"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/merchants"
+	"github.com/durapay/durapay/internal/domain/stripeevents"
+	"github.com/durapay/durapay/internal/platform/keyring"
+	"github.com/durapay/durapay/internal/platform/objectstore"
+	"github.com/durapay/durapay/internal/platform/pgtest"
+	"github.com/durapay/durapay/internal/platform/testenv"
 	"github.com/durapay/durapay/schemas"
 )
 

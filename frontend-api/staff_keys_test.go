@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/merchants"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/merchants"
 )
 
 // Staff keys are issued and revoked by admins through the API, each audited, and expire on

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
-	"github.com/durapay/durapay/internal/stripeevents"
+	"github.com/durapay/durapay/internal/domain/stripeevents"
 )
 
 // maxWebhookBytes bounds a Stripe event's body; Stripe's are a few kilobytes.

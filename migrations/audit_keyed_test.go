@@ -11,11 +11,11 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/audit/audittest"
-	"github.com/durapay/durapay/internal/keyring"
-	"github.com/durapay/durapay/internal/pg"
-	"github.com/durapay/durapay/internal/pgtest"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/audit/audittest"
+	"github.com/durapay/durapay/internal/platform/keyring"
+	"github.com/durapay/durapay/internal/platform/pg"
+	"github.com/durapay/durapay/internal/platform/pgtest"
 	"github.com/durapay/durapay/migrations"
 )
 

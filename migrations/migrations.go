@@ -1,5 +1,5 @@
 // Package migrations embeds Durapay's numbered SQL migrations, applied by goose
-// (internal/pg.Migrate). Never edit a migration that has shipped: add the next one.
+// (internal/platform/pg.Migrate). Never edit a migration that has shipped: add the next one.
 package migrations
 
 import "embed"

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
-	"github.com/durapay/durapay/internal/pgtest"
+	"github.com/durapay/durapay/internal/platform/pgtest"
 	"github.com/durapay/durapay/migrations"
 )
 

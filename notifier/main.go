@@ -1,9 +1,9 @@
 // The notifier process: two Kafka consumer groups. "durapay-notifier" turns events into
 // emails (SES), texts (SNS) and merchant webhook deliveries (workflows on the webhooks task
 // queue); "durapay-analytics" keeps the live per-minute figures. Each acts only on events
-// Durapay recorded in its event log, from the recorded copy (internal/eventlog), commits a
+// Durapay recorded in its event log, from the recorded copy (internal/domain/eventlog), commits a
 // message only after acting on it, and dead-letters what keeps failing (see
-// internal/eventbus).
+// internal/platform/eventbus).
 package main
 
 import (
@@ -21,13 +21,13 @@ import (
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/durapay/durapay/internal/analytics"
-	"github.com/durapay/durapay/internal/awsconf"
-	"github.com/durapay/durapay/internal/eventbus"
-	"github.com/durapay/durapay/internal/eventlog"
-	"github.com/durapay/durapay/internal/notify"
-	"github.com/durapay/durapay/internal/process"
-	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/internal/domain/analytics"
+	"github.com/durapay/durapay/internal/domain/eventlog"
+	"github.com/durapay/durapay/internal/domain/notify"
+	"github.com/durapay/durapay/internal/domain/webhooks"
+	"github.com/durapay/durapay/internal/platform/awsconf"
+	"github.com/durapay/durapay/internal/platform/eventbus"
+	"github.com/durapay/durapay/internal/platform/process"
 	"github.com/durapay/durapay/schemas"
 )
 

@@ -12,7 +12,7 @@ const RecordAuditName = "store.RecordAudit"
 // PruneTableName is the activity's registered name.
 const PruneTableName = "store.PruneTable"
 
-// PruneTableRequest deletes Table's rows older than Before (internal/retention decides
+// PruneTableRequest deletes Table's rows older than Before (internal/domain/retention decides
 // which rows may never go).
 type PruneTableRequest struct {
 	Table  string

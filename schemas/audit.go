@@ -2,7 +2,7 @@ package schemas
 
 import "time"
 
-// The audit log's anchors (internal/audit): a schedule on the finance task queue writes the
+// The audit log's anchors (internal/domain/audit): a schedule on the finance task queue writes the
 // chain's last row to S3 under object lock.
 const (
 	AuditAnchorWorkflowName = "AuditAnchor"

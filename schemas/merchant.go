@@ -57,7 +57,7 @@ func (s MerchantStatus) Final() bool {
 }
 
 // OnboardingInput starts (or, after continue-as-new, continues) an OnboardingWorkflow.
-// Personal data travels sealed (SealedProfile, internal/envelope): the workflow never sees
+// Personal data travels sealed (SealedProfile, internal/platform/envelope): the workflow never sees
 // it in clear.
 type OnboardingInput struct {
 	MerchantID    string

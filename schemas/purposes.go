@@ -1,6 +1,6 @@
 package schemas
 
-// Purposes bind a sealed value (internal/envelope) to its owner: a value sealed for one
+// Purposes bind a sealed value (internal/platform/envelope) to its owner: a value sealed for one
 // customer or merchant cannot be opened as another's. frontend-api seals with them what it
 // receives; activities and the notifier open with them what they need.
 

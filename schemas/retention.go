@@ -7,7 +7,7 @@ const (
 	ScheduleRetention     = "daily-retention"
 )
 
-// Tables the RetentionWorkflow may prune (internal/retention decides, per table, which rows
+// Tables the RetentionWorkflow may prune (internal/domain/retention decides, per table, which rows
 // may never go). Money (payments, refunds, the ledger), the audit log, merchants and their
 // keys are never pruned.
 const (
@@ -37,7 +37,7 @@ func Prunable(table string) bool {
 // tables that make retries safe.
 const MinRetention = 24 * time.Hour
 
-// RetentionInput says how long each prunable table keeps its rows (internal/retention).
+// RetentionInput says how long each prunable table keeps its rows (internal/domain/retention).
 type RetentionInput struct {
 	Rules []RetentionRule
 }

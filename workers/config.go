@@ -5,10 +5,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/objectstore"
-	"github.com/durapay/durapay/internal/process"
-	"github.com/durapay/durapay/internal/webhooks"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/webhooks"
+	"github.com/durapay/durapay/internal/platform/objectstore"
+	"github.com/durapay/durapay/internal/platform/process"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -64,7 +64,7 @@ type workerConfig struct {
 	AuditAnchorRetain time.Duration `env:"AUDIT_ANCHOR_RETAIN, default=61368h"`
 
 	// Retention: a daily schedule deletes the rows that matter only for a while (see
-	// internal/retention). Notification claims and webhook deliveries are what stops a
+	// internal/domain/retention). Notification claims and webhook deliveries are what stops a
 	// replayed event from being sent twice, so they must outlive any replay: the Kafka
 	// topics' retention and the time an operator may take to replay a dead letter.
 	RetentionCron               string        `env:"RETENTION_CRON, default=30 1 * * *"`

@@ -16,14 +16,14 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/durapay/durapay/activities"
-	"github.com/durapay/durapay/internal/archive"
-	"github.com/durapay/durapay/internal/audit"
-	"github.com/durapay/durapay/internal/breaker"
-	"github.com/durapay/durapay/internal/eventbus"
-	"github.com/durapay/durapay/internal/objectstore"
-	"github.com/durapay/durapay/internal/process"
-	"github.com/durapay/durapay/internal/stripeclient"
-	"github.com/durapay/durapay/internal/stripeevents"
+	"github.com/durapay/durapay/internal/domain/archive"
+	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/stripeevents"
+	"github.com/durapay/durapay/internal/platform/breaker"
+	"github.com/durapay/durapay/internal/platform/eventbus"
+	"github.com/durapay/durapay/internal/platform/objectstore"
+	"github.com/durapay/durapay/internal/platform/process"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
 	"github.com/durapay/durapay/schemas"
 )
 

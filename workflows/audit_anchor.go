@@ -8,7 +8,7 @@ import (
 )
 
 // AuditAnchorWorkflow anchors the audit log's last row in S3 under object lock
-// (internal/audit), so that no one, not even whoever holds the audit key, can rewrite or
+// (internal/domain/audit), so that no one, not even whoever holds the audit key, can rewrite or
 // remove the rows up to it unseen. A Temporal Schedule runs it every hour; a run that fails
 // leaves the next one to anchor.
 func AuditAnchorWorkflow(ctx workflow.Context, in schemas.AuditAnchorInput) (schemas.AuditAnchorResult, error) {

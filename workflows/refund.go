@@ -29,7 +29,7 @@ const retryLater = time.Minute
 // RefundWorkflow carries one refund from the merchant's request to its outcome.
 //
 // Started by Update-With-Start, it first reserves the amount against the payment under the
-// payment row's lock (internal/refunds: concurrent refunds can never exceed the capture),
+// payment row's lock (internal/domain/refunds: concurrent refunds can never exceed the capture),
 // then asks Stripe, records the refund and its ledger transaction, and answers the create.
 // It then listens for Stripe's events about the refund during the failure window: a refund
 // that Stripe reports failed is reversed in the ledger and becomes refundable again.

@@ -17,7 +17,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
 )
 
 var initialDue = []string{"business_profile.url", "external_account", "individual.first_name", "individual.last_name", "tos_acceptance.date"}

@@ -16,7 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/durapay/durapay/devstack/stripesandbox"
-	"github.com/durapay/durapay/internal/stripeclient"
+	"github.com/durapay/durapay/internal/platform/stripeclient"
 )
 
 const testKey = "sk_test_sandbox_tests"

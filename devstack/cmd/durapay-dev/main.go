@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/durapay/durapay/devstack"
-	"github.com/durapay/durapay/internal/config"
-	"github.com/durapay/durapay/internal/pg"
+	"github.com/durapay/durapay/internal/platform/config"
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 
