@@ -3,14 +3,13 @@ package activities
 import (
 	"context"
 	"errors"
-	"fmt"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/durapay/durapay/internal/domain/customers"
 	"github.com/durapay/durapay/internal/platform/envelope"
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -19,9 +18,9 @@ import (
 // each.
 func (o *Onboarding) CreateCustomer(ctx context.Context, req schemas.CreateCustomerRequest) (schemas.Customer, error) {
 	in := req.Input
-	if c, err := o.customer(ctx, in.CustomerID); err == nil {
-		return c, nil
-	} else if !errors.Is(err, pgx.ErrNoRows) {
+	if c, err := customers.Get(ctx, o.pool, in.CustomerID); err == nil {
+		return c.Customer, nil
+	} else if !errors.Is(err, pg.ErrNotFound) {
 		return schemas.Customer{}, err
 	}
 	var profile schemas.CustomerProfile
@@ -40,27 +39,14 @@ func (o *Onboarding) CreateCustomer(ctx context.Context, req schemas.CreateCusto
 	if err != nil {
 		return schemas.Customer{}, ClassifyStripeError(err)
 	}
-	metadata := in.Metadata
-	if metadata == nil {
-		metadata = map[string]string{}
+	if err := customers.Insert(ctx, o.pool, customers.Record{
+		Customer: schemas.Customer{ID: in.CustomerID, Merchant: in.MerchantID, StripeCustomerID: cus.ID, Description: in.Description,
+			Metadata: in.Metadata},
+		Profile: in.SealedProfile, IdempotencyKey: in.IdempotencyKey, RequestHash: in.RequestHash}); err != nil {
+		return schemas.Customer{}, err
 	}
-	_, err = o.pool.Exec(ctx, `
-		INSERT INTO customers (id, merchant_id, stripe_customer_id, profile, description, metadata, idempotency_key, request_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
-		in.CustomerID, in.MerchantID, cus.ID, in.SealedProfile, in.Description, metadata, in.IdempotencyKey, in.RequestHash)
-	if err != nil {
-		return schemas.Customer{}, fmt.Errorf("record customer %s: %w", in.CustomerID, err)
-	}
-	return o.customer(ctx, in.CustomerID)
-}
-
-func (o *Onboarding) customer(ctx context.Context, id string) (schemas.Customer, error) {
-	c := schemas.Customer{ID: id, Object: "customer"}
-	var created time.Time
-	err := o.pool.QueryRow(ctx, `SELECT merchant_id, stripe_customer_id, description, metadata, created_at FROM customers WHERE id = $1`, id).
-		Scan(&c.Merchant, &c.StripeCustomerID, &c.Description, &c.Metadata, &created)
-	c.Created = created.Unix()
-	return c, err
+	c, err := customers.Get(ctx, o.pool, in.CustomerID)
+	return c.Customer, err
 }
 
 // ExecCreateCustomer runs the activity as a local activity (options from ctx).

@@ -11,6 +11,7 @@ import (
 	"github.com/durapay/durapay/internal/domain/ledger"
 	"github.com/durapay/durapay/internal/domain/merchants"
 	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -22,12 +23,11 @@ import (
 func (o *Onboarding) ActivateMerchant(ctx context.Context, req schemas.ActivateMerchantRequest) (string, error) {
 	var keyID string
 	err := pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT id FROM api_keys WHERE merchant_id = $1 AND kind = 'secret' ORDER BY created_at LIMIT 1`,
-			req.MerchantID).Scan(&keyID)
-		if err == nil {
+		var err error
+		if keyID, err = merchants.SecretKeyID(ctx, tx, req.MerchantID); err == nil {
 			return nil // activated before: the retry finds the key
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if !errors.Is(err, pg.ErrNotFound) {
 			return err
 		}
 		key, err := merchants.IssueUnrevealedSecretKey(ctx, tx, req.MerchantID, merchants.ModeTest)

@@ -2,10 +2,10 @@ package activities
 
 import (
 	"context"
-	"fmt"
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/durapay/durapay/internal/domain/merchants"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -14,12 +14,7 @@ import (
 // a merchant that reached a final status (active, rejected, expired) keeps it, whatever a
 // later run of its onboarding would write.
 func (o *Onboarding) RecordOnboarding(ctx context.Context, st schemas.OnboardingState) error {
-	_, err := o.pool.Exec(ctx, `UPDATE merchants SET status = $2, stripe_account_id = nullif($3, ''), onboarding = $4, updated_at = now()
-		WHERE id = $1 AND (status NOT IN ('active', 'rejected', 'expired') OR status = $2)`, st.Merchant, st.Status, st.StripeAccountID, st)
-	if err != nil {
-		return fmt.Errorf("record onboarding of %s: %w", st.Merchant, err)
-	}
-	return nil
+	return merchants.RecordOnboarding(ctx, o.pool, st)
 }
 
 // ExecRecordOnboarding runs the activity as a local activity (options from ctx).

@@ -3,10 +3,12 @@ package activities
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/durapay/durapay/internal/domain/merchants"
 	"github.com/durapay/durapay/internal/platform/envelope"
 	"github.com/durapay/durapay/schemas"
 )
@@ -20,25 +22,21 @@ import (
 // idempotency key (a run started again after Temporal's retention removed the first), the
 // account is looked for at Stripe by its metadata before one is created.
 func (o *Onboarding) CreateConnectAccount(ctx context.Context, req schemas.CreateConnectAccountRequest) (schemas.ConnectAccount, error) {
-	var (
-		sealed   []byte
-		recorded string
-		age      float64 // seconds since the merchant, and so the first attempt, was created
-	)
-	if err := o.pool.QueryRow(ctx, `SELECT profile, coalesce(stripe_account_id, ''), extract(epoch FROM now() - created_at)::float8
-		FROM merchants WHERE id = $1`, req.MerchantID).Scan(&sealed, &recorded, &age); err != nil {
-		return schemas.ConnectAccount{}, fmt.Errorf("read merchant %s: %w", req.MerchantID, err)
+	m, err := merchants.Get(ctx, o.pool, req.MerchantID)
+	if err != nil {
+		return schemas.ConnectAccount{}, fmt.Errorf("connect account of %s: %w", req.MerchantID, err)
 	}
-	if recorded != "" {
-		return o.RetrieveAccount(ctx, recorded)
+	if m.StripeAccountID != "" {
+		return o.RetrieveAccount(ctx, m.StripeAccountID)
 	}
-	if age > idempotencyKeyTrusted.Seconds() {
+	// The merchant was created with the first attempt.
+	if time.Since(m.CreatedAt) > idempotencyKeyTrusted {
 		if acct, found, err := o.findConnectAccount(ctx, req.MerchantID); err != nil || found {
 			return acct, err
 		}
 	}
 	var profile schemas.MerchantProfile
-	if err := envelope.Open(o.dataKeys, sealed, schemas.ProfilePurpose(req.MerchantID), &profile); err != nil {
+	if err := envelope.Open(o.dataKeys, m.Profile, schemas.ProfilePurpose(req.MerchantID), &profile); err != nil {
 		return schemas.ConnectAccount{}, err
 	}
 	params := &stripe.AccountParams{

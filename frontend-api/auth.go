@@ -321,10 +321,10 @@ func (s *server) invited(r *http.Request) (principal, error) {
 		return principal{}, err
 	}
 	token := r.Header.Get(inviteHeader)
-	p := principal{KeyID: "invite:" + hex.EncodeToString(hashToken(token)[:6]), Kind: kindInvite}
+	p := principal{KeyID: "invite:" + hex.EncodeToString(merchants.InviteHash(token)[:6]), Kind: kindInvite}
 	// A retry of the sign-up that spent the invitation (same key, so same merchant) is let
 	// through: a sign-up that failed after spending it (a 5xx) must be retryable.
-	ok, err := s.validInvite(r.Context(), token, schemas.MerchantID(p.id(), r.Header.Get("Idempotency-Key")))
+	ok, err := merchants.ValidInvite(r.Context(), s.pool, token, schemas.MerchantID(p.id(), r.Header.Get("Idempotency-Key")))
 	if err != nil {
 		return principal{}, err
 	}

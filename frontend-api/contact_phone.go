@@ -76,13 +76,13 @@ func (s *server) confirmPhone(w http.ResponseWriter, r *http.Request) error {
 func (s *server) contactPhone(r *http.Request) (string, error) {
 	ctx := r.Context()
 	id := merchantFrom(ctx)
-	sealed, err := merchants.SealedProfile(ctx, s.pool, id)
+	m, err := merchants.Get(ctx, s.pool, id)
 	if err != nil {
 		return "", err
 	}
 	var profile schemas.MerchantProfile
-	if sealed != nil {
-		if err := envelope.Open(s.dataKeys, sealed, schemas.ProfilePurpose(id), &profile); err != nil {
+	if m.Profile != nil {
+		if err := envelope.Open(s.dataKeys, m.Profile, schemas.ProfilePurpose(id), &profile); err != nil {
 			return "", err
 		}
 	}

@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/jackc/pgx/v5"
 
+	"github.com/durapay/durapay/internal/domain/customers"
 	"github.com/durapay/durapay/internal/platform/envelope"
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -86,16 +87,9 @@ func (s *server) findCustomer(ctx context.Context, merchantID, id string) (schem
 	if !customerIDPattern.MatchString(id) {
 		return schemas.Customer{}, notFound
 	}
-	c := schemas.Customer{ID: id, Object: "customer", Merchant: merchantID}
-	var created time.Time
-	err := s.pool.QueryRow(ctx, `SELECT stripe_customer_id, description, metadata, created_at FROM customers WHERE id = $1 AND merchant_id = $2`,
-		id, merchantID).Scan(&c.StripeCustomerID, &c.Description, &c.Metadata, &created)
-	if errors.Is(err, pgx.ErrNoRows) {
+	c, err := customers.OfMerchant(ctx, s.pool, merchantID, id)
+	if errors.Is(err, pg.ErrNotFound) {
 		return schemas.Customer{}, notFound
 	}
-	if err != nil {
-		return schemas.Customer{}, fmt.Errorf("read customer %s: %w", id, err)
-	}
-	c.Created = created.Unix()
-	return c, nil
+	return c.Customer, err
 }

@@ -10,7 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/durapay/durapay/internal/domain/idempotency"
+	"github.com/durapay/durapay/internal/platform/pg"
 )
 
 // fingerprint hashes the parts that make a request what it is (route, object ID, decoded
@@ -54,34 +55,22 @@ func (s *server) idempotently(w http.ResponseWriter, r *http.Request, requestHas
 		return newError(codeIdempotencyKeyInvalid, "", "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.")
 	}
 	who, route := principalFrom(ctx).id(), r.Method+" "+routeName(r)
-	// A fresh key is inserted; a stale claim of the same request is taken over (its
-	// claimant is gone: no request lives longer than the claim lifetime). Anything else
-	// leaves the row alone and is answered from it.
-	rows, err := s.pool.Query(ctx, `
-		INSERT INTO idempotency_records AS ir (principal, key, route, request_hash) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (principal, key) DO UPDATE SET claimed_at = now()
-		WHERE ir.status = 0 AND ir.route = EXCLUDED.route AND ir.request_hash = EXCLUDED.request_hash
-		  AND ir.claimed_at < now() - make_interval(secs => $5)
-		RETURNING (xmax <> 0) AS taken_over`, who, key, route, requestHash, s.claimLifetime().Seconds())
+	claimed, takenOver, err := idempotency.Claim(ctx, s.pool, who, key, route, requestHash, s.claimLifetime())
 	if err != nil {
-		return fmt.Errorf("claim idempotency key: %w", err)
+		return err
 	}
-	takenOver, err := pgx.CollectRows(rows, pgx.RowTo[bool])
-	if err != nil {
-		return fmt.Errorf("claim idempotency key: %w", err)
-	}
-	if len(takenOver) == 0 {
+	if !claimed {
 		return s.replayRecorded(w, r, who, key, route, requestHash)
 	}
-	if takenOver[0] {
+	if takenOver {
 		loggerFrom(ctx).WithField("route", route).Warn("took over an idempotency key whose request was abandoned mid-way")
 	}
 
 	status, body, err := do(detached)
 	if err != nil {
 		if _, class := classify(err); class.status >= 500 || class.status == http.StatusTooManyRequests {
-			if _, delErr := s.pool.Exec(ctx, `DELETE FROM idempotency_records WHERE principal = $1 AND key = $2`, who, key); delErr != nil {
-				loggerFrom(ctx).WithError(delErr).Error("could not release an idempotency key")
+			if err := idempotency.Release(ctx, s.pool, who, key); err != nil {
+				loggerFrom(ctx).WithError(err).Error("could not release an idempotency key")
 			}
 			return err
 		}
@@ -91,8 +80,7 @@ func (s *server) idempotently(w http.ResponseWriter, r *http.Request, requestHas
 	if err != nil {
 		return fmt.Errorf("encode answer: %w", err)
 	}
-	if _, err := s.pool.Exec(ctx, `UPDATE idempotency_records SET status = $3, response = $4 WHERE principal = $1 AND key = $2`,
-		who, key, status, encoded); err != nil {
+	if err := idempotency.Finish(ctx, s.pool, who, key, status, encoded); err != nil {
 		// The action happened; only its replay is lost. Answer it, and say so in the log.
 		loggerFrom(ctx).WithError(err).Error("could not save an idempotent answer")
 	}
@@ -107,32 +95,24 @@ func (s *server) idempotently(w http.ResponseWriter, r *http.Request, requestHas
 func (s *server) claimLifetime() time.Duration { return s.cfg.CreateTimeout + 10*time.Second }
 
 func (s *server) replayRecorded(w http.ResponseWriter, r *http.Request, who, key, route, requestHash string) error {
-	var (
-		savedRoute, savedHash string
-		status                int
-		response              []byte
-		claimAge              float64 // seconds
-	)
-	err := s.pool.QueryRow(r.Context(), `SELECT route, request_hash, status, response, extract(epoch FROM now() - claimed_at)::float8
-		FROM idempotency_records WHERE principal = $1 AND key = $2`,
-		who, key).Scan(&savedRoute, &savedHash, &status, &response, &claimAge)
-	if errors.Is(err, pgx.ErrNoRows) { // released meanwhile by a failed first request
+	rec, err := idempotency.Read(r.Context(), s.pool, who, key)
+	if errors.Is(err, pg.ErrNotFound) { // released meanwhile by a failed first request
 		return &apiError{code: codeIdempotencyKeyInUse, message: "A request with this Idempotency-Key just failed; retry it.", retryAfter: time.Second}
 	}
 	if err != nil {
-		return fmt.Errorf("read idempotency record: %w", err)
+		return err
 	}
 	switch {
-	case savedRoute != route || savedHash != requestHash:
+	case rec.Route != route || rec.RequestHash != requestHash:
 		return reusedKey()
-	case status == 0:
+	case rec.Status == 0:
 		// Come back when the claim is answered, or at the latest when it may be taken over.
-		return &apiError{code: codeIdempotencyKeyInUse, retryAfter: min(max(s.claimLifetime()-time.Duration(claimAge*float64(time.Second)), time.Second), 5*time.Second),
+		return &apiError{code: codeIdempotencyKeyInUse, retryAfter: min(max(s.claimLifetime()-rec.ClaimAge, time.Second), 5*time.Second),
 			message: "Another request with this Idempotency-Key is still being processed. Retry it later."}
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(response, '\n'))
+	w.WriteHeader(rec.Status)
+	_, _ = w.Write(append(rec.Response, '\n'))
 	return nil
 }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,10 +12,10 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/internal/domain/audit"
+	"github.com/durapay/durapay/internal/domain/merchants"
 	"github.com/durapay/durapay/internal/platform/envelope"
 	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
@@ -98,7 +95,10 @@ func (s *server) createMerchant(w http.ResponseWriter, r *http.Request) error {
 			return http.StatusOK, st, err
 		}
 		if who.Kind == kindInvite {
-			inviter, err := s.useInvite(ctx, r.Header.Get(inviteHeader), id)
+			inviter, err := merchants.UseInvite(ctx, s.pool, r.Header.Get(inviteHeader), id)
+			if errors.Is(err, merchants.ErrInviteInvalid) {
+				return 0, nil, newError(codeInviteInvalid, "", "This invitation was already used or has expired.")
+			}
 			if err != nil {
 				return 0, nil, err
 			}
@@ -133,31 +133,32 @@ func (s *server) startOnboarding(ctx context.Context, in schemas.OnboardingInput
 // recordedOnboarding reads the onboarding a create would start, if it exists: its ID
 // derives from the caller and the key. The same key with another body is refused.
 func (s *server) recordedOnboarding(ctx context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error) {
-	var requestHash string
-	if err := s.pool.QueryRow(ctx, `SELECT coalesce(request_hash, '') FROM merchants WHERE id = $1 AND onboarding IS NOT NULL`,
-		in.MerchantID).Scan(&requestHash); errors.Is(err, pgx.ErrNoRows) {
-		return schemas.OnboardingState{}, pg.ErrNotFound
-	} else if err != nil {
-		return schemas.OnboardingState{}, fmt.Errorf("read merchant %s: %w", in.MerchantID, err)
-	}
-	if requestHash != in.RequestHash {
+	m, err := s.onboarded(ctx, in.MerchantID)
+	switch {
+	case err != nil:
+		return schemas.OnboardingState{}, err
+	case m.RequestHash != in.RequestHash:
 		return schemas.OnboardingState{}, reusedKey()
 	}
-	return s.onboardingState(ctx, in.MerchantID)
+	return *m.Onboarding, nil
 }
 
 // onboardingState reads the merchant's recorded onboarding, or pg.ErrNotFound.
 func (s *server) onboardingState(ctx context.Context, merchantID string) (schemas.OnboardingState, error) {
-	var raw []byte
-	err := s.pool.QueryRow(ctx, `SELECT onboarding FROM merchants WHERE id = $1 AND onboarding IS NOT NULL`, merchantID).Scan(&raw)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return schemas.OnboardingState{}, pg.ErrNotFound
-	}
+	m, err := s.onboarded(ctx, merchantID)
 	if err != nil {
-		return schemas.OnboardingState{}, fmt.Errorf("read onboarding of %s: %w", merchantID, err)
+		return schemas.OnboardingState{}, err
 	}
-	var st schemas.OnboardingState
-	return st, json.Unmarshal(raw, &st)
+	return *m.Onboarding, nil
+}
+
+// onboarded reads a merchant whose onboarding has recorded its state, or pg.ErrNotFound.
+func (s *server) onboarded(ctx context.Context, merchantID string) (merchants.Record, error) {
+	m, err := merchants.Get(ctx, s.pool, merchantID)
+	if err == nil && m.Onboarding == nil {
+		err = pg.ErrNotFound
+	}
+	return m, err
 }
 
 // getMerchant is GET /v1/merchants/{id}: the onboarding's state and what is still missing,
@@ -242,12 +243,11 @@ func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision
 // fourEyes refuses the approval of a merchant by the staff member who created or invited it:
 // bringing a merchant in and letting it take payments are two people's decisions.
 func (s *server) fourEyes(ctx context.Context, merchantID, approver string) error {
-	var createdBy, invitedBy string
-	if err := s.pool.QueryRow(ctx, `SELECT coalesce(created_by, ''), coalesce(invited_by, '') FROM merchants WHERE id = $1`,
-		merchantID).Scan(&createdBy, &invitedBy); err != nil {
-		return fmt.Errorf("read who brought in %s: %w", merchantID, err)
+	m, err := merchants.Get(ctx, s.pool, merchantID)
+	if err != nil {
+		return err
 	}
-	if approver == createdBy || approver == invitedBy {
+	if approver == m.CreatedBy || approver == m.InvitedBy {
 		return newError(codeFourEyesRequired, "", "You created or invited this merchant: another operator must approve it.")
 	}
 	return nil
@@ -259,48 +259,13 @@ const inviteTTL = 7 * 24 * time.Hour
 // createInvite is POST /v1/admin/invites: a single-use token a prospective merchant signs up
 // with; shown once, stored hashed.
 func (s *server) createInvite(w http.ResponseWriter, r *http.Request) error {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
+	inv, err := merchants.CreateInvite(r.Context(), s.pool, principalFrom(r.Context()).id(), inviteTTL)
+	if err != nil {
 		return err
 	}
-	token := "inv_" + hex.EncodeToString(b)
-	expires := time.Now().Add(inviteTTL).UTC().Truncate(time.Second)
-	if _, err := s.pool.Exec(r.Context(), `INSERT INTO invites (token_hash, created_by, expires_at) VALUES ($1, $2, $3)`,
-		hashToken(token), principalFrom(r.Context()).id(), expires); err != nil {
-		return fmt.Errorf("create invite: %w", err)
-	}
-	s.audit(r, "invite.create", hex.EncodeToString(hashToken(token)[:6]), audit.Success, nil)
-	writeJSON(w, http.StatusCreated, map[string]any{"object": "invite", "token": token, "expires": expires})
+	s.audit(r, "invite.create", hex.EncodeToString(merchants.InviteHash(inv.Token)[:6]), audit.Success, nil)
+	writeJSON(w, http.StatusCreated, map[string]any{"object": "invite", "token": inv.Token, "expires": inv.Expires})
 	return nil
-}
-
-func hashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
-// validInvite reports whether the token is a live invitation (unexpired; unused, or spent
-// on this merchant by an earlier try of the same sign-up).
-func (s *server) validInvite(ctx context.Context, token, merchantID string) (bool, error) {
-	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM invites WHERE token_hash = $1 AND expires_at > now()
-		AND (used_at IS NULL OR merchant_id = $2))`, hashToken(token), merchantID).Scan(&ok)
-	return ok, err
-}
-
-// useInvite spends the invitation on the merchant, and returns who issued it. It works
-// once; the same sign-up retried finds it spent on its merchant and goes on.
-func (s *server) useInvite(ctx context.Context, token, merchantID string) (inviter string, err error) {
-	err = s.pool.QueryRow(ctx, `UPDATE invites SET used_at = coalesce(used_at, now()), merchant_id = $2
-		WHERE token_hash = $1 AND expires_at > now() AND (used_at IS NULL OR merchant_id = $2) RETURNING created_by`,
-		hashToken(token), merchantID).Scan(&inviter)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", newError(codeInviteInvalid, "", "This invitation was already used or has expired.")
-	}
-	if err != nil {
-		return "", fmt.Errorf("use invite: %w", err)
-	}
-	return inviter, nil
 }
 
 // onboardingPage answers the merchant's browser when Stripe sends it back: KYC sent, or the

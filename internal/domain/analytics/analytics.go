@@ -44,6 +44,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -204,4 +205,13 @@ func deltaOf(ev schemas.Event) (d delta, counted bool, err error) {
 		return delta{}, false, bad("%v", err)
 	}
 	return d, true, nil
+}
+
+// PruneInbox deletes up to limit event IDs counted before before. What they counted stays
+// counted: only the dedupe of a redelivery that old is given up.
+func PruneInbox(ctx context.Context, q pg.Querier, before time.Time, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `
+		DELETE FROM consumer_inbox WHERE (consumer, event_id) IN (
+			SELECT consumer, event_id FROM consumer_inbox WHERE processed_at < $1 LIMIT $2)`, before, limit)
+	return tag.RowsAffected(), err
 }

@@ -92,3 +92,9 @@ func Authentic(q pg.Querier, next eventbus.Handler) eventbus.Handler {
 		return next(ctx, m)
 	}
 }
+
+// Prune deletes up to limit events recorded before before.
+func Prune(ctx context.Context, q pg.Querier, before time.Time, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE recorded_at < $1 LIMIT $2)`, before, limit)
+	return tag.RowsAffected(), err
+}

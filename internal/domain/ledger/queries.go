@@ -144,3 +144,52 @@ func nullableTime(t time.Time) any {
 	}
 	return t
 }
+
+// ClearingMovement is what one transaction mirroring a Stripe object (a charge, a refund, a
+// refund's failure) moved through the platform's Stripe clearing account.
+type ClearingMovement struct {
+	Kind, ExternalRef string
+	Amount            int64 // minor units, positive into Stripe's balance
+	Currency          string
+	Merchant, Payment string
+}
+
+// ClearingFilter narrows ClearingMovements: transactions of Kinds, created in [From, To),
+// or, when ExternalRef is set, only those mirroring that Stripe object whenever recorded.
+type ClearingFilter struct {
+	Kinds       []string
+	From, To    time.Time
+	ExternalRef string
+}
+
+// ClearingMovements reads, per matching transaction, its posting to the platform's Stripe
+// clearing account: the ledger's side of a reconciliation with Stripe.
+func ClearingMovements(ctx context.Context, q pg.Querier, f ClearingFilter) ([]ClearingMovement, error) {
+	rows, err := q.Query(ctx, `
+		SELECT t.kind, t.external_ref, p.amount, p.currency, t.merchant_id, coalesce(t.payment_id, '')
+		  FROM ledger_transactions t
+		  JOIN ledger_postings p ON p.transaction_id = t.id
+		  JOIN ledger_accounts a ON a.id = p.account_id AND a.owner = 'platform' AND a.kind = 'stripe_clearing'
+		 WHERE t.external_ref IS NOT NULL AND t.kind = ANY($1)
+		   AND ($2 = '' OR t.external_ref = $2)
+		   AND ($3::timestamptz IS NULL OR t.created_at >= $3) AND ($4::timestamptz IS NULL OR t.created_at < $4)`,
+		f.Kinds, f.ExternalRef, nullableTime(f.From), nullableTime(f.To))
+	if err != nil {
+		return nil, fmt.Errorf("read ledger clearing movements: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (ClearingMovement, error) {
+		var m ClearingMovement
+		err := row.Scan(&m.Kind, &m.ExternalRef, &m.Amount, &m.Currency, &m.Merchant, &m.Payment)
+		return m, err
+	})
+}
+
+// MerchantsActive lists the merchants with ledger transactions created in [from, to).
+func MerchantsActive(ctx context.Context, q pg.Querier, from, to time.Time) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT merchant_id FROM ledger_transactions
+		WHERE created_at >= $1 AND created_at < $2 ORDER BY merchant_id`, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("merchants active in the ledger: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}

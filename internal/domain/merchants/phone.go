@@ -169,12 +169,3 @@ func codeHash(verificationID, code string) []byte {
 	h := sha256.Sum256([]byte(verificationID + "\x00" + code))
 	return h[:]
 }
-
-// SealedProfile returns the merchant's sealed profile (nil for a merchant without one).
-func SealedProfile(ctx context.Context, q pg.Querier, merchantID string) ([]byte, error) {
-	var sealed []byte
-	if err := q.QueryRow(ctx, `SELECT profile FROM merchants WHERE id = $1`, merchantID).Scan(&sealed); err != nil {
-		return nil, fmt.Errorf("read the profile of %s: %w", merchantID, err)
-	}
-	return sealed, nil
-}

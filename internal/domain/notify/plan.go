@@ -89,20 +89,20 @@ func (n *Notifier) plan(ctx context.Context, ev schemas.Event) ([]notification, 
 			return nil, err
 		}
 		pay, err := n.directory.payment(ctx, r.Payment)
-		if err != nil || pay.customerID == "" {
+		if err != nil || pay.Customer == "" {
 			return nil, err
 		}
 		profile, err := merchant()
 		if err != nil {
 			return nil, err
 		}
-		m, c, to, err := n.parties(ctx, ev.Merchant, profile, pay.customerID)
+		m, c, to, err := n.parties(ctx, ev.Merchant, profile, pay.Customer)
 		if err != nil || to == "" {
 			return nil, err
 		}
 		e, err := messages.RefundEmail(m, c, messages.Refund{ID: r.ID, PaymentID: r.Payment, Amount: r.Amount, Currency: r.Currency},
-			messages.Payment{ID: r.Payment, Amount: pay.amount, Currency: pay.currency, Description: pay.description,
-				Created: pay.created, Captured: pay.captured})
+			messages.Payment{ID: r.Payment, Amount: pay.Amount, Currency: pay.Currency, Description: pay.Description,
+				Created: time.Unix(pay.Created, 0), Captured: pay.AmountCaptured})
 		if err := email(to, messages.KindRefund, e, err); err != nil {
 			return nil, err
 		}

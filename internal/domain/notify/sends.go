@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/durapay/durapay/internal/platform/pg"
 )
@@ -67,4 +68,14 @@ func (s sends) settle(ctx context.Context, k sendKey, status, providerID, errTex
 		return fmt.Errorf("record %s of %s %s: %w", status, k.channel, k.eventID, err)
 	}
 	return nil
+}
+
+// PruneSends deletes up to limit notification claims made before before. A claim whose
+// outcome is unknown (sending) stays, for an operator to resolve.
+func PruneSends(ctx context.Context, q pg.Querier, before time.Time, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `
+		DELETE FROM notification_sends WHERE (event_id, channel, recipient_hash) IN (
+			SELECT event_id, channel, recipient_hash FROM notification_sends
+			WHERE created_at < $1 AND status <> 'sending' LIMIT $2)`, before, limit)
+	return tag.RowsAffected(), err
 }

@@ -111,23 +111,14 @@ var stripeType = map[string]string{
 	ledger.KindCapture: "charge", ledger.KindRefund: "refund", ledger.KindRefundReversal: "refund_failure",
 }
 
-// ledgerItemsQuery reads, per mirrored transaction, the amount that moved through Stripe:
-// the transaction's posting to the platform's Stripe clearing account.
-const ledgerItemsQuery = `
-	SELECT t.kind, t.external_ref, p.amount, p.currency, t.merchant_id, coalesce(t.payment_id, '')
-	  FROM ledger_transactions t
-	  JOIN ledger_postings p ON p.transaction_id = t.id
-	  JOIN ledger_accounts a ON a.id = p.account_id AND a.owner = 'platform' AND a.kind = 'stripe_clearing'
-	 WHERE t.external_ref IS NOT NULL AND t.kind = ANY($1) `
-
 // LedgerItems lists the ledger's Stripe movements created in [from, to).
 func LedgerItems(ctx context.Context, q pg.Querier, from, to time.Time) ([]Item, error) {
-	return ledgerItems(ctx, q, ledgerItemsQuery+`AND t.created_at >= $2 AND t.created_at < $3`, from, to)
+	return ledgerItems(ctx, q, ledger.ClearingFilter{From: from, To: to})
 }
 
 // LedgerItem finds the ledger's movement of one Stripe object, whenever it was recorded.
 func LedgerItem(ctx context.Context, q pg.Querier, like Item) (Item, bool, error) {
-	items, err := ledgerItems(ctx, q, ledgerItemsQuery+`AND t.external_ref = $2`, like.Source)
+	items, err := ledgerItems(ctx, q, ledger.ClearingFilter{ExternalRef: like.Source})
 	if err != nil {
 		return Item{}, false, err
 	}
@@ -139,22 +130,20 @@ func LedgerItem(ctx context.Context, q pg.Querier, like Item) (Item, bool, error
 	return Item{}, false, nil
 }
 
-func ledgerItems(ctx context.Context, q pg.Querier, query string, args ...any) ([]Item, error) {
-	kinds := make([]string, 0, len(stripeType))
+func ledgerItems(ctx context.Context, q pg.Querier, f ledger.ClearingFilter) ([]Item, error) {
 	for k := range stripeType {
-		kinds = append(kinds, k)
+		f.Kinds = append(f.Kinds, k)
 	}
-	rows, err := q.Query(ctx, query, append([]any{kinds}, args...)...)
+	moves, err := ledger.ClearingMovements(ctx, q, f)
 	if err != nil {
-		return nil, fmt.Errorf("read ledger movements: %w", err)
+		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Item, error) {
-		var i Item
-		var kind string
-		err := row.Scan(&kind, &i.Source, &i.Amount, &i.Currency, &i.Merchant, &i.Payment)
-		i.Type = stripeType[kind]
-		return i, err
-	})
+	items := make([]Item, len(moves))
+	for i, m := range moves {
+		items[i] = Item{Source: m.ExternalRef, Type: stripeType[m.Kind], Amount: m.Amount, Currency: m.Currency,
+			Merchant: m.Merchant, Payment: m.Payment}
+	}
+	return items, nil
 }
 
 // BookStripeFees posts into the ledger Stripe's fee on each charge in stripe (a day's

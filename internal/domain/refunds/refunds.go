@@ -19,6 +19,7 @@ import (
 
 	"github.com/durapay/durapay/internal/domain/ledger"
 	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/internal/domain/payments"
 	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
@@ -56,19 +57,12 @@ type Remaining struct {
 func Reserve(ctx context.Context, pool *pgxpool.Pool, r Record) (Record, error) {
 	var out Record
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		var (
-			status             schemas.PaymentStatus
-			currency           string
-			captured, refunded int64
-		)
-		// The lock that serializes every refund of this payment.
-		err := tx.QueryRow(ctx, `SELECT status, currency, amount_captured, amount_refunded FROM payments
-			WHERE id = $1 AND merchant_id = $2 FOR UPDATE`, r.Payment, r.Merchant).Scan(&status, &currency, &captured, &refunded)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return pg.ErrNotFound
+		payment, err := payments.LockRefundable(ctx, tx, r.Payment)
+		if err == nil && payment.Merchant != r.Merchant {
+			err = pg.ErrNotFound // another merchant's payment is none of this one's
 		}
 		if err != nil {
-			return fmt.Errorf("lock payment %s: %w", r.Payment, err)
+			return err
 		}
 		existing, err := get(ctx, tx, `id = $1`, r.ID)
 		if err == nil {
@@ -81,17 +75,17 @@ func Reserve(ctx context.Context, pool *pgxpool.Pool, r Record) (Record, error) 
 		if !errors.Is(err, pg.ErrNotFound) {
 			return err
 		}
-		if !status.Captured() {
-			return fmt.Errorf("%w: its status is %s", ErrNotCaptured, status)
+		if !payment.Status.Captured() {
+			return fmt.Errorf("%w: its status is %s", ErrNotCaptured, payment.Status)
 		}
-		left := captured - refunded
+		left := payment.Captured - payment.Refunded
 		if r.Amount == 0 {
 			r.Amount = left
 		}
 		if r.Amount <= 0 || r.Amount > left {
-			return fmt.Errorf("%w: %d requested, %d of %d left", ErrExceedsRemaining, r.Amount, left, captured)
+			return fmt.Errorf("%w: %d requested, %d of %d left", ErrExceedsRemaining, r.Amount, left, payment.Captured)
 		}
-		r.Currency, r.Status, r.Object = currency, schemas.RefundPending, schemas.ObjectRefund
+		r.Currency, r.Status, r.Object = payment.Currency, schemas.RefundPending, schemas.ObjectRefund
 		if r.Metadata == nil {
 			r.Metadata = map[string]string{}
 		}
@@ -104,7 +98,7 @@ func Reserve(ctx context.Context, pool *pgxpool.Pool, r Record) (Record, error) 
 			r.IdempotencyKey, r.RequestHash, r.WorkflowID, now); err != nil {
 			return fmt.Errorf("insert refund %s: %w", r.ID, err)
 		}
-		if err := setRefunded(ctx, tx, r.Payment, refunded+r.Amount, captured, now); err != nil {
+		if err := payments.SetRefunded(ctx, tx, r.Payment, payment.Refunded+r.Amount, payment.Captured, now); err != nil {
 			return err
 		}
 		r.UpdatedAt = now
@@ -157,14 +151,15 @@ func Fail(ctx context.Context, pool *pgxpool.Pool, id, reason string, at time.Ti
 	var out Record
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		// Locks in Reserve's order, payment then refund, so that the two cannot deadlock.
-		var captured, refunded int64
-		err := tx.QueryRow(ctx, `SELECT p.amount_captured, p.amount_refunded FROM payments p JOIN refunds r ON r.payment_id = p.id
-			WHERE r.id = $1 FOR UPDATE OF p`, id).Scan(&captured, &refunded)
-		if errors.Is(err, pgx.ErrNoRows) {
+		var paymentID string // a refund's payment never changes: reading it unlocked is safe
+		if err := tx.QueryRow(ctx, `SELECT payment_id FROM refunds WHERE id = $1`, id).Scan(&paymentID); errors.Is(err, pgx.ErrNoRows) {
 			return pg.ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("read the payment of refund %s: %w", id, err)
 		}
+		payment, err := payments.LockRefundable(ctx, tx, paymentID)
 		if err != nil {
-			return fmt.Errorf("lock the payment of refund %s: %w", id, err)
+			return err
 		}
 		r, err := lock(ctx, tx, id)
 		if err != nil || r.Status == schemas.RefundFailed {
@@ -180,7 +175,7 @@ func Fail(ctx context.Context, pool *pgxpool.Pool, id, reason string, at time.Ti
 		case !errors.Is(err, pg.ErrNotFound):
 			return err
 		}
-		if err := setRefunded(ctx, tx, r.Payment, refunded-r.Amount, captured, at); err != nil {
+		if err := payments.SetRefunded(ctx, tx, r.Payment, payment.Refunded-r.Amount, payment.Captured, at); err != nil {
 			return err
 		}
 		r.Status, r.FailureReason, r.UpdatedAt = schemas.RefundFailed, reason, at
@@ -192,22 +187,6 @@ func Fail(ctx context.Context, pool *pgxpool.Pool, id, reason string, at time.Ti
 		return nil
 	})
 	return out, err
-}
-
-// setRefunded moves the payment's amount_refunded and, with it, its status.
-func setRefunded(ctx context.Context, tx pgx.Tx, paymentID string, refunded, captured int64, at time.Time) error {
-	status := schemas.PaymentSucceeded
-	switch {
-	case refunded == captured:
-		status = schemas.PaymentRefunded
-	case refunded > 0:
-		status = schemas.PaymentPartiallyRefunded
-	}
-	if _, err := tx.Exec(ctx, `UPDATE payments SET amount_refunded = $2, status = $3, updated_at = $4 WHERE id = $1`,
-		paymentID, refunded, status, at); err != nil {
-		return fmt.Errorf("update refunded amount of %s: %w", paymentID, err)
-	}
-	return nil
 }
 
 // SetAttention records why the refund waits for an operator (nil: it no longer does).

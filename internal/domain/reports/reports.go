@@ -46,12 +46,11 @@ var Header = []string{"created", "type", "payment", "refund", "stripe_object", "
 
 // MerchantsWithActivity lists the merchants with ledger transactions on day (UTC).
 func MerchantsWithActivity(ctx context.Context, q pg.Querier, day time.Time) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT DISTINCT merchant_id FROM ledger_transactions
-		WHERE created_at >= $1 AND created_at < $2 ORDER BY merchant_id`, day, day.AddDate(0, 0, 1))
+	merchants, err := ledger.MerchantsActive(ctx, q, day, day.AddDate(0, 0, 1))
 	if err != nil {
 		return nil, fmt.Errorf("merchants active on %s: %w", day.Format(DayLayout), err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[string])
+	return merchants, nil
 }
 
 // Build makes the merchant's report of day (a UTC midnight).

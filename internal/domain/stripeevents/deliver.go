@@ -11,6 +11,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -140,4 +141,14 @@ func FromStripe(ev *stripe.Event) Event {
 		}
 	}
 	return out
+}
+
+// Prune deletes up to limit delivered events received before before: a redelivery of one
+// older than that is past Stripe's retries (3 days) and the backfill's lookback. Events not
+// delivered yet are kept whatever their age.
+func Prune(ctx context.Context, q pg.Querier, before time.Time, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `
+		DELETE FROM stripe_events WHERE id IN (
+			SELECT id FROM stripe_events WHERE received_at < $1 AND delivered_at IS NOT NULL LIMIT $2)`, before, limit)
+	return tag.RowsAffected(), err
 }

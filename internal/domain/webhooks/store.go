@@ -16,6 +16,7 @@ import (
 
 	"github.com/durapay/durapay/internal/platform/envelope"
 	"github.com/durapay/durapay/internal/platform/keyring"
+	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
 )
 
@@ -375,4 +376,21 @@ func (s *Store) FailDelivery(ctx context.Context, deliveryID string) error {
 		return fmt.Errorf("fail delivery %s: %w", deliveryID, err)
 	}
 	return nil
+}
+
+// PruneDeliveries deletes up to limit deliveries completed before before, with their
+// attempts. A delivery still being attempted stays, and so does one that a redelivery names
+// (it goes after the redelivery).
+func PruneDeliveries(ctx context.Context, q pg.Querier, before time.Time, limit int) (int64, error) {
+	tag, err := q.Exec(ctx, `
+		WITH doomed AS (
+			SELECT id FROM webhook_deliveries d
+			WHERE completed_at < $1
+			  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries r WHERE r.redelivery_of = d.id)
+			LIMIT $2
+		), attempts AS (
+			DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM doomed)
+		)
+		DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM doomed)`, before, limit)
+	return tag.RowsAffected(), err
 }
