@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -44,9 +43,9 @@ type onboarding struct {
 	stripeEvents []schemas.StripeEventSignal
 	seenEvents   map[string]bool
 	// decision is an operator's, waiting to be applied; applying is set while it is.
-	decision    *schemas.ReviewDecision
-	applying    bool
-	unpublished []schemas.Event
+	decision *schemas.ReviewDecision
+	applying bool
+	events   outbox
 
 	reminder, expiry deadline
 }
@@ -57,6 +56,7 @@ func newOnboarding(ctx workflow.Context, in schemas.OnboardingInput) (*onboardin
 		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		logger:     log.With(workflow.GetLogger(ctx), "MerchantID", in.MerchantID),
 		seenEvents: map[string]bool{},
+		events:     outbox{topic: schemas.TopicMerchants, key: in.MerchantID, schemaVersion: schemas.MerchantEventSchemaVersion},
 	}
 	if len(o.in.Policy.Reminders) == 0 {
 		o.in.Policy.Reminders = schemas.DefaultOnboardingReminders
@@ -81,18 +81,7 @@ func newOnboarding(ctx workflow.Context, in schemas.OnboardingInput) (*onboardin
 		return nil, fmt.Errorf("register update: %w", err)
 	}
 	bufferStripeEvents(ctx, &o.stripeEvents)
-	decisions := workflow.GetSignalChannel(ctx, schemas.SignalReviewMerchant)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var d schemas.ReviewDecision
-			decisions.Receive(ctx, &d)
-			if err := o.validateReview(ctx, d); err != nil {
-				o.logger.Warn("Review decision signal ignored", "Error", err)
-				continue
-			}
-			o.decision = &d
-		}
-	})
+	receiveValid(ctx, schemas.SignalReviewMerchant, o.validateReview, o.logger, func(d schemas.ReviewDecision) { o.decision = &d })
 	return o, nil
 }
 
@@ -104,7 +93,7 @@ func (o *onboarding) run(ctx workflow.Context) (schemas.OnboardingState, error) 
 	}
 	o.expiry.set(ctx, timeOf(o.state.ExpiresAt))
 	for !o.state.Status.Final() {
-		if err := o.publish(ctx); err != nil {
+		if err := o.events.publish(ctx); err != nil {
 			return o.state, err
 		}
 		if o.historyFull(ctx) {
@@ -138,7 +127,7 @@ func (o *onboarding) run(ctx workflow.Context) (schemas.OnboardingState, error) 
 	}
 	o.reminder.stop()
 	o.expiry.stop()
-	if err := o.publish(ctx); err != nil {
+	if err := o.events.publish(ctx); err != nil {
 		return o.state, err
 	}
 	return o.state, workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
@@ -316,29 +305,8 @@ func (o *onboarding) change(ctx workflow.Context, eventType string, mutate func(
 	if eventType == "" {
 		return nil
 	}
-	data, err := json.Marshal(o.state) //workflowcheck:ignore plain struct: deterministic bytes
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", eventType, err)
-	}
 	o.in.EventSeq++
-	o.unpublished = append(o.unpublished, schemas.Event{
-		ID:   schemas.EventID(o.in.MerchantID, eventType, strconv.FormatInt(o.in.EventSeq, 10)),
-		Type: eventType, Created: workflow.Now(ctx).Unix(), Merchant: o.in.MerchantID,
-		SchemaVersion: schemas.MerchantEventSchemaVersion, Data: data,
-	})
-	return nil
-}
-
-func (o *onboarding) publish(ctx workflow.Context) error {
-	actx := workflow.WithActivityOptions(ctx, eventPublish)
-	for len(o.unpublished) > 0 {
-		ev := o.unpublished[0]
-		if err := activities.ExecPublishEvent(actx, schemas.PublishEventRequest{Topic: schemas.TopicMerchants, Key: o.in.MerchantID, Event: ev}); err != nil {
-			return fmt.Errorf("publish %s: %w", ev.Type, err)
-		}
-		o.unpublished = o.unpublished[1:]
-	}
-	return nil
+	return o.events.add(o.in.MerchantID, o.in.EventSeq, workflow.Now(ctx), o.in.MerchantID, o.state, eventType)
 }
 
 // historyFull says when to continue as new: past the bound, and with nothing in flight

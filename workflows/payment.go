@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -67,8 +66,7 @@ type payment struct {
 	answerable bool
 	// create answers the create update and its retries.
 	create createUpdate
-	// unpublished holds events of recorded changes, in order, until Kafka has them.
-	unpublished []schemas.Event
+	events outbox
 	// chargeID is the PaymentIntent's latest charge, which the ledger's capture names.
 	chargeID string
 
@@ -118,6 +116,7 @@ func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error)
 			Created: info.WorkflowStartTime.Unix(),
 		},
 		statusSince: info.WorkflowStartTime,
+		events:      outbox{topic: schemas.TopicPayments, key: in.PaymentID, schemaVersion: schemas.PaymentEventSchemaVersion},
 		seenEvents:  map[string]bool{},
 	}
 	p.gate = operatorGate{name: "payment", notWaiting: schemas.ErrTypePaymentUnexpectedState, logger: p.logger}
@@ -166,7 +165,7 @@ func (p *payment) run(ctx workflow.Context) (schemas.Payment, error) {
 	}
 	p.answerable = true
 	for !p.state.Status.Terminal() {
-		if err := p.publish(ctx); err != nil {
+		if err := p.events.publish(ctx); err != nil {
 			return p.state, err
 		}
 		err := p.next(ctx)
@@ -178,7 +177,7 @@ func (p *payment) run(ctx workflow.Context) (schemas.Payment, error) {
 		}
 	}
 	p.timer.stop()
-	if err := p.publish(ctx); err != nil {
+	if err := p.events.publish(ctx); err != nil {
 		return p.state, err
 	}
 	// Requests that arrived at the very end are answered (commands refused) before returning.
@@ -559,36 +558,7 @@ func (p *payment) change(ctx workflow.Context, eventTypes []string, mutate func(
 	if err != nil {
 		return fmt.Errorf("record payment version %d: %w", p.version, err)
 	}
-	if len(eventTypes) == 0 {
-		return nil
-	}
-	// encoding/json writes map keys in sorted order, so the bytes are the same on replay.
-	data, err := json.Marshal(p.state) //workflowcheck:ignore
-	if err != nil {
-		return fmt.Errorf("encode payment for %v: %w", eventTypes, err)
-	}
-	for _, typ := range eventTypes {
-		p.unpublished = append(p.unpublished, schemas.Event{
-			ID:   schemas.EventID(p.in.PaymentID, typ, strconv.FormatInt(p.version, 10)),
-			Type: typ, Created: p.changedAt.Unix(), Merchant: p.in.MerchantID,
-			SchemaVersion: schemas.PaymentEventSchemaVersion, Data: data,
-		})
-	}
-	return nil
-}
-
-// publish sends the queued events in order.
-func (p *payment) publish(ctx workflow.Context) error {
-	actx := workflow.WithActivityOptions(ctx, eventPublish)
-	for len(p.unpublished) > 0 {
-		ev := p.unpublished[0]
-		err := activities.ExecPublishEvent(actx, schemas.PublishEventRequest{Topic: schemas.TopicPayments, Key: p.in.PaymentID, Event: ev})
-		if err != nil {
-			return fmt.Errorf("publish %s: %w", ev.Type, err)
-		}
-		p.unpublished = p.unpublished[1:]
-	}
-	return nil
+	return p.events.add(p.in.PaymentID, p.version, p.changedAt, p.in.MerchantID, p.state, eventTypes...)
 }
 
 func (p *payment) idempotencyKey(step string) string { return p.workflowID + "/" + step }

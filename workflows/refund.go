@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -52,10 +51,12 @@ type refund struct {
 	findAtStripeFirst bool
 	version           int64
 	// refusal is why the refund was refused before it existed; answered to the create.
-	refusal     error
-	answerable  bool
-	create      createUpdate
-	unpublished []schemas.Event
+	refusal    error
+	answerable bool
+	create     createUpdate
+	// events go to the payments topic under the payment's ID: a consumer sees a payment's
+	// refunds in order with the payment's own events.
+	events outbox
 
 	stripeEvents []schemas.StripeEventSignal
 	seenEvents   map[string]bool
@@ -73,6 +74,7 @@ func newRefund(ctx workflow.Context, in schemas.RefundInput) (*refund, error) {
 		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		logger:     log.With(workflow.GetLogger(ctx), "RefundID", in.RefundID, "PaymentID", in.PaymentID, "MerchantID", in.MerchantID),
 		seenEvents: map[string]bool{},
+		events:     outbox{topic: schemas.TopicPayments, key: in.PaymentID, schemaVersion: schemas.RefundEventSchemaVersion},
 	}
 	if r.in.Policy.FailureWindow <= 0 {
 		r.in.Policy.FailureWindow = schemas.DefaultRefundFailureWindow
@@ -145,7 +147,7 @@ func (r *refund) run(ctx workflow.Context) (schemas.Refund, error) {
 	window.set(ctx, workflow.Now(ctx).Add(r.in.Policy.FailureWindow))
 	defer window.stop()
 	for r.state.Status != schemas.RefundFailed {
-		if err := r.publish(ctx); err != nil {
+		if err := r.events.publish(ctx); err != nil {
 			return r.state, err
 		}
 		if err := workflow.Await(ctx, func() bool { return len(r.stripeEvents) > 0 || window.fired }); err != nil {
@@ -165,7 +167,7 @@ func (r *refund) run(ctx workflow.Context) (schemas.Refund, error) {
 
 // finish publishes what is left and waits for the handlers, before the workflow returns.
 func (r *refund) finish(ctx workflow.Context) error {
-	if err := r.publish(ctx); err != nil {
+	if err := r.events.publish(ctx); err != nil {
 		return err
 	}
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
@@ -358,29 +360,5 @@ func (r *refund) record(ctx workflow.Context, req schemas.RecordRefundRequest, e
 			return err
 		}
 	}
-	data, err := json.Marshal(r.state) //workflowcheck:ignore encoding/json writes map keys in sorted order
-	if err != nil {
-		return fmt.Errorf("encode refund: %w", err)
-	}
-	for _, typ := range eventTypes {
-		r.unpublished = append(r.unpublished, schemas.Event{
-			ID:   schemas.EventID(r.in.RefundID, typ, strconv.FormatInt(r.version, 10)),
-			Type: typ, Created: req.At.Unix(), Merchant: r.in.MerchantID,
-			SchemaVersion: schemas.RefundEventSchemaVersion, Data: data,
-		})
-	}
-	return nil
-}
-
-// publish sends the queued events in order, on the payments topic under the payment's ID.
-func (r *refund) publish(ctx workflow.Context) error {
-	actx := workflow.WithActivityOptions(ctx, eventPublish)
-	for len(r.unpublished) > 0 {
-		ev := r.unpublished[0]
-		if err := activities.ExecPublishEvent(actx, schemas.PublishEventRequest{Topic: schemas.TopicPayments, Key: r.in.PaymentID, Event: ev}); err != nil {
-			return fmt.Errorf("publish %s: %w", ev.Type, err)
-		}
-		r.unpublished = r.unpublished[1:]
-	}
-	return nil
+	return r.events.add(r.in.RefundID, r.version, req.At, r.in.MerchantID, r.state, eventTypes...)
 }

@@ -86,19 +86,26 @@ func (g *operatorGate) listen(ctx workflow.Context, handler any) error {
 		workflow.UpdateHandlerOptions{Validator: g.validate}); err != nil {
 		return fmt.Errorf("register update %s: %w", schemas.UpdateOperatorDecision, err)
 	}
-	decisions := workflow.GetSignalChannel(ctx, schemas.SignalOperatorDecision)
+	receiveValid(ctx, schemas.SignalOperatorDecision, g.validate, g.logger, func(d schemas.OperatorDecision) { g.decision = &d })
+	return nil
+}
+
+// receiveValid takes signal's payloads for the workflow's life, and hands on those validate
+// accepts: a decision sent as a signal (the Temporal UI's way) is held to its update's
+// validator. The rest are logged and dropped.
+func receiveValid[T any](ctx workflow.Context, signal string, validate func(workflow.Context, T) error, logger log.Logger, accept func(T)) {
+	ch := workflow.GetSignalChannel(ctx, signal)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
-			var d schemas.OperatorDecision
-			decisions.Receive(ctx, &d)
-			if err := g.validate(ctx, d); err != nil {
-				g.logger.Warn("Operator decision signal ignored", "Error", err)
+			var v T
+			ch.Receive(ctx, &v)
+			if err := validate(ctx, v); err != nil {
+				logger.Warn("Signal ignored", "Signal", signal, "Error", err)
 				continue
 			}
-			g.decision = &d
+			accept(v)
 		}
 	})
-	return nil
 }
 
 func (g *operatorGate) validate(_ workflow.Context, d schemas.OperatorDecision) error {
