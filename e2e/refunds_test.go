@@ -236,3 +236,32 @@ func TestRefundParksUntilAnOperatorRetries(t *testing.T) {
 	}
 	e.recordHistory(t, "refund_parked_retried", schemas.RefundWorkflowID(e.a.ID, refundID))
 }
+
+// Concurrent duplicates of one refund create reach one workflow: one Stripe refund, and
+// every answer is that refund.
+func TestConcurrentDuplicateRefunds(t *testing.T) {
+	t.Parallel()
+	e := requireEnv(t)
+	id := e.payFor(t, &e.a, "dup-refund-"+t.Name(), 3000, "usd", "pm_card_visa")
+	key := "dup-refund-" + t.Name()
+	body := map[string]any{"payment": id, "amount": 1000}
+	const n = 8
+	results := make([]response, n)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.call(t, &e.a, http.MethodPost, "/v1/refunds", key, body)
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		if r.Status != http.StatusCreated || r.Body["id"] != schemas.RefundID(e.a.ID, key) {
+			t.Fatalf("%d %s", r.Status, r.Raw)
+		}
+	}
+	if c := e.stripeRefunds(t, id); c != 1 {
+		t.Errorf("Stripe holds %d refunds of the payment, want 1", c)
+	}
+}

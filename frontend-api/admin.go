@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/gorilla/mux"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/internal/domain/audit"
 	"github.com/durapay/durapay/internal/domain/payments"
@@ -162,14 +160,13 @@ func (s *server) decideRefund(w http.ResponseWriter, r *http.Request, action str
 			outcome = audit.Refused
 		}
 		s.audit(r, "refund.operator_"+action+".requested", rec.ID, outcome, map[string]string{"reason": body.Reason})
-		var appErr *temporal.ApplicationError
 		switch {
-		case errors.Is(err, errWorkflowClosed),
-			errors.As(err, &appErr) && appErr.Type() == schemas.ErrTypeRefundUnexpectedState:
+		case errors.Is(err, errWorkflowClosed):
 			return 0, nil, newError(codeRefundUnexpectedState, "", "This refund is not waiting for an operator's decision.")
+		case workflowRefusal(err) != nil:
+			return 0, nil, workflowRefusal(err)
 		case err != nil:
-			return 0, nil, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
-				message: "The refund service is temporarily unavailable. Retry with the same Idempotency-Key."}
+			return 0, nil, unavailable("The refund service is temporarily unavailable."+retrySameKey, err)
 		}
 		if rec, err = s.findAnyRefund(ctx, id); err != nil { // parked again?
 			return 0, nil, err

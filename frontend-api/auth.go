@@ -287,7 +287,7 @@ func (s *server) identified(r *http.Request) (principal, error) {
 	p, err := s.identify(r)
 	switch {
 	case errors.Is(err, oidcauth.ErrUnavailable):
-		return principal{}, &apiError{code: codeServiceUnavailable, message: "Sign-in is temporarily unavailable.", retryAfter: time.Second, cause: err}
+		return principal{}, unavailable("Sign-in is temporarily unavailable.", err)
 	case err != nil:
 		return principal{}, &authFailure{challenge: `Bearer realm="Durapay", error="invalid_token"`,
 			refusal: &apiError{code: codeTokenInvalid, message: "The bearer token is not valid.", cause: err}}
@@ -307,7 +307,7 @@ func (s *server) keyHolder(r *http.Request, key string) (principal, error) {
 		return principal{}, &authFailure{challenge: `Basic realm="Durapay"`, refusal: newError(codeAPIKeyInvalid, "", "Invalid API key."),
 			keyPrefix: keyPrefix(key)}
 	case err != nil:
-		return principal{}, &apiError{code: codeServiceUnavailable, message: "Authentication is temporarily unavailable.", retryAfter: time.Second, cause: err}
+		return principal{}, unavailable("Authentication is temporarily unavailable.", err)
 	case p.Kind == merchants.KindStaff && !s.cfg.StaffKeys:
 		return principal{}, &authFailure{challenge: `Basic realm="Durapay"`, keyPrefix: keyPrefix(key),
 			refusal: newError(codeAPIKeyInvalid, "", "Staff keys are turned off here: sign in with your identity provider.")}

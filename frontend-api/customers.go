@@ -58,16 +58,24 @@ func (s *server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := schemas.CustomerInput{CustomerID: id, MerchantID: merchantID, SealedProfile: sealed, Description: body.Description,
 		Metadata: body.Metadata, IdempotencyKey: key, RequestHash: fingerprint(body)}
-	return s.idempotently(w, r, in.RequestHash, func(r *http.Request) (int, any, error) {
-		ctx := r.Context()
-		waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
-		defer cancel()
-		c, err := s.workflows.CreateCustomer(waitCtx, in)
-		if err != nil {
-			return 0, nil, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
-				message: "Customers are temporarily unavailable. Retry with the same Idempotency-Key."}
-		}
-		return http.StatusCreated, c, nil
+	return createOnce(s, w, r, creation[schemas.Customer]{
+		key: key, requestHash: in.RequestHash, service: "The customer service",
+		recorded: func(ctx context.Context) (schemas.Customer, string, error) {
+			c, err := customers.OfMerchant(ctx, s.pool, merchantID, id)
+			return c.Customer, c.RequestHash, err
+		},
+		start: func(ctx context.Context) (schemas.Customer, bool, error) {
+			c, err := s.workflows.CreateCustomer(ctx, in)
+			return c, false, err
+		},
+		answer: func(w http.ResponseWriter, c schemas.Customer, replayed bool) error {
+			writeCreated(w, c, replayed)
+			return nil
+		},
+		pending: func() schemas.Customer {
+			return schemas.Customer{ID: id, Object: "customer", Merchant: merchantID, Description: in.Description,
+				Metadata: nonNil(in.Metadata), Created: time.Now().Unix()}
+		},
 	})
 }
 

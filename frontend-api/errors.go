@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/schemas"
 )
@@ -116,6 +118,46 @@ var errorTable = map[string]errorClass{
 	codeInternal:                  {http.StatusInternalServerError, "api_error"},
 }
 
+// workflowErrors maps the error types that workflows answer API callers with (through an
+// update; see schemas/errors.go) to API codes: the one place they become answers, for every
+// handler. message, when set, replaces the workflow's own, which is then not meant for clients.
+var workflowErrors = map[string]struct{ code, param, message string }{
+	schemas.ErrTypeIdempotencyKeyReused:   {codeIdempotencyKeyReused, "", reusedKeyMessage},
+	schemas.ErrTypePaymentUnexpectedState: {codePaymentUnexpectedState, "", ""},
+	schemas.ErrTypeCaptureAmountInvalid:   {codeAmountTooLarge, "amount_to_capture", ""},
+	schemas.ErrTypeInvalidDecision:        {codeParameterInvalid, "action", ""},
+	schemas.ErrTypePaymentNotCaptured:     {codePaymentNotCaptured, "payment", ""},
+	schemas.ErrTypeRefundExceedsRemaining: {codeAmountTooLarge, "amount", ""},
+	schemas.ErrTypeRefundUnexpectedState:  {codeRefundUnexpectedState, "", ""},
+	schemas.ErrTypeMerchantNotReviewable:  {codeMerchantNotReviewable, "", ""},
+}
+
+const reusedKeyMessage = "This Idempotency-Key was already used with a different request. Use a new key for a new request."
+
+// workflowRefusal is the API's answer to a workflow's refusal of a request, or nil when err
+// is no refusal the table knows (the workflow unreachable, say).
+func workflowRefusal(err error) *apiError {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		return nil
+	}
+	e, known := workflowErrors[appErr.Type()]
+	if !known {
+		return nil
+	}
+	return newError(e.code, e.param, cmp.Or(e.message, appErr.Message()))
+}
+
+// unavailable answers a request that a dependency (Temporal, Postgres, Redis, the identity
+// provider) failed: 503, retry after a second. message says what is unavailable and how to
+// retry; cause is logged, never sent.
+func unavailable(message string, cause error) *apiError {
+	return &apiError{code: codeServiceUnavailable, message: message, retryAfter: time.Second, cause: cause}
+}
+
+// retrySameKey ends the message of a create or an action that is unavailable.
+const retrySameKey = " Retry with the same Idempotency-Key."
+
 // apiError is an error a handler returns to be answered as JSON.
 type apiError struct {
 	code    string
@@ -180,12 +222,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 // renderError turns err into its HTTP status and body, and logs it. An error that is not
 // an *apiError is an internal one: the client gets a generic message, never the error's text.
 func renderError(r *http.Request, err error) (int, errorBody, time.Duration) {
-	ae, class := classify(err)
-	var body errorBody
-	body.Error.Type, body.Error.Code, body.Error.Message, body.Error.Param = class.errType, ae.code, ae.message, ae.param
-	body.Error.DeclineCode, body.Error.Payment = ae.declineCode, ae.payment
-	body.Error.RequestID = requestIDFrom(r.Context())
-
+	ae, class, body := answerOf(r, err)
 	entry := loggerFrom(r.Context()).WithFields(logrus.Fields{"error_code": ae.code, "status": class.status})
 	if ae.cause != nil {
 		entry = entry.WithError(ae.cause)
@@ -196,6 +233,16 @@ func renderError(r *http.Request, err error) (int, errorBody, time.Duration) {
 		entry.Info("request refused")
 	}
 	return class.status, body, ae.retryAfter
+}
+
+// answerOf is err's apiError, its class and the body that answers it.
+func answerOf(r *http.Request, err error) (*apiError, errorClass, errorBody) {
+	ae, class := classify(err)
+	var body errorBody
+	body.Error.Type, body.Error.Code, body.Error.Message, body.Error.Param = class.errType, ae.code, ae.message, ae.param
+	body.Error.DeclineCode, body.Error.Payment = ae.declineCode, ae.payment
+	body.Error.RequestID = requestIDFrom(r.Context())
+	return ae, class, body
 }
 
 // classify finds err's apiError (an internal error for anything else) and its class.

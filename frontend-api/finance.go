@@ -73,7 +73,7 @@ func (s *server) searchPayments(w http.ResponseWriter, r *http.Request) error {
 	}
 	page, next, err := s.workflows.ListPayments(r.Context(), query, limit, token)
 	if err != nil {
-		return &apiError{code: codeServiceUnavailable, message: "Payment search is temporarily unavailable.", retryAfter: time.Second, cause: err}
+		return unavailable("Payment search is temporarily unavailable.", err)
 	}
 	data := make([]financePayment, 0, len(page))
 	for _, ex := range page {
@@ -167,7 +167,7 @@ func (s *server) paymentTimeline(w http.ResponseWriter, r *http.Request) error {
 	for _, id := range workflowIDs {
 		events, err := s.histories.Read(ctx, id)
 		if err != nil {
-			return &apiError{code: codeServiceUnavailable, message: "Workflow history is temporarily unavailable.", retryAfter: time.Second, cause: err}
+			return unavailable("Workflow history is temporarily unavailable.", err)
 		}
 		timelines = append(timelines, timeline.Render(id, events))
 	}

@@ -22,8 +22,9 @@ func fingerprint(parts ...any) string {
 	return hex.EncodeToString(h[:])
 }
 
-// idempotently answers a state-changing request (other than a payment's creation, whose
-// answer is the payment row itself) once per Idempotency-Key, as Stripe does:
+// idempotently answers a state-changing request on an existing object (a capture, an
+// operator's decision, a redelivery; creates go through createOnce) once per
+// Idempotency-Key, as Stripe does:
 //
 //   - the first request claims the key, runs do, and saves its answer: success or a 4xx;
 //   - a retry with the same request gets the saved answer with Idempotent-Replayed: true;
@@ -110,9 +111,6 @@ func (s *server) replayRecorded(w http.ResponseWriter, r *http.Request, who, key
 		return &apiError{code: codeIdempotencyKeyInUse, retryAfter: min(max(s.claimLifetime()-rec.ClaimAge, time.Second), 5*time.Second),
 			message: "Another request with this Idempotency-Key is still being processed. Retry it later."}
 	}
-	w.Header().Set("Idempotent-Replayed", "true")
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(rec.Status)
-	_, _ = w.Write(append(rec.Response, '\n'))
+	writeSaved(w, rec)
 	return nil
 }

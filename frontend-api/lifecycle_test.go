@@ -206,7 +206,7 @@ func TestRefundRetriedAfterItsRecordWasPruned(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := `{"payment":"` + id + `","amount":500}`
-	if r := f.do(t, http.MethodPost, "/v1/refunds", f.key, "refund-once", body); r.status != http.StatusOK || r.body["id"] != refundID {
+	if r := f.do(t, http.MethodPost, "/v1/refunds", f.key, "refund-once", body); r.status != http.StatusCreated || r.body["id"] != refundID {
 		t.Fatalf("retry after pruning: %d %s; want the refund", r.status, r.raw)
 	}
 	if r := f.do(t, http.MethodPost, "/v1/refunds", f.key, "refund-once", `{"payment":"`+id+`","amount":700}`); r.errorCode() != codeIdempotencyKeyReused {

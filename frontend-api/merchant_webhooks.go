@@ -220,8 +220,7 @@ func (s *server) redeliverWebhook(w http.ResponseWriter, r *http.Request) error 
 		if err := s.workflows.StartWebhookDelivery(ctx, fresh, s.webhookRetry); err != nil {
 			// Recorded but not started: a retry with the same key finds the same
 			// redelivery and starts it.
-			return 0, nil, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
-				message: "Redelivery is temporarily unavailable. Retry with the same Idempotency-Key."}
+			return 0, nil, unavailable("Redelivery is temporarily unavailable."+retrySameKey, err)
 		}
 		s.audit(r, "webhook_delivery.redeliver", id, audit.Success, map[string]string{"delivery": fresh})
 		d, err := store.Delivery(ctx, merchantFrom(ctx), fresh)

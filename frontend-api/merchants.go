@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/internal/domain/audit"
 	"github.com/durapay/durapay/internal/domain/merchants"
@@ -87,60 +86,42 @@ func (s *server) createMerchant(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := schemas.OnboardingInput{MerchantID: id, Country: body.Country, BusinessType: body.BusinessType, SealedProfile: sealed,
 		RequestHash: fingerprint(body), CreatedBy: who.id(), Policy: s.cfg.onboardingPolicy()}
-	return s.idempotently(w, r, in.RequestHash, func(r *http.Request) (int, any, error) {
-		ctx := r.Context()
+	return createOnce(s, w, r, creation[schemas.OnboardingState]{
+		key: key, requestHash: in.RequestHash, service: "Onboarding",
 		// A merchant recorded under this key is the answer, whatever became of its
-		// onboarding's workflow (removed by Temporal's retention) and saved answer.
-		if st, err := s.recordedOnboarding(ctx, in); !errors.Is(err, pg.ErrNotFound) {
-			return http.StatusOK, st, err
-		}
-		if who.Kind == kindInvite {
-			inviter, err := merchants.UseInvite(ctx, s.pool, r.Header.Get(inviteHeader), id)
-			if errors.Is(err, merchants.ErrInviteInvalid) {
-				return 0, nil, newError(codeInviteInvalid, "", "This invitation was already used or has expired.")
-			}
+		// onboarding's workflow (removed by Temporal's retention).
+		recorded: func(ctx context.Context) (schemas.OnboardingState, string, error) {
+			m, err := s.onboarded(ctx, id)
 			if err != nil {
-				return 0, nil, err
+				return schemas.OnboardingState{}, "", err
 			}
-			in.InvitedBy = inviter
-		}
-		st, err := s.startOnboarding(ctx, in)
-		if err != nil {
-			return 0, nil, err
-		}
-		s.audit(r, "merchant.create", id, audit.Success, map[string]string{"country": body.Country})
-		return http.StatusCreated, st, nil
+			return *m.Onboarding, m.RequestHash, nil
+		},
+		start: func(ctx context.Context) (schemas.OnboardingState, bool, error) {
+			if who.Kind == kindInvite {
+				inviter, err := merchants.UseInvite(ctx, s.pool, r.Header.Get(inviteHeader), id)
+				if errors.Is(err, merchants.ErrInviteInvalid) {
+					return schemas.OnboardingState{}, false, newError(codeInviteInvalid, "", "This invitation was already used or has expired.")
+				}
+				if err != nil {
+					return schemas.OnboardingState{}, false, err
+				}
+				in.InvitedBy = inviter
+			}
+			st, err := s.workflows.StartOnboarding(ctx, in)
+			if err == nil {
+				s.audit(r, "merchant.create", id, audit.Success, map[string]string{"country": body.Country})
+			}
+			return st, false, err
+		},
+		answer: func(w http.ResponseWriter, st schemas.OnboardingState, replayed bool) error {
+			writeCreated(w, st, replayed)
+			return nil
+		},
+		pending: func() schemas.OnboardingState {
+			return schemas.OnboardingState{Merchant: id, Status: schemas.MerchantOnboarding}
+		},
 	})
-}
-
-// startOnboarding starts the workflow (or reaches it) with Update-With-Start and answers
-// with its first state, once the merchant, its Connect account and its first link exist.
-func (s *server) startOnboarding(ctx context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error) {
-	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
-	defer cancel()
-	st, err := s.workflows.StartOnboarding(waitCtx, in)
-	if errors.Is(err, errWorkflowClosed) {
-		return schemas.OnboardingState{}, newError(codeIdempotencyKeyUnavailable, "",
-			"A merchant with this Idempotency-Key was stopped before it was recorded. Use a new Idempotency-Key.")
-	}
-	if err != nil {
-		return schemas.OnboardingState{}, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
-			message: "Onboarding is temporarily unavailable. Retry with the same Idempotency-Key."}
-	}
-	return st, nil
-}
-
-// recordedOnboarding reads the onboarding a create would start, if it exists: its ID
-// derives from the caller and the key. The same key with another body is refused.
-func (s *server) recordedOnboarding(ctx context.Context, in schemas.OnboardingInput) (schemas.OnboardingState, error) {
-	m, err := s.onboarded(ctx, in.MerchantID)
-	switch {
-	case err != nil:
-		return schemas.OnboardingState{}, err
-	case m.RequestHash != in.RequestHash:
-		return schemas.OnboardingState{}, reusedKey()
-	}
-	return *m.Onboarding, nil
 }
 
 // onboardingState reads the merchant's recorded onboarding, or pg.ErrNotFound.
@@ -225,15 +206,13 @@ func (s *server) reviewMerchant(w http.ResponseWriter, r *http.Request, decision
 		waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
 		defer cancel()
 		st, err := s.workflows.ReviewMerchant(waitCtx, id, d)
-		var appErr *temporal.ApplicationError
 		switch {
-		case errors.As(err, &appErr) && appErr.Type() == schemas.ErrTypeMerchantNotReviewable:
-			return 0, nil, newError(codeMerchantNotReviewable, "", appErr.Message())
+		case workflowRefusal(err) != nil:
+			return 0, nil, workflowRefusal(err)
 		case errors.Is(err, errWorkflowClosed):
 			return 0, nil, newError(codeMerchantNotReviewable, "", "This merchant's onboarding has ended.")
 		case err != nil:
-			return 0, nil, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
-				message: "Onboarding is temporarily unavailable. Retry with the same Idempotency-Key."}
+			return 0, nil, unavailable("Onboarding is temporarily unavailable."+retrySameKey, err)
 		}
 		s.audit(r, "merchant."+decision+".requested", id, audit.Success, map[string]string{"reason": body.Reason})
 		return http.StatusOK, st, nil

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/gorilla/mux"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/internal/domain/payments"
 	"github.com/durapay/durapay/internal/platform/pg"
@@ -102,7 +100,6 @@ func (s *server) sendUpdate(ctx context.Context, rec payments.Record, update str
 	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
 	defer cancel()
 	p, err := s.workflows.Update(waitCtx, rec.Merchant, rec.ID, update, arg)
-	var appErr *temporal.ApplicationError
 	switch {
 	case err == nil:
 		return p, nil
@@ -110,18 +107,10 @@ func (s *server) sendUpdate(ctx context.Context, rec payments.Record, update str
 		// The workflow ended: the payment is final, as the read model says.
 		return schemas.Payment{}, newError(codePaymentUnexpectedState, "",
 			fmt.Sprintf("This payment's status is %s; it cannot be %s.", rec.Status, pastTense))
-	case errors.As(err, &appErr):
-		switch appErr.Type() {
-		case schemas.ErrTypePaymentUnexpectedState:
-			return schemas.Payment{}, newError(codePaymentUnexpectedState, "", appErr.Message())
-		case schemas.ErrTypeCaptureAmountInvalid:
-			return schemas.Payment{}, newError(codeAmountTooLarge, "amount_to_capture", appErr.Message())
-		case schemas.ErrTypeInvalidDecision:
-			return schemas.Payment{}, newError(codeParameterInvalid, "action", appErr.Message())
-		}
+	case workflowRefusal(err) != nil:
+		return schemas.Payment{}, workflowRefusal(err)
 	}
-	return schemas.Payment{}, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
-		message: "The payment service is temporarily unavailable. Retry with the same Idempotency-Key."}
+	return schemas.Payment{}, unavailable("The payment service is temporarily unavailable."+retrySameKey, err)
 }
 
 // decodeOptionalJSON is decodeJSON for routes whose body may be left out.

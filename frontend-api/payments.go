@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/domain/payments"
@@ -166,50 +165,31 @@ func (s *server) createPayment(w http.ResponseWriter, r *http.Request) error {
 	in.RequestHash = requestHash(in)
 	in.Policy = s.cfg.policy()
 
-	// A retry of a create whose outcome is recorded is answered from Postgres, without
-	// touching Temporal.
-	if rec, err := payments.GetByIdempotencyKey(ctx, s.pool, merchantID, key); err == nil {
-		return replay(w, rec, in.RequestHash)
-	} else if !errors.Is(err, pg.ErrNotFound) {
-		return err
-	}
-	if in.Customer != "" {
-		c, err := s.findCustomer(ctx, merchantID, in.Customer)
-		if err != nil {
-			return err
-		}
-		in.StripeCustomerID = c.StripeCustomerID
-	}
-	if err := s.stripeAvailable(ctx); err != nil {
-		return err
-	}
-
-	waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
-	defer cancel()
-	res, err := s.workflows.Create(waitCtx, in, newUpdateID())
-	var appErr *temporal.ApplicationError
-	switch {
-	case err == nil:
-		return writePayment(w, res.Payment, res.Replayed)
-	case errors.As(err, &appErr) && appErr.Type() == schemas.ErrTypeIdempotencyKeyReused:
-		return reusedKey()
-	case waitCtx.Err() != nil && ctx.Err() == nil:
-		// The outcome is not known yet (Stripe slow or retrying). The payment goes on; the
-		// client learns the outcome by retrying the same request or reading the payment.
-		loggerFrom(ctx).WithError(err).WithField("payment", in.PaymentID).Warn("payment outcome not known in time; answering processing")
-		writeJSON(w, http.StatusAccepted, processing(in))
-		return nil
-	}
-	// The workflow may have finished meanwhile: its outcome is then in Postgres.
-	if rec, lookErr := payments.GetByIdempotencyKey(ctx, s.pool, merchantID, key); lookErr == nil {
-		return replay(w, rec, in.RequestHash)
-	}
-	if errors.Is(err, errWorkflowClosed) {
-		return newError(codeIdempotencyKeyUnavailable, "",
-			"A payment with this Idempotency-Key was stopped before it was recorded. Use a new Idempotency-Key.")
-	}
-	return &apiError{code: codeServiceUnavailable, message: "The payment service is temporarily unavailable. Retry with the same Idempotency-Key.",
-		retryAfter: time.Second, cause: err}
+	return createOnce(s, w, r, creation[schemas.Payment]{
+		key: key, requestHash: in.RequestHash, service: "The payment service",
+		recorded: func(ctx context.Context) (schemas.Payment, string, error) {
+			rec, err := payments.GetByIdempotencyKey(ctx, s.pool, merchantID, key)
+			return rec.Payment, rec.RequestHash, err
+		},
+		// A processing payment answers 202 from its row: its workflow, were it gone, must not
+		// be started again (it could charge twice).
+		start: func(ctx context.Context) (schemas.Payment, bool, error) {
+			if in.Customer != "" {
+				c, err := s.findCustomer(ctx, merchantID, in.Customer)
+				if err != nil {
+					return schemas.Payment{}, false, err
+				}
+				in.StripeCustomerID = c.StripeCustomerID
+			}
+			if err := s.stripeAvailable(ctx); err != nil {
+				return schemas.Payment{}, false, err
+			}
+			res, err := s.workflows.Create(ctx, in, newUpdateID())
+			return res.Payment, res.Replayed, err
+		},
+		answer:  writePayment,
+		pending: func() schemas.Payment { return processing(in) },
+	})
 }
 
 // getPayment is GET /v1/payments/{id}: the read model, or for a payment still without a
@@ -236,7 +216,7 @@ func (s *server) getPayment(w http.ResponseWriter, r *http.Request) error {
 		return notFound
 	}
 	if err != nil {
-		return &apiError{code: codeServiceUnavailable, message: "The payment service is temporarily unavailable.", retryAfter: time.Second, cause: err}
+		return unavailable("The payment service is temporarily unavailable.", err)
 	}
 	writeJSON(w, http.StatusOK, p)
 	return nil
@@ -258,17 +238,8 @@ func (s *server) stripeAvailable(ctx context.Context) error {
 	return nil
 }
 
-// replay answers a retried create from the recorded payment.
-func replay(w http.ResponseWriter, rec payments.Record, requestHash string) error {
-	if rec.RequestHash != requestHash {
-		return reusedKey()
-	}
-	return writePayment(w, rec.Payment, true)
-}
-
 func reusedKey() error {
-	return newError(codeIdempotencyKeyReused, "",
-		"This Idempotency-Key was already used with a different request. Use a new key for a new request.")
+	return newError(codeIdempotencyKeyReused, "", reusedKeyMessage)
 }
 
 // writePayment answers a create with the payment: 201; 202 while its outcome is not known

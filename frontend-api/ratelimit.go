@@ -33,8 +33,7 @@ func (s *server) rateLimit(rt route, next http.Handler) http.Handler {
 			loggerFrom(r.Context()).WithError(err).WithField("class", class).Warn("rate limiter unavailable")
 			s.metrics.rateLimiterErrors.WithLabelValues(class).Inc()
 			if class == "write" {
-				writeError(w, r, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
-					message: "Requests that move money are paused while the rate limiter is unavailable. Retry shortly."})
+				writeError(w, r, unavailable("Requests that move money are paused while the rate limiter is unavailable. Retry shortly.", err))
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -65,8 +64,7 @@ var redeliveriesPerEndpoint = redis_rate.PerMinute(10)
 func (s *server) limitRedeliveries(ctx context.Context, endpointID string) error {
 	res, err := s.limiter.Allow(ctx, "durapay:rl:redeliver:"+endpointID, redeliveriesPerEndpoint)
 	if err != nil {
-		return &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: fmt.Errorf("redelivery limit of %s: %w", endpointID, err),
-			message: "Redelivery is temporarily unavailable. Retry shortly."}
+		return unavailable("Redelivery is temporarily unavailable. Retry shortly.", fmt.Errorf("redelivery limit of %s: %w", endpointID, err))
 	}
 	if res.Allowed == 0 {
 		return &apiError{code: codeRateLimited, retryAfter: max(res.RetryAfter, time.Second),

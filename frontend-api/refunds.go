@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/durapay/durapay/internal/domain/audit"
 	"github.com/durapay/durapay/internal/domain/refunds"
@@ -44,8 +43,8 @@ func (b createRefundBody) validate() error {
 }
 
 // createRefund is POST /v1/refunds: the refund answered in one round trip, once Stripe has
-// it (status pending or succeeded). The Idempotency-Key is required, as for payments: a
-// retry gets the saved answer, and refunds are never doubled by a client's retries.
+// it (status pending or succeeded). The Idempotency-Key is required, as for payments
+// (createOnce): refunds are never doubled by a client's retries.
 func (s *server) createRefund(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	merchantID := merchantFrom(ctx)
@@ -69,75 +68,48 @@ func (s *server) createRefund(w http.ResponseWriter, r *http.Request) error {
 		in.Amount = *body.Amount
 	}
 	in.RequestHash = fingerprint("refund", in.PaymentID, in.Amount, in.Reason, in.Metadata)
-	return s.idempotently(w, r, in.RequestHash, func(r *http.Request) (status int, answer any, err error) {
-		ctx := r.Context()
-		defer func() {
-			outcome := audit.Success
+	var currency string // the payment's, once found
+	err = createOnce(s, w, r, creation[schemas.Refund]{
+		key: key, requestHash: in.RequestHash, service: "The refund service",
+		recorded: func(ctx context.Context) (schemas.Refund, string, error) {
+			rec, err := refunds.Get(ctx, s.pool, merchantID, in.RefundID)
+			return rec.Refund, rec.RequestHash, err
+		},
+		inFlight: func(rf schemas.Refund) bool { return rf.Status == schemas.RefundPending && rf.StripeRefundID == "" },
+		start: func(ctx context.Context) (schemas.Refund, bool, error) {
+			rec, err := s.findPayment(ctx, merchantID, body.Payment)
 			if err != nil {
-				outcome = audit.Refused
+				if ae := (*apiError)(nil); errors.As(err, &ae) && ae.code == codeResourceMissing {
+					ae.param = "payment"
+				}
+				return schemas.Refund{}, false, err
 			}
-			s.audit(r, "refund.create", in.RefundID, outcome, map[string]string{"payment": in.PaymentID, "amount": fmt.Sprint(in.Amount)})
-		}()
-		// A refund recorded under this key is the answer, whatever became of its workflow
-		// (removed by Temporal's retention) and of Stripe's memory of the key (24 hours).
-		if status, answer, err := s.recordedRefund(ctx, merchantID, in); !errors.Is(err, pg.ErrNotFound) {
-			return status, answer, err
-		}
-		rec, err := s.findPayment(ctx, merchantID, body.Payment)
-		if err != nil {
-			if ae := (*apiError)(nil); errors.As(err, &ae) && ae.code == codeResourceMissing {
-				ae.param = "payment"
+			if !rec.Status.Captured() {
+				return schemas.Refund{}, false, notCaptured(fmt.Sprintf("This payment's status is %s: only captured payments can be refunded.", rec.Status))
 			}
-			return 0, nil, err
-		}
-		if !rec.Status.Captured() {
-			return 0, nil, notCaptured(fmt.Sprintf("This payment's status is %s: only captured payments can be refunded.", rec.Status))
-		}
-		waitCtx, cancel := context.WithTimeout(ctx, s.cfg.CreateTimeout)
-		defer cancel()
-		res, err := s.workflows.CreateRefund(waitCtx, in)
-		var appErr *temporal.ApplicationError
-		switch {
-		case err == nil && res.Refund.Status == schemas.RefundFailed:
-			return 0, nil, newError(codeRefundFailed, "", "Stripe refused the refund: "+res.Refund.FailureReason+".")
-		case err == nil:
-			return http.StatusCreated, res.Refund, nil
-		case errors.As(err, &appErr) && appErr.Type() == schemas.ErrTypePaymentNotCaptured:
-			return 0, nil, notCaptured(appErr.Message())
-		case errors.As(err, &appErr) && appErr.Type() == schemas.ErrTypeRefundExceedsRemaining:
-			return 0, nil, newError(codeAmountTooLarge, "amount",
-				fmt.Sprintf("The refund exceeds what remains refundable of the payment (%d of %d).", rec.AmountCaptured-rec.AmountRefunded, rec.AmountCaptured))
-		case errors.As(err, &appErr) && appErr.Type() == schemas.ErrTypeIdempotencyKeyReused:
-			return 0, nil, reusedKey()
-		case errors.Is(err, errWorkflowClosed):
-			if status, answer, err := s.recordedRefund(ctx, merchantID, in); !errors.Is(err, pg.ErrNotFound) {
-				return status, answer, err
+			currency = rec.Currency
+			res, err := s.workflows.CreateRefund(ctx, in)
+			return res.Refund, res.Replayed, err
+		},
+		answer: func(w http.ResponseWriter, rf schemas.Refund, replayed bool) error {
+			if rf.Status == schemas.RefundFailed && !replayed {
+				return newError(codeRefundFailed, "", "Stripe refused the refund: "+rf.FailureReason+".")
 			}
-			return 0, nil, newError(codeIdempotencyKeyUnavailable, "",
-				"A refund with this Idempotency-Key was refused or stopped before it was recorded. Use a new Idempotency-Key.")
-		case waitCtx.Err() != nil && ctx.Err() == nil:
-			// Stripe is slow: the refund carries on, and the client reads it by its ID.
-			return http.StatusAccepted, schemas.Refund{ID: in.RefundID, Object: schemas.ObjectRefund, Merchant: merchantID,
-				Payment: in.PaymentID, Amount: in.Amount, Currency: rec.Currency, Status: schemas.RefundPending,
-				Reason: in.Reason, Metadata: nonNil(in.Metadata), Created: time.Now().Unix()}, nil
-		}
-		return 0, nil, &apiError{code: codeServiceUnavailable, retryAfter: time.Second, cause: err,
-			message: "The refund service is temporarily unavailable. Retry with the same Idempotency-Key."}
+			writeCreated(w, rf, replayed) // a replay shows the refund as it is now
+			return nil
+		},
+		pending: func() schemas.Refund {
+			return schemas.Refund{ID: in.RefundID, Object: schemas.ObjectRefund, Merchant: merchantID, Payment: in.PaymentID,
+				Amount: in.Amount, Currency: currency, Status: schemas.RefundPending, Reason: in.Reason,
+				Metadata: nonNil(in.Metadata), Created: time.Now().Unix()}
+		},
 	})
-}
-
-// recordedRefund answers a create from the refund recorded under its key, or
-// pg.ErrNotFound: a refund's ID derives from its key, so a retry finds it in Postgres
-// whatever became of its workflow and saved answer, and can never make a second refund.
-func (s *server) recordedRefund(ctx context.Context, merchantID string, in schemas.RefundInput) (int, any, error) {
-	rec, err := refunds.Get(ctx, s.pool, merchantID, in.RefundID)
-	switch {
-	case err != nil:
-		return 0, nil, err
-	case rec.RequestHash != in.RequestHash:
-		return 0, nil, reusedKey()
+	outcome := audit.Success
+	if err != nil {
+		outcome = audit.Refused
 	}
-	return http.StatusOK, rec.Refund, nil
+	s.audit(r, "refund.create", in.RefundID, outcome, map[string]string{"payment": in.PaymentID, "amount": fmt.Sprint(in.Amount)})
+	return err
 }
 
 func notCaptured(message string) error { return newError(codePaymentNotCaptured, "payment", message) }

@@ -42,7 +42,7 @@ func (s *server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	outcome, err := s.router.Deliver(ctx, ev, stripeevents.SourceWebhook)
 	if err != nil {
-		return &apiError{code: codeServiceUnavailable, message: "The event could not be handed over; Stripe will retry.", cause: err}
+		return unavailable("The event could not be handed over; Stripe will retry.", err)
 	}
 	log.WithField("outcome", outcome).Info("Stripe event received")
 	writeJSON(w, http.StatusOK, map[string]any{"received": true, "outcome": outcome})

@@ -22,10 +22,6 @@ type PruneTableRequest struct {
 // RecordPaymentName is the activity's registered name.
 const RecordPaymentName = "store.RecordPayment"
 
-// ErrTypeLedgerConflict: a ledger transaction ID was already used for other postings. A
-// bug, never fixed by retrying.
-const ErrTypeLedgerConflict = "LedgerConflict"
-
 // RecordPaymentRequest is the payment after a state change.
 type RecordPaymentRequest struct {
 	Payment        Payment
@@ -69,10 +65,6 @@ type RecordRefundAttentionRequest struct {
 
 // ReserveRefundName is the activity's registered name.
 const ReserveRefundName = "store.ReserveRefund"
-
-// ErrTypeRefundConflict: a refund ID was already used for another request. A bug, never
-// fixed by retrying.
-const ErrTypeRefundConflict = "RefundConflict"
 
 // ReserveRefundRequest is a refund to reserve against its payment.
 type ReserveRefundRequest struct {

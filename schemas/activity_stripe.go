@@ -21,31 +21,6 @@ type CreateCustomerRequest struct {
 	Input          CustomerInput
 }
 
-// Error types that activities return, so that workflows can tell failures apart with
-// errors.As(*temporal.ApplicationError) and Type(). Stored histories contain them: never
-// rename one.
-const (
-	// ErrTypeStripeCard: the card was declined or rejected. Not retried: the same request
-	// gets the same answer. Details: StripeFailure.
-	ErrTypeStripeCard = "StripeCardError"
-	// ErrTypeStripeInvalidRequest: Stripe refused the parameters (an unknown PaymentMethod, an
-	// object in the wrong state). Not retried. Details: StripeFailure.
-	ErrTypeStripeInvalidRequest = "StripeInvalidRequest"
-	// ErrTypeStripeIdempotency: the idempotency key was used with other parameters, which
-	// means a bug or tampering. Not retried. Details: StripeFailure.
-	ErrTypeStripeIdempotency = "StripeIdempotencyError"
-	// ErrTypeStripeAuthentication: Durapay's Stripe key was refused. Not retried.
-	ErrTypeStripeAuthentication = "StripeAuthenticationError"
-	// ErrTypeStripeRateLimited: 429 rate_limit or lock_timeout. Retried after NextRetryDelay.
-	ErrTypeStripeRateLimited = "StripeRateLimited"
-	// ErrTypeStripeUnavailable: 5xx, 409 (a concurrent request with the key) or the network.
-	// Retried with the same idempotency key.
-	ErrTypeStripeUnavailable = "StripeUnavailable"
-	// ErrTypeStripeCircuitOpen: the circuit breaker holds calls back while Stripe fails.
-	// Retried after NextRetryDelay, when the breaker lets a trial call through.
-	ErrTypeStripeCircuitOpen = "StripeCircuitOpen"
-)
-
 // StripeFailure is what Stripe said about a request it refused, carried as the details of
 // the non-retryable errors so that workflows can record it on the payment.
 type StripeFailure struct {

@@ -19,10 +19,6 @@ const (
 	// TopicMerchants carries merchant.* events, keyed by merchant ID.
 	TopicMerchants = "durapay.merchants.v1"
 
-	// ErrTypeMerchantNotReviewable: a decision the onboarding's state does not allow
-	// (approving before Stripe has enabled charges, deciding twice).
-	ErrTypeMerchantNotReviewable = "MerchantNotReviewable"
-
 	MerchantEventSchemaVersion = 1
 )
 

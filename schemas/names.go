@@ -89,24 +89,3 @@ func SearchAttributeTypes() map[string]string {
 		SearchRefundStatus.GetName():          "Keyword",
 	}
 }
-
-// Application error types that workflows return to API callers (through an update) and that
-// frontend-api maps to HTTP answers.
-const (
-	// ErrTypeIdempotencyKeyReused: the same Idempotency-Key arrived with a different request.
-	ErrTypeIdempotencyKeyReused = "IdempotencyKeyReused"
-	// ErrTypePaymentUnexpectedState: the payment's status does not allow the request (capturing
-	// a canceled payment, say).
-	ErrTypePaymentUnexpectedState = "PaymentUnexpectedState"
-	// ErrTypeCaptureAmountInvalid: amount_to_capture is not within 1..amount_capturable.
-	ErrTypeCaptureAmountInvalid = "CaptureAmountInvalid"
-	// ErrTypeInvalidDecision: an operator decision that is neither retry nor cancel.
-	ErrTypeInvalidDecision = "InvalidOperatorDecision"
-	// ErrTypePaymentNotCaptured: a refund of a payment whose funds were never captured.
-	ErrTypePaymentNotCaptured = "PaymentNotCaptured"
-	// ErrTypeRefundExceedsRemaining: a refund of more than what remains of the payment.
-	ErrTypeRefundExceedsRemaining = "RefundExceedsRemaining"
-	// ErrTypeRefundUnexpectedState: the refund's state does not allow the request (an
-	// operator's decision on a refund that waits for none, say).
-	ErrTypeRefundUnexpectedState = "RefundUnexpectedState"
-)

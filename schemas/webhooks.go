@@ -10,9 +10,6 @@ const (
 
 	WebhookDeliveryWorkflowName = "WebhookDelivery"
 
-	// ErrTypeWebhookDeliveryMissing: the delivery's record is gone; nothing to deliver.
-	ErrTypeWebhookDeliveryMissing = "WebhookDeliveryMissing"
-
 	// WebhookAllEvents in an endpoint's enabled events selects every event type.
 	WebhookAllEvents = "*"
 )

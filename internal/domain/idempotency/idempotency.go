@@ -90,3 +90,14 @@ func Prune(ctx context.Context, q pg.Querier, before time.Time, limit int) (int6
 		before, limit)
 	return tag.RowsAffected(), err
 }
+
+// Save records a finished request's answer under its key, unless the key has a record
+// already (then the first stays).
+func Save(ctx context.Context, q pg.Querier, principal, key, route, requestHash string, status int, response []byte) error {
+	if _, err := q.Exec(ctx, `INSERT INTO idempotency_records (principal, key, route, request_hash, status, response)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (principal, key) DO NOTHING`,
+		principal, key, route, requestHash, status, response); err != nil {
+		return fmt.Errorf("save an idempotent answer: %w", err)
+	}
+	return nil
+}
