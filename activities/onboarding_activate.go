@@ -10,9 +10,9 @@ import (
 
 	"github.com/durapay/durapay/internal/domain/ledger"
 	"github.com/durapay/durapay/internal/domain/merchants"
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // ActivateMerchant issues the merchant's secret key, opens its ledger accounts in its

@@ -11,9 +11,9 @@ import (
 
 	"github.com/durapay/durapay/internal/domain/fees"
 	"github.com/durapay/durapay/internal/domain/ledger"
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/domain/payments"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // RecordPayment writes the payment's read-model row and, once funds are captured, the

@@ -16,6 +16,7 @@ import (
 	"github.com/durapay/durapay/internal/platform/stripeclient"
 	"github.com/durapay/durapay/internal/platform/testenv"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // Every kind of request Durapay sends to Stripe, sent by the activities themselves to
@@ -40,7 +41,7 @@ func TestStripeRequestsMatchStripesAPI(t *testing.T) {
 
 	create := schemas.CreatePaymentIntentRequest{
 		IdempotencyKey: "payment/mer_c/pay_c/create_payment_intent", PaymentID: "pay_c", MerchantID: "mer_c",
-		WorkflowID: "payment/mer_c/pay_c", Amount: 2000, Currency: "usd", PaymentMethod: "pm_card_visa",
+		WorkflowID: "payment/mer_c/pay_c", Amount: money.Amount{Minor: 2000, Currency: "usd"}, PaymentMethod: "pm_card_visa",
 		CaptureMethod: "automatic", Description: "Order 42", Metadata: map[string]string{"order": "42"}}
 	manual := create
 	manual.CaptureMethod = "manual"

@@ -24,8 +24,8 @@ func (s *Stripe) CreatePaymentIntent(ctx context.Context, req schemas.CreatePaym
 // stripe-mock to prove it valid against Stripe's API.
 func paymentIntentParams(ctx context.Context, req schemas.CreatePaymentIntentRequest) *stripe.PaymentIntentParams {
 	p := &stripe.PaymentIntentParams{
-		Amount:             stripe.Int64(req.Amount),
-		Currency:           stripe.String(req.Currency),
+		Amount:             stripe.Int64(req.Amount.Minor),
+		Currency:           stripe.String(req.Currency.String()),
 		PaymentMethod:      stripe.String(req.PaymentMethod),
 		PaymentMethodTypes: stripe.StringSlice([]string{"card"}),
 		CaptureMethod:      stripe.String(req.CaptureMethod),
@@ -49,7 +49,7 @@ func paymentIntentParams(ctx context.Context, req schemas.CreatePaymentIntentReq
 }
 
 func fromStripe(pi *stripe.PaymentIntent) schemas.PaymentIntent {
-	out := schemas.PaymentIntent{ID: pi.ID, Status: string(pi.Status), AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived,
+	out := schemas.PaymentIntent{ID: pi.ID, Status: schemas.StripeIntentStatus(pi.Status), AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived,
 		CancellationReason: string(pi.CancellationReason)}
 	if pi.LatestCharge != nil {
 		out.LatestCharge = pi.LatestCharge.ID

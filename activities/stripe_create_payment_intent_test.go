@@ -13,6 +13,7 @@ import (
 	"github.com/durapay/durapay/devstack/stripesandbox"
 	"github.com/durapay/durapay/internal/platform/stripeclient"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 type stripeFixture struct {
@@ -72,7 +73,7 @@ func registerStripe(env *testsuite.TestActivityEnvironment, s *activities.Stripe
 func createRequest(paymentID, pm string) schemas.CreatePaymentIntentRequest {
 	return schemas.CreatePaymentIntentRequest{
 		IdempotencyKey: "payment/mer_a/" + paymentID + "/create_payment_intent", PaymentID: paymentID, MerchantID: "mer_a",
-		WorkflowID: "payment/mer_a/" + paymentID, Amount: 2000, Currency: "usd", PaymentMethod: pm, CaptureMethod: "automatic",
+		WorkflowID: "payment/mer_a/" + paymentID, Amount: money.Amount{Minor: 2000, Currency: "usd"}, PaymentMethod: pm, CaptureMethod: "automatic",
 		Metadata: map[string]string{"order": "42"},
 	}
 }

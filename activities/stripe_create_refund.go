@@ -41,7 +41,7 @@ func refundParams(ctx context.Context, req schemas.CreateStripeRefundRequest) *s
 }
 
 func fromStripeRefund(re *stripe.Refund) schemas.StripeRefund {
-	return schemas.StripeRefund{ID: re.ID, Status: string(re.Status), Amount: re.Amount, FailureReason: string(re.FailureReason)}
+	return schemas.StripeRefund{ID: re.ID, Status: schemas.StripeRefundStatus(re.Status), Amount: re.Amount, FailureReason: string(re.FailureReason)}
 }
 
 // ExecCreateRefund runs the activity as a local activity (options from ctx).

@@ -13,7 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // printJSON writes v indented, for people piping into jq as much as for scripts.

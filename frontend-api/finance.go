@@ -15,12 +15,12 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/durapay/durapay/internal/domain/ledger"
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/domain/reconcile"
 	"github.com/durapay/durapay/internal/domain/refunds"
 	"github.com/durapay/durapay/internal/domain/reports"
 	"github.com/durapay/durapay/internal/domain/timeline"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // Finance's API (role finance or admin): payments found through Temporal's visibility with

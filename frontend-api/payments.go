@@ -15,11 +15,11 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/domain/payments"
 	"github.com/durapay/durapay/internal/platform/breaker"
 	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // Limits on what a merchant attaches to a payment. Metadata stays within Stripe's own limits
@@ -94,7 +94,7 @@ func (b createPaymentBody) toInput() (schemas.PaymentInput, error) {
 		return schemas.PaymentInput{}, err
 	}
 	return schemas.PaymentInput{
-		Amount: amount.Minor, Currency: amount.Currency.String(), PaymentMethod: b.PaymentMethod,
+		Amount: amount, PaymentMethod: b.PaymentMethod,
 		CaptureMethod: capture, Description: b.Description, Metadata: b.Metadata, Customer: b.Customer,
 	}, nil
 }
@@ -127,7 +127,7 @@ func requestHash(in schemas.PaymentInput) string {
 		Description             string
 		Metadata                map[string]string
 		Customer                string `json:",omitempty"`
-	}{in.Amount, in.Currency, in.PaymentMethod, in.CaptureMethod, in.Description, in.Metadata, in.Customer})
+	}{in.Amount.Minor, in.Currency.String(), in.PaymentMethod, in.CaptureMethod, in.Description, in.Metadata, in.Customer})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
@@ -266,8 +266,8 @@ func processing(in schemas.PaymentInput) schemas.Payment {
 	if metadata == nil {
 		metadata = map[string]string{}
 	}
-	return schemas.Payment{ID: in.PaymentID, Object: schemas.ObjectPayment, Merchant: in.MerchantID, Amount: in.Amount,
-		Currency: in.Currency, Status: schemas.PaymentProcessing, CaptureMethod: in.CaptureMethod,
+	return schemas.Payment{ID: in.PaymentID, Object: schemas.ObjectPayment, Merchant: in.MerchantID, Amount: in.Amount.Minor,
+		Currency: in.Currency.String(), Status: schemas.PaymentProcessing, CaptureMethod: in.CaptureMethod,
 		PaymentMethod: in.PaymentMethod, Description: in.Description, Metadata: metadata, Created: time.Now().Unix()}
 }
 

@@ -121,8 +121,8 @@ func (f *fakeWorkflows) calls() int {
 
 func succeeded(in schemas.PaymentInput) schemas.CreatePaymentResult {
 	return schemas.CreatePaymentResult{Payment: schemas.Payment{ID: in.PaymentID, Object: "payment", Merchant: in.MerchantID,
-		Amount: in.Amount, Currency: in.Currency, Status: schemas.PaymentSucceeded, CaptureMethod: in.CaptureMethod,
-		PaymentMethod: in.PaymentMethod, Metadata: map[string]string{}, AmountCaptured: in.Amount,
+		Amount: in.Amount.Minor, Currency: in.Currency.String(), Status: schemas.PaymentSucceeded, CaptureMethod: in.CaptureMethod,
+		PaymentMethod: in.PaymentMethod, Metadata: map[string]string{}, AmountCaptured: in.Amount.Minor,
 		StripePaymentIntentID: "pi_fake", Created: 1_700_000_000}}
 }
 

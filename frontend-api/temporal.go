@@ -67,8 +67,8 @@ func (t temporalPayments) Create(ctx context.Context, in schemas.PaymentInput, u
 		ID: schemas.PaymentWorkflowID(in.MerchantID, in.PaymentID),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			schemas.SearchMerchantID.ValueSet(in.MerchantID),
-			schemas.SearchAmountMinor.ValueSet(in.Amount),
-			schemas.SearchCurrency.ValueSet(in.Currency),
+			schemas.SearchAmountMinor.ValueSet(in.Amount.Minor),
+			schemas.SearchCurrency.ValueSet(in.Currency.String()),
 			schemas.SearchPaymentStatus.ValueSet(string(schemas.PaymentProcessing)),
 		),
 	}, schemas.PaymentWorkflowName, in, schemas.UpdateCreatePayment, updateID, schemas.CreatePaymentRequest{RequestHash: in.RequestHash}, &res)

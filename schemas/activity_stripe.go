@@ -3,6 +3,8 @@ package schemas
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // The Stripe activities' contract: registered names, requests and results of the calls that
@@ -109,20 +111,32 @@ type CreatePaymentIntentRequest struct {
 	PaymentID      string
 	MerchantID     string
 	WorkflowID     string
-	Amount         int64
-	Currency       string
-	PaymentMethod  string
-	CaptureMethod  string
-	Description    string
-	Metadata       map[string]string
+	money.Amount
+	PaymentMethod string
+	CaptureMethod string
+	Description   string
+	Metadata      map[string]string
 	// Customer is the Stripe Customer (cus_...), or empty.
 	Customer string
 }
 
+// StripeIntentStatus is a PaymentIntent's status as Stripe reports it.
+type StripeIntentStatus string
+
+// The PaymentIntent statuses a payment's workflow acts on.
+const (
+	IntentRequiresPaymentMethod StripeIntentStatus = "requires_payment_method"
+	IntentRequiresAction        StripeIntentStatus = "requires_action"
+	IntentProcessing            StripeIntentStatus = "processing"
+	IntentRequiresCapture       StripeIntentStatus = "requires_capture"
+	IntentSucceeded             StripeIntentStatus = "succeeded"
+	IntentCanceled              StripeIntentStatus = "canceled"
+)
+
 // PaymentIntent is what Durapay keeps of a Stripe PaymentIntent.
 type PaymentIntent struct {
 	ID               string
-	Status           string
+	Status           StripeIntentStatus
 	AmountCapturable int64
 	AmountReceived   int64
 	NextAction       json.RawMessage
@@ -154,10 +168,22 @@ type CreateStripeRefundRequest struct {
 	FindExisting bool
 }
 
+// StripeRefundStatus is a refund's status as Stripe reports it.
+type StripeRefundStatus string
+
+// Stripe's refund statuses.
+const (
+	StripeRefundPending        StripeRefundStatus = "pending"
+	StripeRefundRequiresAction StripeRefundStatus = "requires_action"
+	StripeRefundSucceeded      StripeRefundStatus = "succeeded"
+	StripeRefundFailed         StripeRefundStatus = "failed"
+	StripeRefundCanceled       StripeRefundStatus = "canceled"
+)
+
 // StripeRefund is what Durapay keeps of a Stripe refund.
 type StripeRefund struct {
 	ID     string
-	Status string // pending, succeeded, failed, canceled, requires_action
+	Status StripeRefundStatus
 	Amount int64
 	// FailureReason is Stripe's, for a failed refund.
 	FailureReason string

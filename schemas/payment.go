@@ -3,6 +3,8 @@ package schemas
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // PaymentStatus is the client-visible state of a payment.
@@ -52,9 +54,10 @@ type PaymentInput struct {
 	IdempotencyKey string
 	// RequestHash fingerprints the normalized create request, so that a reused
 	// Idempotency-Key with a different request is told apart from a retry.
-	RequestHash   string
-	Amount        int64
-	Currency      string
+	RequestHash string
+	// Amount was validated by money.NewAmount: positive, within the maximum, in a currency
+	// Durapay supports. It stays typed from the handler to the Stripe activity.
+	money.Amount
 	PaymentMethod string
 	CaptureMethod CaptureMethod
 	Description   string

@@ -110,8 +110,8 @@ func newPayment(ctx workflow.Context, in schemas.PaymentInput) (*payment, error)
 		workflowID: info.WorkflowExecution.ID,
 		logger:     log.With(workflow.GetLogger(ctx), "PaymentID", in.PaymentID, "MerchantID", in.MerchantID),
 		state: schemas.Payment{
-			ID: in.PaymentID, Object: schemas.ObjectPayment, Merchant: in.MerchantID, Amount: in.Amount,
-			Currency: in.Currency, Status: schemas.PaymentProcessing, CaptureMethod: in.CaptureMethod,
+			ID: in.PaymentID, Object: schemas.ObjectPayment, Merchant: in.MerchantID, Amount: in.Amount.Minor,
+			Currency: in.Currency.String(), Status: schemas.PaymentProcessing, CaptureMethod: in.CaptureMethod,
 			PaymentMethod: in.PaymentMethod, Customer: in.Customer, Description: in.Description, Metadata: metadata,
 			Created: info.WorkflowStartTime.Unix(),
 		},
@@ -232,7 +232,7 @@ func (p *payment) authorize(ctx workflow.Context) error {
 		pi, err := activities.ExecCreatePaymentIntent(stripeCtx, schemas.CreatePaymentIntentRequest{
 			IdempotencyKey: key,
 			PaymentID:      p.in.PaymentID, MerchantID: p.in.MerchantID, WorkflowID: p.workflowID,
-			Amount: p.in.Amount, Currency: p.in.Currency, PaymentMethod: p.in.PaymentMethod,
+			Amount: p.in.Amount, PaymentMethod: p.in.PaymentMethod,
 			CaptureMethod: string(p.in.CaptureMethod), Description: p.in.Description, Metadata: p.in.Metadata,
 			Customer: p.in.StripeCustomerID,
 		})
@@ -284,7 +284,7 @@ func (p *payment) applyPaymentIntent(ctx workflow.Context, pi schemas.PaymentInt
 		p.chargeID = pi.LatestCharge
 	}
 	switch pi.Status {
-	case "succeeded":
+	case schemas.IntentSucceeded:
 		events := []string{schemas.EventPaymentSucceeded}
 		if prev == schemas.PaymentRequiresCapture {
 			events = []string{schemas.EventPaymentCaptured, schemas.EventPaymentSucceeded}
@@ -295,7 +295,7 @@ func (p *payment) applyPaymentIntent(ctx workflow.Context, pi schemas.PaymentInt
 			s.AmountCaptured, s.AmountCapturable = pi.AmountReceived, 0
 			s.NextAction = nil
 		})
-	case "requires_capture":
+	case schemas.IntentRequiresCapture:
 		if prev == schemas.PaymentRequiresCapture {
 			return nil
 		}
@@ -305,7 +305,7 @@ func (p *payment) applyPaymentIntent(ctx workflow.Context, pi schemas.PaymentInt
 			s.AmountCapturable = pi.AmountCapturable
 			s.NextAction = nil
 		})
-	case "requires_action":
+	case schemas.IntentRequiresAction:
 		if prev == schemas.PaymentRequiresAction {
 			return nil
 		}
@@ -314,7 +314,7 @@ func (p *payment) applyPaymentIntent(ctx workflow.Context, pi schemas.PaymentInt
 			s.StripePaymentIntentID = pi.ID
 			s.NextAction = pi.NextAction
 		})
-	case "canceled":
+	case schemas.IntentCanceled:
 		reason := cancelReason
 		if reason == "" {
 			reason = pi.CancellationReason
@@ -329,7 +329,7 @@ func (p *payment) applyPaymentIntent(ctx workflow.Context, pi schemas.PaymentInt
 			s.AmountCapturable = 0
 			s.NextAction = nil
 		})
-	case "requires_payment_method":
+	case schemas.IntentRequiresPaymentMethod:
 		if pi.LastPaymentError != nil { // the customer's authentication or the card failed
 			p.state.StripePaymentIntentID = pi.ID
 			return p.fail(ctx, *pi.LastPaymentError)
@@ -455,7 +455,7 @@ func (p *payment) expireAction(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	if pi.Status != "canceled" {
+	if pi.Status != schemas.IntentCanceled {
 		return p.applyPaymentIntent(ctx, pi, "")
 	}
 	return p.fail(ctx, schemas.StripeFailure{Type: "invalid_request_error", Code: codeAuthenticationTimeout,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/durapay/durapay/activities"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 	"github.com/durapay/durapay/workflows"
 )
 
@@ -29,7 +30,7 @@ var (
 func input() schemas.PaymentInput {
 	return schemas.PaymentInput{
 		PaymentID: paymentID, MerchantID: "mer_test", IdempotencyKey: "k1", RequestHash: "hash-1",
-		Amount: 2000, Currency: "usd", PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureAutomatic,
+		Amount: money.Amount{Minor: 2000, Currency: "usd"}, PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureAutomatic,
 		Metadata: map[string]string{"order": "42"},
 	}
 }

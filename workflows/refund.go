@@ -297,10 +297,10 @@ func (r *refund) decide(ctx workflow.Context, d schemas.OperatorDecision) (schem
 // follow records the Stripe refund's state; an event names what the change means.
 func (r *refund) follow(ctx workflow.Context, re schemas.StripeRefund, created string) error {
 	switch re.Status {
-	case "failed", "canceled":
+	case schemas.StripeRefundFailed, schemas.StripeRefundCanceled:
 		reason := re.FailureReason
 		if reason == "" {
-			reason = re.Status
+			reason = string(re.Status)
 		}
 		events := []string{schemas.EventRefundFailed}
 		if created != "" && r.state.StripeRefundID == "" {
@@ -310,7 +310,7 @@ func (r *refund) follow(ctx workflow.Context, re schemas.StripeRefund, created s
 			}
 		}
 		return r.record(ctx, schemas.RecordRefundRequest{Status: schemas.RefundFailed, StripeRefundID: re.ID, FailureReason: reason}, events...)
-	case "succeeded":
+	case schemas.StripeRefundSucceeded:
 		if r.state.Status == schemas.RefundSucceeded {
 			return nil
 		}

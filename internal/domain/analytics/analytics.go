@@ -43,9 +43,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // ErrBadEvent: the event cannot be counted (malformed data, no currency, an unknown schema

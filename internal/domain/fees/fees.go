@@ -19,8 +19,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/durapay/durapay/internal/domain/ledger"
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/platform/pg"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // Plan is a merchant's fee plan in one currency.

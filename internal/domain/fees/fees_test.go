@@ -8,8 +8,8 @@ import (
 
 	"github.com/durapay/durapay/internal/domain/fees"
 	"github.com/durapay/durapay/internal/domain/merchants"
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/platform/pgtest"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 func TestFeeRounding(t *testing.T) {

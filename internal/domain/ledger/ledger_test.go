@@ -12,10 +12,10 @@ import (
 
 	"github.com/durapay/durapay/internal/domain/ledger"
 	"github.com/durapay/durapay/internal/domain/merchants"
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/domain/payments"
 	"github.com/durapay/durapay/internal/platform/pgtest"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // seed creates a merchant and a payment for the ledger's foreign keys.

@@ -18,8 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/durapay/durapay/internal/domain/ledger"
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/platform/pg"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // Item is one movement of money through Stripe, as either side records it.

@@ -14,12 +14,12 @@ import (
 	"github.com/durapay/durapay/internal/domain/fees"
 	"github.com/durapay/durapay/internal/domain/ledger"
 	"github.com/durapay/durapay/internal/domain/merchants"
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/domain/payments"
 	"github.com/durapay/durapay/internal/domain/refunds"
 	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/internal/platform/pgtest"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // capturedPayment records a payment of amount, captured (or not), with its ledger postings.

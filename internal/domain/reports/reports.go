@@ -18,8 +18,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/durapay/durapay/internal/domain/ledger"
-	"github.com/durapay/durapay/internal/domain/money"
 	"github.com/durapay/durapay/internal/platform/pg"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // DayLayout is how days are written: 2026-11-29.

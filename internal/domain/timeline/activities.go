@@ -89,7 +89,7 @@ func (r *renderer) localResult(activityType string, result *commonpb.Payloads) (
 		if re.ID == "" {
 			return succeeded + " (none found)", ""
 		}
-		status := re.Status
+		status := string(re.Status)
 		if re.FailureReason != "" {
 			status += ": " + re.FailureReason
 		}

@@ -9,7 +9,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // dataConverter reads payloads as the workers' converter writes them, before the codec

@@ -119,7 +119,7 @@ func newRenderer(events []*historypb.HistoryEvent) *renderer {
 		if r.workflowType == schemas.PaymentWorkflowName {
 			var in schemas.PaymentInput
 			if decode(a.GetInput(), &in) == nil { // else the started line shows the error
-				r.currency = in.Currency
+				r.currency = in.Currency.String()
 			}
 		}
 		break
@@ -178,7 +178,7 @@ func (r *renderer) started(ev *historypb.HistoryEvent) Entry {
 			return undecodable(ev, "payment input", err)
 		}
 		return Entry{Actor: actorMerchant,
-			What:   fmt.Sprintf("payment started: %s, %s, capture %s", amount(in.Amount, in.Currency), in.PaymentMethod, in.CaptureMethod),
+			What:   fmt.Sprintf("payment started: %s, %s, capture %s", in.Amount.String(), in.PaymentMethod, in.CaptureMethod),
 			Detail: fmt.Sprintf("payment %s of merchant %s", in.PaymentID, in.MerchantID)}
 	case schemas.RefundWorkflowName:
 		var in schemas.RefundInput

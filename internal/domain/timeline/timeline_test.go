@@ -28,6 +28,7 @@ import (
 	"github.com/durapay/durapay/internal/platform/keyring"
 	"github.com/durapay/durapay/internal/platform/payloadcodec"
 	"github.com/durapay/durapay/schemas"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // The recorded histories that the workflows' replay test also reads.
@@ -257,7 +258,7 @@ func TestRenderLocalActivities(t *testing.T) {
 		t.Run(tt.activity, func(t *testing.T) {
 			t.Parallel()
 			h := newHistory()
-			h.startPayment(t, schemas.PaymentInput{PaymentID: "pay_1", Amount: 2000, Currency: "usd", PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureManual})
+			h.startPayment(t, schemas.PaymentInput{PaymentID: "pay_1", Amount: money.Amount{Minor: 2000, Currency: "usd"}, PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureManual})
 			h.localActivity(t, tt.activity, 2, 0, tt.result, nil)
 			got := h.render()
 			want := timeline.Entry{What: tt.what, Detail: tt.detail, Attempt: 2, Actor: tt.actor}
@@ -316,7 +317,7 @@ func TestRenderRefundShowsAmountsInItsPaymentsCurrency(t *testing.T) {
 func TestRenderFailuresAndDecisions(t *testing.T) {
 	t.Parallel()
 	h := newHistory()
-	h.startPayment(t, schemas.PaymentInput{PaymentID: "pay_1", Amount: 2000, Currency: "usd", PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureManual})
+	h.startPayment(t, schemas.PaymentInput{PaymentID: "pay_1", Amount: money.Amount{Minor: 2000, Currency: "usd"}, PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureManual})
 	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, Attributes: &historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes{
 		WorkflowTaskScheduledEventAttributes: &historypb.WorkflowTaskScheduledEventAttributes{}}})
 	h.localActivity(t, schemas.CapturePaymentIntentName, 7, time.Minute, nil, &failurepb.Failure{Message: "Stripe unreachable: EOF"})
@@ -395,7 +396,7 @@ func TestRenderEncryptedHistory(t *testing.T) {
 	// into a payload, then every payload goes through the codec.
 	fc := temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{EncodeCommonAttributes: true})
 	h := newHistory()
-	h.startPayment(t, schemas.PaymentInput{PaymentID: "pay_1", Amount: 2000, Currency: "usd", PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureAutomatic})
+	h.startPayment(t, schemas.PaymentInput{PaymentID: "pay_1", Amount: money.Amount{Minor: 2000, Currency: "usd"}, PaymentMethod: "pm_card_visa", CaptureMethod: schemas.CaptureAutomatic})
 	h.localActivity(t, schemas.CapturePaymentIntentName, 7, time.Minute, nil, fc.ErrorToFailure(errors.New("Stripe unreachable: EOF")))
 	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, Attributes: &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{
 		WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // symbols are the currencies written with a symbol before the amount. Others are written

@@ -24,7 +24,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 // Kind names an email. Its value is stable (fit to store) and names the templates

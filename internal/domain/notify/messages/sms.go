@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/durapay/durapay/internal/domain/money"
+	"github.com/durapay/durapay/schemas/money"
 )
 
 const (

@@ -47,10 +47,12 @@ func ParseCurrency(code string) (Currency, error) {
 	return Currency(c), nil
 }
 
-// Amount is a positive or negative quantity of minor units in one currency.
+// Amount is a positive or negative quantity of minor units in one currency. Embedded in a
+// contract (schemas.PaymentInput), it is encoded as the contract's own "Amount" and
+// "Currency": histories recorded before it was embedded decode unchanged.
 type Amount struct {
-	Minor    int64
-	Currency Currency
+	Minor    int64    `json:"Amount"`
+	Currency Currency `json:"Currency"`
 }
 
 // NewAmount validates a charge amount: positive, within MaxMinor, in a known currency.
