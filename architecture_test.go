@@ -200,3 +200,34 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// The README's map ("Find your way around") names every package, and nothing that is gone.
+func TestREADMEMapNamesEveryPackage(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "## Find your way around")
+	if start < 0 {
+		t.Fatal("README.md has no \"Find your way around\" section")
+	}
+	section := text[start:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(section, -1) {
+		named[strings.TrimSuffix(m[1], "/")] = true
+	}
+	for _, p := range listPackages(t) {
+		if path := rel(p.ImportPath); path != "" && !named[path] {
+			t.Errorf("README's map does not name %s", path)
+		}
+	}
+	for path := range named {
+		if _, err := os.Stat(path); err != nil && path != "bin" { // bin/ is built, not committed
+			t.Errorf("README's map names %s, which does not exist", path)
+		}
+	}
+}

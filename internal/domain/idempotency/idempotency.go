@@ -1,6 +1,7 @@
 // Package idempotency stores the saved answers of idempotent API requests (table
-// idempotency_records): a request claims its key (status 0) before it acts, and saves its
-// answer after, for the retries of the same request to be answered with it.
+// idempotency_records). An action on an existing object claims its key (status 0) before it
+// acts, and saves its answer after, for the retries of the same request to be answered with
+// it; a create saves only its workflow's refusal (its resource is otherwise its answer).
 package idempotency
 
 import (

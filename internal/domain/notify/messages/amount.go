@@ -16,7 +16,7 @@ var symbols = map[money.Currency]string{"usd": "$", "eur": "€", "gbp": "£", "
 // and thousands separated: "$1,234.56", "€12.34", "£0.20", "¥500", "1.250 KWD",
 // "12.34 CHF".
 //
-// A currency internal/domain/money does not accept (unknown, or one whose Stripe amounts are not
+// A currency schemas/money does not accept (unknown, or one whose Stripe amounts are not
 // ISO minor units) is shown in minor units, "1234 XYZ (minor units)": never an amount 100
 // times off. Durapay's amounts are positive; a negative one, not expected, keeps its sign
 // before the symbol ("-$12.34").

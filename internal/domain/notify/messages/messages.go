@@ -8,7 +8,7 @@
 // and SMS use text/template; HTML bodies use html/template, which escapes every string a
 // merchant or customer supplied and refuses links that are not http(s).
 //
-// Amounts arrive in minor units and are formatted through internal/domain/money, never through
+// Amounts arrive in minor units and are formatted through schemas/money, never through
 // floats. Dates are shown in UTC.
 package messages
 
