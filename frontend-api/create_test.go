@@ -18,15 +18,7 @@ import (
 func TestCreateRefusedByItsWorkflowIsReplayed(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	ctx := context.Background()
-	id := schemas.PaymentID(f.merchant, "refused-refund")
-	p := schemas.Payment{ID: id, Object: "payment", Merchant: f.merchant, Amount: 2000, Currency: "usd",
-		Status: schemas.PaymentSucceeded, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_visa",
-		Metadata: map[string]string{}, AmountCaptured: 2000, StripePaymentIntentID: "pi_1", Created: 1_700_000_000}
-	if _, err := payments.Save(ctx, f.srv.pool, payments.Record{Payment: p, IdempotencyKey: "refused-refund", RequestHash: "h",
-		WorkflowID: schemas.PaymentWorkflowID(f.merchant, id), Version: 1, UpdatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	id := f.capturedPayment(t, "refused-refund", 2000)
 	calls := 0
 	f.workflows.createRefund = func(schemas.RefundInput) (schemas.CreateRefundResult, error) {
 		calls++
@@ -73,4 +65,19 @@ func TestEveryWorkflowErrorTypeHasAnAnswer(t *testing.T) {
 	if workflowRefusal(temporal.NewApplicationError("down", schemas.ErrTypeStripeUnavailable)) != nil {
 		t.Error("an internal error type must not reach clients as a refusal")
 	}
+}
+
+// capturedPayment records a succeeded payment of amount USD minor units under key, as its
+// workflow would have, and returns its ID.
+func (f *fixture) capturedPayment(t *testing.T, key string, amount int64) string {
+	t.Helper()
+	id := schemas.PaymentID(f.merchant, key)
+	p := schemas.Payment{ID: id, Object: "payment", Merchant: f.merchant, Amount: amount, Currency: "usd",
+		Status: schemas.PaymentSucceeded, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_visa",
+		Metadata: map[string]string{}, AmountCaptured: amount, StripePaymentIntentID: "pi_1", Created: 1_700_000_000}
+	if _, err := payments.Save(context.Background(), f.srv.pool, payments.Record{Payment: p, IdempotencyKey: key, RequestHash: "h",
+		WorkflowID: schemas.PaymentWorkflowID(f.merchant, id), Version: 1, UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

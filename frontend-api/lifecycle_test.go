@@ -190,14 +190,7 @@ func TestRefundRetriedAfterItsRecordWasPruned(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t) // its workflows answer every refund create with errWorkflowClosed
 	ctx := context.Background()
-	id := schemas.PaymentID(f.merchant, "pruned")
-	p := schemas.Payment{ID: id, Object: "payment", Merchant: f.merchant, Amount: 2000, Currency: "usd",
-		Status: schemas.PaymentSucceeded, CaptureMethod: schemas.CaptureAutomatic, PaymentMethod: "pm_card_visa",
-		Metadata: map[string]string{}, AmountCaptured: 2000, StripePaymentIntentID: "pi_1", Created: 1_700_000_000}
-	if _, err := payments.Save(ctx, f.srv.pool, payments.Record{Payment: p, IdempotencyKey: "pruned", RequestHash: "h",
-		WorkflowID: schemas.PaymentWorkflowID(f.merchant, id), Version: 1, UpdatedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	id := f.capturedPayment(t, "pruned", 2000)
 	refundID := schemas.RefundID(f.merchant, "refund-once")
 	if _, err := refunds.Reserve(ctx, f.srv.pool, refunds.Record{
 		Refund:         schemas.Refund{ID: refundID, Merchant: f.merchant, Payment: id, Amount: 500, Currency: "usd", Metadata: map[string]string{}, Created: 1_700_000_100},
