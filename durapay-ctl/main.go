@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/durapay/durapay/internal/platform/version"
+
 	"github.com/spf13/cobra"
 )
 
@@ -86,6 +88,7 @@ day's report and shows balances, through Durapay's finance API.
 
 It needs a staff API key with the finance (or admin) role: --key, or better DURAPAY_KEY,
 since a flag shows in the process list. Output is a table; --json prints JSON for scripts.`,
+		Version:       version.String(),
 		SilenceErrors: true, // report prints errors, with the exit status that goes with them
 		SilenceUsage:  true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/durapay/durapay/internal/platform/logging"
 	"github.com/durapay/durapay/internal/platform/pg"
 	"github.com/durapay/durapay/internal/platform/temporalx"
+	"github.com/durapay/durapay/internal/platform/version"
 )
 
 // Base is the configuration every process has; a process's configuration embeds it.
@@ -53,8 +54,13 @@ func (b *Base) base() *Base { return b }
 // Config is a process's configuration: a struct that embeds Base.
 type Config interface{ base() *Base }
 
-// Main runs run until SIGINT or SIGTERM; an error is printed and exits 1.
+// Main runs run until SIGINT or SIGTERM; an error is printed and exits 1. With the one
+// argument --version it prints the name and version and exits (image checks run it).
 func Main(name string, run func(ctx context.Context, getenv func(string) string, stdout io.Writer) error) {
+	if len(os.Args) == 2 && os.Args[1] == "--version" {
+		fmt.Println(name, version.String())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Getenv, os.Stdout)
 	stop()
